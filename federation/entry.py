@@ -1,0 +1,207 @@
+"""Log entries: the signed header, its salted content, sealing and verification.
+
+Pure functions of bytes and values. The header is the DSSE payload; the content
+(`salt`, `body`) travels beside it and is bound to it by `content_hash`.
+"""
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from federation.errors import EntryError
+from federation.identity import is_federation_id, is_node_id
+from keys.canonical import canonical_bytes
+from keys.dsse import ENTRY_TYPE, sign_envelope, verify_envelope
+from keys.ed25519 import KeyPair, b64
+from keys.errors import EnvelopeError
+
+HEADER_VERSION = 1
+SALT_BYTES = 16
+MAX_CONTENT_BYTES = 256 * 1024
+EVERYONE = ["*"]
+
+KEY_TYPES = frozenset({"key.added", "key.retired", "key.revoked"})
+ENTRY_TYPES = KEY_TYPES | {
+    "notice.published",
+    "notice.amended",
+    "notice.revoked",
+    "consultation.requested",
+    "consultation.answered",
+    "approval.notified",
+    "checkpoints.witnessed",
+}
+PUBLIC_TYPES = KEY_TYPES | {"checkpoints.witnessed"}
+HEADER_FIELDS = frozenset(
+    {"v", "federation", "origin", "seq", "type", "issued_at", "audience", "content_hash"}
+)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with `Z` and whole seconds, the only time format in signed payloads."""
+    if moment.tzinfo is None:
+        raise ValueError("times in signed payloads must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise EntryError(f"issued_at {text!r} is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)") from exc
+
+
+def content_hash(salt: bytes, body: bytes) -> str:
+    return b64(hashlib.sha256(salt + body).digest())
+
+
+def leaf_hash(envelope: bytes) -> bytes:
+    """RFC 9162 leaf hash: SHA-256(0x00 || envelope bytes)."""
+    return hashlib.sha256(b"\x00" + envelope).digest()
+
+
+def check_audience(audience: Sequence[str], *, origin: str, entry_type: str) -> None:
+    if list(audience) == EVERYONE:
+        if entry_type in PUBLIC_TYPES:
+            return
+        raise EntryError(f'audience ["*"] is not allowed for {entry_type}')
+    if entry_type in KEY_TYPES:
+        raise EntryError(f'{entry_type} must have audience ["*"]')
+    if not audience or list(audience) != sorted(set(audience)):
+        raise EntryError("audience must be a non-empty, sorted list of distinct node ids")
+    if not all(isinstance(a, str) and is_node_id(a) for a in audience):
+        raise EntryError("audience holds something that is not a node id")
+    if origin not in audience:
+        raise EntryError("audience must include the origin")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the owner of a log wants to append; the log assigns the seq."""
+
+    type: str
+    body: bytes  # canonical JSON bytes of the body
+    audience: tuple[str, ...]
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class SealedEntry:
+    """A signed entry with its content, as stored and relayed."""
+
+    origin: str
+    seq: int
+    type: str
+    issued_at: datetime
+    audience: tuple[str, ...]
+    key_id: str
+    envelope: bytes
+    leaf_hash: bytes
+    salt: bytes | None
+    body: bytes | None
+
+
+def make_header(
+    *, federation: str, origin: str, seq: int, draft: Draft, salt: bytes
+) -> dict[str, Any]:
+    """Build the header dict that becomes the DSSE payload (the one place it is built)."""
+    if draft.type not in ENTRY_TYPES:
+        raise EntryError(f"unknown entry type {draft.type!r}")
+    check_audience(draft.audience, origin=origin, entry_type=draft.type)
+    return {
+        "v": HEADER_VERSION,
+        "federation": federation,
+        "origin": origin,
+        "seq": seq,
+        "type": draft.type,
+        "issued_at": format_time(draft.issued_at),
+        "audience": list(draft.audience),
+        "content_hash": content_hash(salt, draft.body),
+    }
+
+
+def seal(
+    *, federation: str, origin: str, seq: int, draft: Draft, key: KeyPair, salt: bytes | None = None
+) -> SealedEntry:
+    """Sign a draft at `seq`. A fresh random salt is used unless one is given (tests)."""
+    if len(draft.body) > MAX_CONTENT_BYTES:
+        raise EntryError(f"entry body of {len(draft.body)} bytes exceeds {MAX_CONTENT_BYTES}")
+    salt = os.urandom(SALT_BYTES) if salt is None else salt
+    header = make_header(federation=federation, origin=origin, seq=seq, draft=draft, salt=salt)
+    envelope = sign_envelope(ENTRY_TYPE, canonical_bytes(header), key)
+    return SealedEntry(
+        origin=origin,
+        seq=seq,
+        type=draft.type,
+        issued_at=parse_time(header["issued_at"]),
+        audience=draft.audience,
+        key_id=key.key_id,
+        envelope=envelope,
+        leaf_hash=leaf_hash(envelope),
+        salt=salt,
+        body=draft.body,
+    )
+
+
+@dataclass(frozen=True)
+class VerifiedHeader:
+    header: dict[str, Any]
+    key_id: str
+
+
+def verify_entry(
+    envelope: bytes,
+    *,
+    federation: str,
+    origin: str,
+    seq: int,
+    signing_keys: Mapping[str, bytes],
+    root_key: Mapping[str, bytes],
+    salt: bytes | None = None,
+    body: bytes | None = None,
+) -> VerifiedHeader:
+    """Verify one entry of `origin`'s log at `seq`: signature by the right key for its type,
+    header fields, and the content (when present) against `content_hash`.
+
+    `signing_keys` are the keys valid at that seq; `root_key` the origin's root key.
+    Raises EntryError with a message naming the entry and what failed.
+    """
+    where = f"entry {seq} of {origin}"
+    try:
+        verified = verify_envelope(envelope, {**signing_keys, **root_key}, payload_type=ENTRY_TYPE)
+    except EnvelopeError as exc:
+        raise EntryError(f"{where}: {exc}") from exc
+    header = verified.body
+    if set(header) != HEADER_FIELDS:
+        raise EntryError(f"{where}: header fields are not exactly {sorted(HEADER_FIELDS)}")
+    if header["v"] != HEADER_VERSION:
+        raise EntryError(f"{where}: header version {header['v']!r} is not supported")
+    if header["federation"] != federation or not is_federation_id(str(header["federation"])):
+        raise EntryError(f"{where}: federation {header['federation']!r} is not {federation!r}")
+    if header["origin"] != origin:
+        raise EntryError(f"{where}: origin {header['origin']!r} is not {origin!r}")
+    if header["seq"] != seq:
+        raise EntryError(f"{where}: header says seq {header['seq']!r}")
+    entry_type = header["type"]
+    by_root = verified.key_id in root_key
+    if entry_type in KEY_TYPES and not by_root:
+        raise EntryError(f"{where}: {entry_type} must be signed by the root key")
+    if entry_type not in KEY_TYPES and by_root:
+        raise EntryError(f"{where}: {entry_type} must not be signed by the root key")
+    parse_time(str(header["issued_at"]))
+    if not isinstance(header["audience"], list):
+        raise EntryError(f"{where}: audience must be a list")
+    try:
+        check_audience(header["audience"], origin=origin, entry_type=str(entry_type))
+    except EntryError as exc:
+        raise EntryError(f"{where}: {exc}") from exc
+    if (salt is None) != (body is None):
+        raise EntryError(f"{where}: content needs both salt and body")
+    if salt is not None and body is not None:
+        if len(body) > MAX_CONTENT_BYTES:
+            raise EntryError(f"{where}: content exceeds {MAX_CONTENT_BYTES} bytes")
+        if content_hash(salt, body) != header["content_hash"]:
+            raise EntryError(f"{where}: content does not match its signed content_hash")
+    return VerifiedHeader(header=header, key_id=verified.key_id)

@@ -1,0 +1,105 @@
+"""Appending to and reading this node's copy of a log. The database edge of `federation`.
+
+Appends are serialised per origin: on SQLite by the writer session's `BEGIN IMMEDIATE`,
+on PostgreSQL by a transaction-scoped advisory lock. The seq comes from the `logs` row read
+under that lock, never from `max()+1` outside it. Nothing here commits: the caller's
+transaction also holds the derived state, so both land together or not at all.
+"""
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.entry import Draft, SealedEntry, seal
+from federation.errors import LogError
+from federation.tables import EntryRow, LogRow
+from keys.ed25519 import KeyPair
+
+
+def _lock_key(origin: str) -> int:
+    return int.from_bytes(hashlib.sha256(b"denex-log:" + origin.encode()).digest()[:8], "big", signed=True)
+
+
+async def lock_log(session: AsyncSession, origin: str) -> LogRow:
+    """Take the append lock for `origin` in the current transaction; return its log row."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(origin)})
+    row = await session.get(LogRow, origin, populate_existing=True)
+    if row is None:
+        row = LogRow(origin=origin, size=0, updated_at=datetime.fromtimestamp(0).astimezone())
+        session.add(row)
+    return row
+
+
+def entry_row(entry: SealedEntry, *, stored_at: datetime) -> EntryRow:
+    return EntryRow(
+        origin=entry.origin,
+        seq=entry.seq,
+        type=entry.type,
+        issued_at=entry.issued_at,
+        key_id=entry.key_id,
+        audience=list(entry.audience),
+        envelope=entry.envelope,
+        leaf_hash=entry.leaf_hash,
+        content_salt=entry.salt,
+        content_body=entry.body,
+        flagged=False,
+        flag_reason=None,
+        stored_at=stored_at,
+    )
+
+
+async def append_own(
+    session: AsyncSession,
+    *,
+    federation: str,
+    origin: str,
+    drafts: Sequence[Draft],
+    signer: Callable[[str], KeyPair],
+    now: datetime,
+) -> list[SealedEntry]:
+    """Seal `drafts` as the next entries of this node's own log and add them to the session.
+
+    `signer(entry_type)` picks the key (root key for key statements, signing key otherwise).
+    """
+    if not drafts:
+        return []
+    log = await lock_log(session, origin)
+    sealed: list[SealedEntry] = []
+    for offset, draft in enumerate(drafts):
+        entry = seal(
+            federation=federation,
+            origin=origin,
+            seq=log.size + offset,
+            draft=draft,
+            key=signer(draft.type),
+        )
+        sealed.append(entry)
+    session.add_all([entry_row(e, stored_at=now) for e in sealed])
+    log.size += len(sealed)
+    log.updated_at = now
+    await session.flush()
+    return sealed
+
+
+async def log_size(session: AsyncSession, origin: str) -> int:
+    size = await session.scalar(select(LogRow.size).where(LogRow.origin == origin))
+    return int(size or 0)
+
+
+async def read_entries(
+    session: AsyncSession, origin: str, *, start: int = 0, limit: int = 1000
+) -> list[EntryRow]:
+    """Entries of `origin` from `start`, contiguous, at most `limit`."""
+    if start < 0 or limit < 1:
+        raise LogError("start must be >= 0 and limit >= 1")
+    rows = await session.scalars(
+        select(EntryRow)
+        .where(EntryRow.origin == origin, EntryRow.seq >= start)
+        .order_by(EntryRow.seq)
+        .limit(limit)
+    )
+    return list(rows)

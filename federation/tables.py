@@ -1,0 +1,64 @@
+"""Database tables owned by the federation package: the per-origin logs and their entries.
+
+They share one MetaData with the service's tables so one Alembic history covers the node.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class LogRow(Base):
+    """One row per origin whose log this node holds; its lock serialises appends."""
+
+    __tablename__ = "logs"
+
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EntryRow(Base):
+    """One log entry: exact envelope bytes, leaf hash, and content when this node holds it."""
+
+    __tablename__ = "entries"
+
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key_id: Mapped[str] = mapped_column(String(64))
+    audience: Mapped[list[str]] = mapped_column(JSON)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    content_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    content_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_reason: Mapped[str | None] = mapped_column(Text)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_entries_type", "origin", "type"),)

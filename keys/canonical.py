@@ -1,0 +1,48 @@
+"""Canonical JSON (RFC 8785, JCS): the only way denex turns a value into bytes that get signed.
+
+Signers and verifiers both call `canonical_bytes`; verifiers use `parse_canonical` so that a
+payload that is not already canonical is rejected rather than silently normalised.
+"""
+
+import json
+from typing import Any
+
+import rfc8785
+
+from keys.errors import CanonicalError
+
+MAX_DEPTH = 32
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Serialise `value` with RFC 8785. Floats are allowed by JCS but never used in payloads."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise CanonicalError(f"cannot canonicalise value: {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise CanonicalError(f"JSON constant {name} is not allowed")
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def parse_canonical(data: bytes, *, what: str = "document") -> Any:
+    """Parse JSON bytes and insist they are exactly their own RFC 8785 serialisation."""
+    try:
+        text = data.decode("utf-8")
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CanonicalError(f"{what} is not valid UTF-8 JSON: {exc}") from exc
+    if _depth(value) > MAX_DEPTH:
+        raise CanonicalError(f"{what} nests deeper than {MAX_DEPTH} levels")
+    if canonical_bytes(value) != data:
+        raise CanonicalError(f"{what} is not in RFC 8785 canonical form")
+    return value

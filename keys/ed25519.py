@@ -1,0 +1,80 @@
+"""Ed25519 key pairs and the identifiers derived from them (key id, fingerprint).
+
+Wraps `cryptography` so the rest of denex handles raw 32-byte public keys and one
+`verify` function, never library objects.
+"""
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from keys.errors import KeysError
+
+
+def key_id(public_key: bytes) -> str:
+    """The key id: lower-case hex SHA-256 of the 32-byte raw public key."""
+    if len(public_key) != 32:
+        raise KeysError(f"an Ed25519 public key has 32 bytes, not {len(public_key)}")
+    return hashlib.sha256(public_key).hexdigest()
+
+
+def fingerprint(public_key: bytes) -> str:
+    """The fingerprint shown to humans: the key id in groups of four hex digits."""
+    kid = key_id(public_key)
+    return " ".join(kid[i : i + 4] for i in range(0, len(kid), 4))
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 with padding, the encoding of every key, hash and signature."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: str, *, what: str = "value") -> bytes:
+    """Strict standard base64 decoding; raises KeysError naming `what`."""
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise KeysError(f"{what} is not valid standard base64") from exc
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """An Ed25519 private key with its raw public key and key id."""
+
+    private: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls) -> "KeyPair":
+        return cls(Ed25519PrivateKey.generate())
+
+    @property
+    def public(self) -> bytes:
+        return self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.public)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.private.sign(message)
+
+    def __repr__(self) -> str:  # never print private material
+        return f"KeyPair(key_id={self.key_id[:16]}...)"
+
+
+def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """True if `signature` is a valid Ed25519 signature of `message` under `public_key`."""
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Alembic revisions for the node database (SQLite and PostgreSQL alike)."""

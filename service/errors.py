@@ -1,0 +1,45 @@
+"""The exception tree of the service package. service.api.problems maps it to HTTP, once."""
+
+
+class ServiceError(Exception):
+    """Base of every error the service reports to a user."""
+
+
+class ConfigError(ServiceError):
+    """Settings, key files or the data directory are unusable."""
+
+
+class SchemaError(ServiceError):
+    """The database schema is not one this version of denex can use."""
+
+
+class NotInitialisedError(ServiceError):
+    """The data directory holds no initialised node."""
+
+
+class AlreadyInitialisedError(ServiceError):
+    """`denex init` on a data directory that already holds a node."""
+
+
+class AuthenticationError(ServiceError):
+    """No token, or a token that is unknown, revoked or expired."""
+
+
+class PermissionDenied(ServiceError):
+    """The caller's role (or origin) may not do this."""
+
+
+class NotFound(ServiceError):
+    """The thing asked for does not exist."""
+
+
+class Conflict(ServiceError):
+    """The request contradicts the current state (e.g. amending a revoked notice)."""
+
+
+class InvalidInput(ServiceError):
+    """Input that fails validation; `errors` names every offending field."""
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []

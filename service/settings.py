@@ -1,0 +1,55 @@
+"""The node's one validated settings object (environment prefix DENEX_), passed in, never global."""
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DENEX_", extra="ignore")
+
+    data_dir: Path = Path("./var/node")
+    database_url: str | None = None
+    key_passphrase: str | None = Field(default=None, repr=False)
+    key_passphrase_file: Path | None = None
+    sync_interval: float = 30.0
+    witness_interval: float = 300.0
+    stale_after: float = 6 * 3600.0
+    content_deadline: float = 3600.0
+    retention_days: int | None = None
+    insecure_dev_keys: bool = False
+    insecure_dev_http: bool = False
+    log_format: str = "console"
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.log_format not in {"json", "console"}:
+            raise ValueError("DENEX_LOG_FORMAT must be json or console")
+        if self.key_passphrase is not None and self.key_passphrase_file is not None:
+            raise ValueError("set DENEX_KEY_PASSPHRASE or DENEX_KEY_PASSPHRASE_FILE, not both")
+        return self
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'node.db').resolve()}"
+
+    def passphrase(self) -> bytes | None:
+        """The key passphrase, from the variable or the file (trailing newline dropped)."""
+        if self.key_passphrase is not None:
+            return self.key_passphrase.encode("utf-8") or None
+        if self.key_passphrase_file is not None:
+            try:
+                text = self.key_passphrase_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(
+                    f"cannot read DENEX_KEY_PASSPHRASE_FILE {self.key_passphrase_file}: {exc.strerror}"
+                ) from exc
+            return text.rstrip("\r\n").encode("utf-8") or None
+        return None

@@ -1,0 +1,1 @@
+"""Storage: the async engine and sessions, and Alembic migrations to head."""
