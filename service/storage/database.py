@@ -61,6 +61,7 @@ class Database:
             try:
                 yield session
             finally:
+                session.expunge_all()  # rows read stay usable after the block
                 await session.rollback()
 
     @asynccontextmanager

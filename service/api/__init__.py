@@ -1,0 +1,1 @@
+"""The JSON API: app factory, problem documents, auth dependencies, routes."""

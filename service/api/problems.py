@@ -1,0 +1,139 @@
+"""RFC 9457 problem documents: the one place where errors become HTTP responses."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service import errors
+
+log = logging.getLogger("denex.api")
+
+PROBLEM_TYPE = "application/problem+json"
+
+STATUS: dict[type[errors.ServiceError], tuple[int, str]] = {
+    errors.AuthenticationError: (401, "Unauthorized"),
+    errors.PermissionDenied: (403, "Forbidden"),
+    errors.NotFound: (404, "Not Found"),
+    errors.Conflict: (409, "Conflict"),
+    errors.InvalidInput: (422, "Unprocessable Content"),
+    errors.NotInitialisedError: (503, "Service Unavailable"),
+    errors.SchemaError: (503, "Service Unavailable"),
+    errors.ConfigError: (503, "Service Unavailable"),
+}
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem(
+    status: int, title: str, detail: str | None, field_errors: list[dict[str, str]] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if field_errors:
+        body["errors"] = field_errors
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        message = str(err.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ")
+        out.append({"field": _field(tuple(err.get("loc", ()))), "message": message})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem document."""
+
+    @app.exception_handler(errors.ServiceError)
+    async def _service(_request: Request, exc: errors.ServiceError) -> JSONResponse:
+        for cls in type(exc).__mro__:
+            if cls in STATUS:
+                status, title = STATUS[cls]
+                break
+        else:
+            status, title = 500, "Internal Server Error"
+        field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else None
+        return problem(status, title, str(exc), field_errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(422, "Unprocessable Content", "request is invalid", validation_errors(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        return problem(500, "Internal Server Error", "the server failed; see its log")
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def openapi_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries for routes; content is set to problem+json by `fix_openapi`."""
+    descriptions = {
+        400: "Bad request",
+        401: "Missing, unknown, revoked or expired token",
+        403: "The caller's role may not do this",
+        404: "Not found",
+        409: "Conflicts with the current state",
+        422: "Invalid input; `errors` names each offending field",
+    }
+    return {code: {"description": descriptions[code], "model": Problem} for code in codes}
+
+
+def fix_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make every error response of the OpenAPI document a problem+json Problem."""
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                if code.isdigit() and int(code) >= 400:
+                    response["content"] = {PROBLEM_TYPE: {"schema": ref}}
+            operation.setdefault("responses", {}).setdefault(
+                "500",
+                {"description": "Server error", "content": {PROBLEM_TYPE: {"schema": ref}}},
+            )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["Problem"].pop("$defs", None)
+    components["FieldError"] = FieldError.model_json_schema()
+    return schema

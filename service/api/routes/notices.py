@@ -1,0 +1,162 @@
+"""Notice routes: publish, amend, revoke, list, fetch."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keys.ed25519 import b64
+from service import audit
+from service.api.deps import Officer, Reader, StateDep
+from service.api.problems import openapi_errors
+from service.api.state import AppState
+from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, NoticeVersion
+from service.notices import publishing, queries
+from service.notices.lifecycle import review_due, status
+from service.notices.schema import NoticeInput, RevokeInput
+from service.storage.models import NoticeRow
+
+router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
+
+NoticeId = Annotated[str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+
+
+def summary(row: NoticeRow, today: date) -> NoticeSummary:
+    revoked = row.revoked_seq is not None
+    return NoticeSummary(
+        notice_id=row.notice_id,
+        origin=row.origin,
+        version=row.version,
+        status=status(valid_until=row.valid_until, revoked=revoked, today=today),
+        review_due=review_due(valid_until=row.valid_until, revoked=revoked, today=today),
+        notice=row.body,
+    )
+
+
+async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice:
+    versions = await queries.versions(session, row)
+    head = summary(row, state.clock().date())
+    return Notice(
+        **head.model_dump(),
+        audience=row.audience,
+        revoked_on=row.revoked_on.isoformat() if row.revoked_on else None,
+        revoked_reason=row.revoked_reason,
+        versions=[
+            NoticeVersion(
+                version=v.version,
+                kind=v.kind,
+                seq=v.seq,
+                leaf_hash=b64(e.leaf_hash),
+                envelope=e.envelope.decode("utf-8"),
+                content=None
+                if e.content_salt is None or e.content_body is None
+                else Content(salt=b64(e.content_salt), body=b64(e.content_body)),
+            )
+            for v, e in versions
+        ],
+    )
+
+
+@router.post("", status_code=201, response_model=Notice, responses=openapi_errors(401, 403, 422))
+async def publish_notice(state: StateDep, caller: Officer, notice: NoticeInput) -> Notice:
+    """Publish a new denial notice as a signed `notice.published` entry of this node's log."""
+    now = state.clock()
+    async with state.db.write() as session:
+        row = await publishing.publish(session, state.node, notice, now=now)
+        await audit.record(
+            session, actor=caller.actor, action="notice.publish", target=row.notice_id,
+            detail={"seq": row.last_seq, "reference": row.reference}, now=now,
+        )
+        result = await full(state, row, session)
+    state.metrics.notices_published.labels("published").inc()
+    return result
+
+
+@router.post(
+    "/{notice_id}/amend",
+    response_model=Notice,
+    responses=openapi_errors(401, 403, 404, 409, 422),
+)
+async def amend_notice(
+    state: StateDep, caller: Officer, notice_id: NoticeId, notice: NoticeInput
+) -> Notice:
+    """Amend one of this node's notices: the full new version, `version` + 1."""
+    now = state.clock()
+    async with state.db.write() as session:
+        row = await publishing.amend(session, state.node, notice_id, notice, now=now)
+        await audit.record(
+            session, actor=caller.actor, action="notice.amend", target=notice_id,
+            detail={"seq": row.last_seq, "version": row.version}, now=now,
+        )
+        result = await full(state, row, session)
+    state.metrics.notices_published.labels("amended").inc()
+    return result
+
+
+@router.post(
+    "/{notice_id}/revoke",
+    response_model=Notice,
+    responses=openapi_errors(401, 403, 404, 409, 422),
+)
+async def revoke_notice(
+    state: StateDep, caller: Officer, notice_id: NoticeId, revocation: RevokeInput
+) -> Notice:
+    """Revoke one of this node's notices. Its history stays."""
+    now = state.clock()
+    async with state.db.write() as session:
+        row = await publishing.revoke(session, state.node, notice_id, revocation, now=now)
+        await audit.record(
+            session, actor=caller.actor, action="notice.revoke", target=notice_id,
+            detail={"seq": row.last_seq}, now=now,
+        )
+        result = await full(state, row, session)
+    state.metrics.notices_published.labels("revoked").inc()
+    return result
+
+
+@router.get("", response_model=NoticeList, responses=openapi_errors(401, 403, 422))
+async def list_notices(
+    state: StateDep,
+    caller: Reader,
+    origin: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")] = None,
+    status: Literal["active", "expired", "revoked"] | None = None,
+    destination: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    control_entry: Annotated[str | None, Query(max_length=40)] = None,
+    party: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
+    regime: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{1,9}$")] = None,
+    decided_from: date | None = None,
+    decided_to: date | None = None,
+    review_due: bool | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> NoticeList:
+    """List notices of every origin, newest-created last, with filters and an opaque cursor."""
+    now = state.clock()
+    filters = queries.NoticeFilter(
+        origin=origin, status=status, destination=destination, control_entry=control_entry,
+        party=party, regime=regime, decided_from=decided_from, decided_to=decided_to,
+        review_due=review_due,
+    )
+    async with state.db.write() as session:
+        rows, next_cursor = await queries.list_notices(
+            session, filters, today=now.date(), cursor=cursor, limit=limit
+        )
+        await audit.record(
+            session, actor=caller.actor, action="notice.list", target=None,
+            detail={"count": len(rows), "notices": [r.notice_id for r in rows]}, now=now,
+        )
+    return NoticeList(items=[summary(r, now.date()) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/{notice_id}", response_model=Notice, responses=openapi_errors(401, 403, 404, 422))
+async def get_notice(state: StateDep, caller: Reader, notice_id: NoticeId) -> Notice:
+    """One notice: current version, status, and every version's entry exactly as stored."""
+    now = state.clock()
+    async with state.db.write() as session:
+        row = await queries.get_notice(session, notice_id)
+        await audit.record(
+            session, actor=caller.actor, action="notice.read", target=notice_id, detail={},
+            now=now,
+        )
+        return await full(state, row, session)

@@ -1,0 +1,161 @@
+"""This node: its identity row, its keys on disk, `init`, and loading everything for serving.
+
+The root key signs only key statements and node cards; the signing key signs everything
+else. Key files live in `<data dir>/keys/`, encrypted unless development mode allows otherwise.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.entry import KEY_TYPES, Draft
+from federation.log import append_own
+from keys.canonical import canonical_bytes
+from keys.custody import load_key, save_key
+from keys.ed25519 import KeyPair, b64, key_id
+from keys.errors import KeysError
+from service.errors import AlreadyInitialisedError, ConfigError, NotInitialisedError
+from service.settings import Settings
+from service.storage.models import NodeRow
+
+ROOT_KEY_FILE = "root.pem"
+
+
+def signing_key_file(kid: str) -> str:
+    return f"signing-{kid[:16]}.pem"
+
+
+@dataclass(frozen=True)
+class Identity:
+    node_id: str
+    federation: str
+    country: str
+    name: str
+    url: str
+    regimes: tuple[str, ...]
+    root_key: bytes
+    signing_key: bytes
+    card_version: int
+
+    @property
+    def origin_line(self) -> str:
+        return f"{self.federation}/{self.node_id}"
+
+
+@dataclass(frozen=True)
+class Node:
+    """What a serving node needs: its identity and its online signing key."""
+
+    identity: Identity
+    signing: KeyPair
+
+    def signer(self, entry_type: str) -> KeyPair:
+        if entry_type in KEY_TYPES:
+            raise ConfigError("key statements need the root key; use `denex keys`")
+        return self.signing
+
+
+def _identity(row: NodeRow) -> Identity:
+    return Identity(
+        node_id=row.node_id,
+        federation=row.federation,
+        country=row.country,
+        name=row.name,
+        url=row.url,
+        regimes=tuple(row.regimes),
+        root_key=row.root_key,
+        signing_key=row.signing_key,
+        card_version=row.card_version,
+    )
+
+
+async def read_identity(session: AsyncSession) -> Identity:
+    row = await session.scalar(select(NodeRow))
+    if row is None:
+        raise NotInitialisedError("no node here: run `denex init` first")
+    return _identity(row)
+
+
+def load_keypair(settings: Settings, path: Path) -> KeyPair:
+    try:
+        passphrase = settings.passphrase()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    try:
+        return load_key(path, passphrase, allow_unencrypted=settings.insecure_dev_keys)
+    except KeysError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def load_node(settings: Settings, identity: Identity) -> Node:
+    """Load the signing key named by the identity; refuse a key that does not match it."""
+    path = settings.keys_dir / signing_key_file(key_id(identity.signing_key))
+    signing = load_keypair(settings, path)
+    if signing.public != identity.signing_key:
+        raise ConfigError(f"key file {path} does not hold this node's signing key")
+    return Node(identity=identity, signing=signing)
+
+
+def _passphrase_for_new_keys(settings: Settings) -> bytes | None:
+    try:
+        passphrase = settings.passphrase()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if passphrase is None and not settings.insecure_dev_keys:
+        raise ConfigError(
+            "no key passphrase: set DENEX_KEY_PASSPHRASE or DENEX_KEY_PASSPHRASE_FILE "
+            "(or DENEX_INSECURE_DEV_KEYS=1 for development only)"
+        )
+    return passphrase
+
+
+def key_added_body(key: KeyPair) -> bytes:
+    return canonical_bytes({"key": b64(key.public), "key_id": key.key_id, "purpose": "signing"})
+
+
+async def create_node(
+    session: AsyncSession, settings: Settings, *, identity_fields: dict[str, object], now: datetime
+) -> Identity:
+    """Generate keys, write the identity row and entry 0 (root-signed key.added).
+
+    Key files are written first; if the transaction fails they are removed again.
+    """
+    if await session.scalar(select(NodeRow)) is not None:
+        raise AlreadyInitialisedError(f"{settings.data_dir} already holds a node")
+    passphrase = _passphrase_for_new_keys(settings)
+    root, signing = KeyPair.generate(), KeyPair.generate()
+    keys_dir = settings.keys_dir
+    written: list[Path] = []
+    try:
+        for name, key in ((ROOT_KEY_FILE, root), (signing_key_file(signing.key_id), signing)):
+            path = keys_dir / name
+            if path.exists():
+                raise AlreadyInitialisedError(f"key file {path} already exists")
+            save_key(path, key, passphrase)
+            written.append(path)
+        row = NodeRow(
+            **identity_fields,
+            root_key=root.public,
+            signing_key=signing.public,
+            card_version=1,
+            created_at=now,
+        )
+        session.add(row)
+        identity = _identity(row)
+        await append_own(
+            session,
+            federation=identity.federation,
+            origin=identity.node_id,
+            drafts=[Draft("key.added", key_added_body(signing), ("*",), now)],
+            signer=lambda _type: root,
+            now=now,
+        )
+        await session.flush()
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return identity

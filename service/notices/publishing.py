@@ -1,0 +1,142 @@
+"""Publishing, amending and revoking this node's own notices: validate, seal, append, derive.
+
+Each operation runs in the caller's write transaction: the entry, the derived notice rows and
+the audit record commit together or not at all.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import uuid_utils.compat as uuid_compat
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.entry import Draft
+from federation.log import append_own
+from federation.tables import EntryRow
+from keys.canonical import canonical_bytes
+from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from service.node import Node
+from service.notices.body import notice_body, revocation_body
+from service.notices.derived import apply_entry
+from service.notices.schema import NoticeInput, RevokeInput
+from service.storage.models import NoticeRow
+
+
+def default_audience(node: Node, regimes: list[str]) -> list[str]:
+    """The roster members of the notice's regimes, always including the origin.
+
+    The roster arrives with federation; until then the audience is this node alone.
+    """
+    return [node.identity.node_id]
+
+
+def _check_regimes(node: Node, regimes: list[str]) -> None:
+    unknown = sorted(set(regimes) - set(node.identity.regimes))
+    if unknown:
+        raise InvalidInput(
+            "notice names regimes this node does not belong to",
+            [{"field": "regimes", "message": f"not a regime of this node: {', '.join(unknown)}"}],
+        )
+
+
+def _audience(node: Node, notice: NoticeInput, previous: list[str] | None) -> list[str]:
+    allowed = default_audience(node, notice.regimes)
+    if notice.audience is None:
+        return sorted(set(previous)) if previous is not None else allowed
+    requested = set(notice.audience) | {node.identity.node_id}
+    outside = sorted(requested - set(allowed))
+    if outside:
+        raise InvalidInput(
+            "audience may only narrow the regimes' members",
+            [
+                {
+                    "field": "audience",
+                    "message": f"not a member of the notice's regimes: {', '.join(outside)}",
+                }
+            ],
+        )
+    return sorted(requested)
+
+
+async def _append(
+    session: AsyncSession,
+    node: Node,
+    items: list[tuple[str, dict[str, Any], list[str]]],
+    now: datetime,
+) -> list[NoticeRow]:
+    """Seal (type, body, audience) items as consecutive entries and apply each one."""
+    ident = node.identity
+    sealed = await append_own(
+        session,
+        federation=ident.federation,
+        origin=ident.node_id,
+        drafts=[Draft(t, canonical_bytes(body), tuple(aud), now) for t, body, aud in items],
+        signer=node.signer,
+        now=now,
+    )
+    rows = []
+    for entry_ref in sealed:
+        entry = await session.get(EntryRow, (entry_ref.origin, entry_ref.seq))
+        if entry is None:
+            raise Conflict(f"entry {entry_ref.seq} vanished while appending")
+        row = await apply_entry(session, entry)
+        if row is None:
+            raise Conflict(entry.flag_reason or "entry could not be applied")
+        rows.append(row)
+    return rows
+
+
+async def publish(
+    session: AsyncSession, node: Node, notice: NoticeInput, *, now: datetime
+) -> NoticeRow:
+    _check_regimes(node, notice.regimes)
+    audience = _audience(node, notice, None)
+    body = notice_body(notice, notice_id=str(uuid_compat.uuid7()), version=1, supersedes=None)
+    [row] = await _append(session, node, [("notice.published", body, audience)], now)
+    return row
+
+
+async def publish_many(
+    session: AsyncSession, node: Node, notices: list[NoticeInput], *, now: datetime
+) -> list[NoticeRow]:
+    """Publish a batch of notices as consecutive entries in one transaction (bulk import)."""
+    items = []
+    for notice in notices:
+        _check_regimes(node, notice.regimes)
+        body = notice_body(notice, notice_id=str(uuid_compat.uuid7()), version=1, supersedes=None)
+        items.append(("notice.published", body, _audience(node, notice, None)))
+    return await _append(session, node, items, now)
+
+
+async def own_notice(session: AsyncSession, node: Node, notice_id: str) -> NoticeRow:
+    """The notice to amend or revoke: it must exist, be this node's, and not be revoked."""
+    row = await session.scalar(select(NoticeRow).where(NoticeRow.notice_id == notice_id))
+    if row is None:
+        raise NotFound(f"no notice {notice_id}")
+    if row.origin != node.identity.node_id:
+        raise PermissionDenied(f"notice {notice_id} belongs to {row.origin}; only it may change it")
+    if row.revoked_seq is not None:
+        raise Conflict(f"notice {notice_id} is revoked")
+    return row
+
+
+async def amend(
+    session: AsyncSession, node: Node, notice_id: str, notice: NoticeInput, *, now: datetime
+) -> NoticeRow:
+    row = await own_notice(session, node, notice_id)
+    _check_regimes(node, notice.regimes)
+    audience = _audience(node, notice, row.audience)
+    body = notice_body(notice, notice_id=notice_id, version=row.version + 1, supersedes=row.version)
+    [row] = await _append(session, node, [("notice.amended", body, audience)], now)
+    return row
+
+
+async def revoke(
+    session: AsyncSession, node: Node, notice_id: str, revocation: RevokeInput, *, now: datetime
+) -> NoticeRow:
+    row = await own_notice(session, node, notice_id)
+    revoked_on = revocation.revoked_on or now.date().isoformat()
+    body = revocation_body(notice_id=notice_id, reason=revocation.reason, revoked_on=revoked_on)
+    [row] = await _append(session, node, [("notice.revoked", body, list(row.audience))], now)
+    return row

@@ -1,0 +1,161 @@
+"""Wire models of notice input (publish, amend, revoke): every field validated, extra fields refused.
+
+These are request schemas only. The signed body is built from them explicitly by
+service.notices.body, never by dumping a model.
+"""
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from federation.identity import NODE_ID_PATTERN
+from service.notices import control
+from service.notices.vocabulary import COUNTRIES, CURRENCIES
+
+_DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$")
+
+
+def _iso_date(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("must be an ISO 8601 date YYYY-MM-DD")
+    try:
+        date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("is not a valid calendar date") from exc
+    return value
+
+
+def _country(value: str) -> str:
+    if value not in COUNTRIES:
+        raise ValueError("must be an ISO 3166-1 alpha-2 code (upper case) or XK")
+    return value
+
+
+def _currency(value: str) -> str:
+    if value not in CURRENCIES:
+        raise ValueError("must be an ISO 4217 currency code")
+    return value
+
+
+def _decimal(value: str) -> str:
+    if not _DECIMAL.fullmatch(value):
+        raise ValueError("must be a non-negative decimal string such as '1200000.00'")
+    return value
+
+
+def _control_entry(value: str) -> str:
+    try:
+        return control.normalise(value)
+    except control.ControlEntryError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+IsoDate = Annotated[str, AfterValidator(_iso_date)]
+Country = Annotated[str, AfterValidator(_country)]
+Decimal = Annotated[str, Field(max_length=30), AfterValidator(_decimal)]
+ShortText = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_text)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_text)]
+ControlEntry = Annotated[str, Field(max_length=40), AfterValidator(_control_entry)]
+RegimeCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,9}$")]
+NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Value(Strict):
+    amount: Decimal
+    currency: Annotated[str, AfterValidator(_currency)]
+
+
+class Item(Strict):
+    control_entry: ControlEntry
+    description: LongText
+    quantity: Decimal | None = None
+    value: Value | None = None
+
+
+class Address(Strict):
+    street: ShortText | None = None
+    city: ShortText | None = None
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+
+
+class Identifier(Strict):
+    scheme: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
+    value: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Party(Strict):
+    role: Literal["end_user", "consignee", "intermediate_consignee", "purchaser", "broker"]
+    name: ShortText
+    aliases: Annotated[list[ShortText], Field(max_length=50)] = []
+    country: Country | None = None
+    address: Address | None = None
+    identifiers: Annotated[list[Identifier], Field(max_length=20)] = []
+
+
+class Ground(Strict):
+    code: Literal[
+        "human-rights",
+        "ihl",
+        "internal-repression",
+        "wmd",
+        "military-end-use",
+        "diversion",
+        "terrorism",
+        "regional-stability",
+        "national-security",
+        "embargo",
+        "other",
+    ]
+    ref: ShortText | None = None
+    text: LongText | None = None
+
+
+class PublicListing(Strict):
+    list: Annotated[str, Field(min_length=1, max_length=50)]
+    ref: ShortText
+
+
+class NoticeInput(Strict):
+    """A notice as an officer submits it (DESIGN §6 without notice_id and version)."""
+
+    reference: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_text)]
+    decision: Literal[
+        "refusal", "annulment", "suspension", "revocation_of_licence", "catch_all_requirement"
+    ]
+    decided_on: IsoDate
+    valid_until: IsoDate | None = None
+    regimes: Annotated[list[RegimeCode], Field(min_length=1, max_length=10)]
+    destination: Country
+    items: Annotated[list[Item], Field(min_length=1, max_length=100)]
+    parties: Annotated[list[Party], Field(min_length=1, max_length=100)]
+    end_use: LongText | None = None
+    grounds: Annotated[list[Ground], Field(min_length=1, max_length=20)]
+    public_listings: Annotated[list[PublicListing], Field(max_length=20)] = []
+    audience: Annotated[list[NodeId], Field(min_length=1, max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _dates_and_sets(self) -> "NoticeInput":
+        if self.valid_until is not None and self.valid_until <= self.decided_on:
+            raise ValueError("valid_until must be after decided_on")
+        if len(set(self.regimes)) != len(self.regimes):
+            raise ValueError("regimes must not repeat")
+        return self
+
+
+class RevokeInput(Strict):
+    reason: LongText
+    revoked_on: IsoDate | None = None

@@ -1,0 +1,93 @@
+"""Start-up wiring: open the database, bring it to head, load identity and keys, build the app.
+
+Used by the CLI (`denex serve` checks everything before binding a port) and by uvicorn's
+factory in each worker process.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from service import audit
+from service.api.app import create_app
+from service.api.state import AppState
+from service.errors import ConfigError
+from service.metrics import Metrics
+from service.node import Node, create_node, load_node, read_identity
+from service.settings import Settings
+from service.storage import migrate
+from service.storage.database import Database
+from service.tokens import create_token
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_data_dir(settings: Settings) -> None:
+    if settings.database_url is None and not (settings.data_dir / "node.db").exists():
+        raise ConfigError(f"no node in {settings.data_dir}: run `denex init` first")
+
+
+async def open_node(settings: Settings, *, upgrade: bool) -> tuple[Database, Node]:
+    """Open the database (upgrading it to head if asked), read the identity, load the keys."""
+    check_data_dir(settings)
+    db = Database(settings.resolved_database_url)
+    try:
+        if upgrade:
+            await migrate.upgrade(db.write_engine)
+        await migrate.check_current(db.engine)
+        async with db.read() as session:
+            identity = await read_identity(session)
+        return db, load_node(settings, identity)
+    except BaseException:
+        await db.dispose()
+        raise
+
+
+def make_app() -> FastAPI:
+    """uvicorn factory: settings from the environment, state opened in the lifespan."""
+    settings = Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db, node = await open_node(settings, upgrade=False)
+        app.state.denex = AppState(
+            settings=settings, db=db, node=node, clock=utc_now, metrics=metrics
+        )
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    return create_app(None, lifespan=lifespan)
+
+
+async def init_node(
+    settings: Settings, *, identity_fields: dict[str, object], now: datetime
+) -> tuple[str, str]:
+    """Create a node: data dir, schema, keys, entry 0 and the first admin token.
+
+    Returns (node id, admin token). Validation of the fields is the caller's (the CLI's).
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    try:
+        await migrate.upgrade(db.write_engine)
+        async with db.write() as session:
+            identity = await create_node(
+                session, settings, identity_fields=identity_fields, now=now
+            )
+            _row, token = await create_token(
+                session, name="first-admin", role="admin", expires_days=None, now=now
+            )
+            await audit.record(
+                session, actor="cli:init", action="node.init", target=identity.node_id,
+                detail={"federation": identity.federation}, now=now,
+            )
+        return identity.node_id, token
+    finally:
+        await db.dispose()

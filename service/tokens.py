@@ -1,0 +1,86 @@
+"""API bearer tokens: created once (plaintext shown once), stored as SHA-256, revocable, expiring."""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.errors import AuthenticationError, InvalidInput, NotFound
+from service.storage.models import TokenRow
+
+ROLES = ("officer", "auditor", "admin")
+PREFIX = "dnx_"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the token's id, name and role."""
+
+    token_id: str
+    name: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.name}"
+
+
+async def create_token(
+    session: AsyncSession, *, name: str, role: str, expires_days: int | None, now: datetime
+) -> tuple[TokenRow, str]:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    if not name.strip() or len(name) > 100:
+        raise InvalidInput("token name must be 1 to 100 characters")
+    if expires_days is not None and not 1 <= expires_days <= 3650:
+        raise InvalidInput("--expires must be between 1 and 3650 days")
+    token = PREFIX + secrets.token_urlsafe(32)
+    row = TokenRow(
+        id=str(uuid.uuid4()),
+        name=name,
+        role=role,
+        token_hash=token_hash(token),
+        created_at=now,
+        expires_at=None if expires_days is None else now + timedelta(days=expires_days),
+        revoked_at=None,
+    )
+    session.add(row)
+    await session.flush()
+    return row, token
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything denex stores is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> Caller:
+    row = await session.scalar(select(TokenRow).where(TokenRow.token_hash == token_hash(token)))
+    if row is None:
+        raise AuthenticationError("unknown token")
+    if row.revoked_at is not None:
+        raise AuthenticationError("token has been revoked")
+    if row.expires_at is not None and as_utc(row.expires_at) <= now:
+        raise AuthenticationError("token has expired")
+    return Caller(token_id=row.id, name=row.name, role=row.role)
+
+
+async def list_tokens(session: AsyncSession) -> list[TokenRow]:
+    return list(await session.scalars(select(TokenRow).order_by(TokenRow.created_at)))
+
+
+async def revoke_token(session: AsyncSession, token_id: str, *, now: datetime) -> TokenRow:
+    row = await session.get(TokenRow, token_id)
+    if row is None:
+        raise NotFound(f"no token with id {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = now
+    return row

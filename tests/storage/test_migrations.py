@@ -1,0 +1,152 @@
+"""The Alembic history against a real SQLite file and a real PostgreSQL server.
+
+upgrade/downgrade round trips, models == migrations (autogenerate finds nothing), and the
+refusal of databases stamped by a newer denex.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import service.storage.models  # noqa: F401  (registers the service tables on `metadata`)
+from federation.tables import metadata
+from service.errors import SchemaError
+from service.storage.database import Database
+from service.storage.migrate import check_current, downgrade, upgrade
+
+FUTURE_REVISION = "9999_from_a_newer_denex"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'denex.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The engine `denex` migrates with: the writer engine of a `Database`."""
+    db = Database(database_url)
+    try:
+        yield db.write_engine
+    finally:
+        await db.dispose()
+
+
+def _tables(sync_conn: Any) -> set[str]:
+    return set(inspect(sync_conn).get_table_names())
+
+
+async def tables(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(_tables)
+
+
+def _diff(sync_conn: Any) -> list[Any]:
+    context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+def test_metadata_holds_the_service_tables() -> None:
+    # Guards the tests below against passing vacuously on a half-empty MetaData.
+    assert {"logs", "entries", "node", "tokens", "audit_events", "notices"} <= set(metadata.tables)
+
+
+async def test_upgrade_downgrade_upgrade(engine: AsyncEngine) -> None:
+    expected = set(metadata.tables)
+
+    await upgrade(engine)
+    assert await tables(engine) == expected | {"alembic_version"}
+
+    await downgrade(engine, "base")
+    assert await tables(engine) <= {"alembic_version"}
+
+    await upgrade(engine, "head")
+    assert await tables(engine) == expected | {"alembic_version"}
+    await check_current(engine)
+
+
+async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:
+    await upgrade(engine)
+    await upgrade(engine)
+    await check_current(engine)
+
+
+async def test_models_match_migrations(engine: AsyncEngine) -> None:
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        diff = await conn.run_sync(_diff)
+    assert diff == []
+
+
+async def test_check_current_refuses_unmigrated_database(engine: AsyncEngine) -> None:
+    with pytest.raises(SchemaError, match="not at head"):
+        await check_current(engine)
+
+
+async def test_check_current_refuses_database_downgraded_to_base(engine: AsyncEngine) -> None:
+    await upgrade(engine)
+    await downgrade(engine, "base")
+    with pytest.raises(SchemaError, match="not at head"):
+        await check_current(engine)
+
+
+async def test_check_current_passes_at_head(engine: AsyncEngine) -> None:
+    await upgrade(engine)
+    await check_current(engine)
+
+
+async def _stamp_future(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE alembic_version SET version_num = :rev"), {"rev": FUTURE_REVISION}
+        )
+
+
+async def test_newer_schema_is_refused(engine: AsyncEngine) -> None:
+    await upgrade(engine)
+    await _stamp_future(engine)
+
+    with pytest.raises(SchemaError, match="newer") as raised:
+        await upgrade(engine)
+    assert FUTURE_REVISION in str(raised.value)
+
+    with pytest.raises(SchemaError, match="newer"):
+        await check_current(engine)
+
+    with pytest.raises(SchemaError, match="newer"):
+        await downgrade(engine, "base")
+
+    # Refusing must not have touched the database.
+    async with engine.connect() as conn:
+        stamped = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    assert stamped == FUTURE_REVISION
+    assert await tables(engine) == set(metadata.tables) | {"alembic_version"}
+
+
+async def test_newer_schema_is_refused_on_a_database_with_only_a_stamp(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+            )
+        )
+        await conn.execute(
+            text("INSERT INTO alembic_version (version_num) VALUES (:rev)"),
+            {"rev": FUTURE_REVISION},
+        )
+    with pytest.raises(SchemaError, match="newer"):
+        await upgrade(engine)
+    with pytest.raises(SchemaError, match="newer"):
+        await check_current(engine)
+    assert await tables(engine) == {"alembic_version"}
