@@ -15,7 +15,7 @@ from service.api.app import create_app
 from service.api.state import AppState
 from service.errors import ConfigError
 from service.metrics import Metrics
-from service.node import Node, create_node, load_node, read_identity
+from service.node import Identity, Node, create_node, load_node, read_identity
 from service.settings import Settings
 from service.storage import migrate
 from service.storage.database import Database
@@ -91,3 +91,20 @@ async def init_node(
         return identity.node_id, token
     finally:
         await db.dispose()
+
+
+@asynccontextmanager
+async def opened_database(settings: Settings) -> AsyncIterator[Database]:
+    """The node's database, checked to be at head, disposed afterwards (for CLI commands)."""
+    check_data_dir(settings)
+    db = Database(settings.resolved_database_url)
+    try:
+        await migrate.check_current(db.engine)
+        yield db
+    finally:
+        await db.dispose()
+
+
+async def load_identity(settings: Settings) -> Identity:
+    async with opened_database(settings) as db, db.read() as session:
+        return await read_identity(session)

@@ -1,0 +1,50 @@
+"""The `denex` entry point: assembles the command groups and reports errors as one line."""
+
+import sys
+
+import click
+import typer
+
+from keys.errors import KeysError
+from service.cli.common import CliError
+from service.cli.node import init, node_app, serve
+from service.cli.notices import notice_app
+from service.cli.tokens import token_app
+from service.errors import ServiceError
+
+app = typer.Typer(
+    name="denex",
+    help="denex, the denial exchange: one node of a federation of signed denial logs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("init")(init)
+app.command("serve")(serve)
+app.add_typer(node_app, name="node")
+app.add_typer(token_app, name="token")
+app.add_typer(notice_app, name="notice")
+
+
+def main(argv: list[str] | None = None) -> int:
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="denex", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        print("denex: aborted", file=sys.stderr)
+        return 1
+    except (CliError, ServiceError, KeysError) as exc:
+        print(f"denex: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
