@@ -20,7 +20,9 @@ from keys.ed25519 import KeyPair
 
 
 def _lock_key(origin: str) -> int:
-    return int.from_bytes(hashlib.sha256(b"denex-log:" + origin.encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(b"denex-log:" + origin.encode()).digest()[:8], "big", signed=True
+    )
 
 
 async def lock_log(session: AsyncSession, origin: str) -> LogRow:

@@ -81,9 +81,7 @@ def open_envelope(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> Envelo
     return Envelope(obj["payloadType"], payload, sig["keyid"], signature)
 
 
-def verify_envelope(
-    data: bytes, trusted: Mapping[str, bytes], *, payload_type: str
-) -> Verified:
+def verify_envelope(data: bytes, trusted: Mapping[str, bytes], *, payload_type: str) -> Verified:
     """Verify `data` against the `trusted` keys (key id -> raw public key), then parse.
 
     Raises EnvelopeError naming what failed: structure, type, unknown key, bad signature, or

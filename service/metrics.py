@@ -22,6 +22,8 @@ class Metrics:
             "denex_log_entries", "Entries held per origin", ["origin"], registry=self.registry
         )
         self.notices_published = Counter(
-            "denex_notices_written", "Notice entries written by this node", ["kind"],
+            "denex_notices_written",
+            "Notice entries written by this node",
+            ["kind"],
             registry=self.registry,
         )

@@ -85,8 +85,12 @@ async def init_node(
                 session, name="first-admin", role="admin", expires_days=None, now=now
             )
             await audit.record(
-                session, actor="cli:init", action="node.init", target=identity.node_id,
-                detail={"federation": identity.federation}, now=now,
+                session,
+                actor="cli:init",
+                action="node.init",
+                target=identity.node_id,
+                detail={"federation": identity.federation},
+                now=now,
             )
         return identity.node_id, token
     finally:

@@ -33,7 +33,9 @@ async def get_caller(
 def require(*roles: str) -> object:
     async def _check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
         if caller.role not in roles:
-            raise PermissionDenied(f"role {caller.role} may not do this (needs {' or '.join(roles)})")
+            raise PermissionDenied(
+                f"role {caller.role} may not do this (needs {' or '.join(roles)})"
+            )
         return caller
 
     return Depends(_check)

@@ -18,7 +18,12 @@ node_app = typer.Typer(help="This node's identity.", no_args_is_help=True)
 
 
 def _check_init(
-    federation: str, node_id: str, country: str, name: str, url: str, regimes: list[str],
+    federation: str,
+    node_id: str,
+    country: str,
+    name: str,
+    url: str,
+    regimes: list[str],
     insecure_http: bool,
 ) -> None:
     if not is_federation_id(federation):
@@ -30,7 +35,9 @@ def _check_init(
     if not name.strip() or len(name) > 200:
         raise CliError("--name must be 1 to 200 characters")
     if not url.startswith("https://") and not (insecure_http and url.startswith("http://")):
-        raise CliError(f"--url {url!r} must be https:// (http:// only with DENEX_INSECURE_DEV_HTTP=1)")
+        raise CliError(
+            f"--url {url!r} must be https:// (http:// only with DENEX_INSECURE_DEV_HTTP=1)"
+        )
     bad = [r for r in regimes if r not in KNOWN_REGIMES]
     if bad or not regimes:
         raise CliError(f"--regimes must be a comma list of {','.join(KNOWN_REGIMES)}")
@@ -50,8 +57,12 @@ def init(
     regime_list = [r.strip() for r in regimes.split(",") if r.strip()]
     _check_init(federation, node_id, country, name, url, regime_list, settings.insecure_dev_http)
     fields: dict[str, object] = {
-        "node_id": node_id, "federation": federation, "country": country, "name": name,
-        "url": url.rstrip("/"), "regimes": sorted(set(regime_list)),
+        "node_id": node_id,
+        "federation": federation,
+        "country": country,
+        "name": name,
+        "url": url.rstrip("/"),
+        "regimes": sorted(set(regime_list)),
     }
     _node, token = run(init_node(settings, identity_fields=fields, now=utc_now()))
     say(f"initialised node {node_id} of federation {federation} in {settings.data_dir}")
@@ -103,9 +114,15 @@ def card(
     if root.public != identity.root_key:
         raise CliError("that key is not this node's root key")
     body = card_body(
-        federation=identity.federation, node_id=identity.node_id, country=identity.country,
-        name=identity.name, url=identity.url, root_key=identity.root_key,
-        signing_keys=[identity.signing_key], regimes=list(identity.regimes),
-        card_version=identity.card_version, issued_at=format_time(utc_now()),
+        federation=identity.federation,
+        node_id=identity.node_id,
+        country=identity.country,
+        name=identity.name,
+        url=identity.url,
+        root_key=identity.root_key,
+        signing_keys=[identity.signing_key],
+        regimes=list(identity.regimes),
+        card_version=identity.card_version,
+        issued_at=format_time(utc_now()),
     )
     print(make_card(body, root).decode("utf-8"))

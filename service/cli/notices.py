@@ -35,7 +35,9 @@ def import_(
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {file}: {exc}") from exc
-    kind = fmt if fmt not in (None, "auto") else ("csv" if file.suffix.lower() == ".csv" else "jsonl")
+    kind = (
+        fmt if fmt not in (None, "auto") else ("csv" if file.suffix.lower() == ".csv" else "jsonl")
+    )
     notices, errors = importing.parse(text, fmt=kind)
     if errors:
         for err in errors[: importing.MAX_ERRORS]:
@@ -60,9 +62,12 @@ def import_(
                     async with db.write() as session:
                         rows = await publishing.publish_many(session, node, chunk, now=now)
                         await audit.record(
-                            session, actor="cli:import", action="notice.import",
+                            session,
+                            actor="cli:import",
+                            action="notice.import",
                             target=str(file.name),
-                            detail={"count": len(rows), "first_seq": rows[0].first_seq}, now=now,
+                            detail={"count": len(rows), "first_seq": rows[0].first_seq},
+                            now=now,
                         )
                     done += len(rows)
                     progress.update(task, advance=len(rows))
@@ -100,7 +105,8 @@ def export(
                     line = {
                         "origin": row.origin,
                         "status": status(
-                            valid_until=row.valid_until, revoked=row.revoked_seq is not None,
+                            valid_until=row.valid_until,
+                            revoked=row.revoked_seq is not None,
                             today=now.date(),
                         ),
                         "notice": row.body,
@@ -111,8 +117,12 @@ def export(
                     break
             async with db.write() as session:
                 await audit.record(
-                    session, actor="cli:export", action="notice.export", target=origin,
-                    detail={"count": count, "status": state}, now=now,
+                    session,
+                    actor="cli:export",
+                    action="notice.export",
+                    target=origin,
+                    detail={"count": count, "status": state},
+                    now=now,
                 )
         finally:
             await db.dispose()

@@ -5,9 +5,9 @@ from typing import Annotated
 import typer
 
 from service import audit, tokens
-from service.storage.models import TokenRow
 from service.cli.common import DataDir, run, say, settings_for
 from service.runtime import opened_database, utc_now
+from service.storage.models import TokenRow
 
 token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
 
@@ -29,8 +29,12 @@ def create(
                 session, name=name, role=role, expires_days=expires, now=now
             )
             await audit.record(
-                session, actor="cli", action="token.create", target=row.id,
-                detail={"name": name, "role": role}, now=now,
+                session,
+                actor="cli",
+                action="token.create",
+                target=row.id,
+                detail={"name": name, "role": role},
+                now=now,
             )
             return token
 
@@ -56,8 +60,10 @@ def list_(data_dir: DataDir = None) -> None:
 
 
 @token_app.command("revoke")
-def revoke(token_id: Annotated[str, typer.Argument(help="Token id from `token list`")],
-           data_dir: DataDir = None) -> None:
+def revoke(
+    token_id: Annotated[str, typer.Argument(help="Token id from `token list`")],
+    data_dir: DataDir = None,
+) -> None:
     """Revoke a token at once."""
     settings = settings_for(data_dir)
 

@@ -28,9 +28,9 @@ def notice_body(
     notice: NoticeInput, *, notice_id: str, version: int, supersedes: int | None
 ) -> dict[str, Any]:
     """The `notice.published` / `notice.amended` body (DESIGN §6)."""
-    valid_until = notice.valid_until or default_valid_until(
-        date.fromisoformat(notice.decided_on)
-    ).isoformat()
+    valid_until = (
+        notice.valid_until or default_valid_until(date.fromisoformat(notice.decided_on)).isoformat()
+    )
     return {
         "notice_id": notice_id,
         "version": version,

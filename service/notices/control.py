@@ -5,6 +5,7 @@ spelling of catch-all becomes `catch-all`. An entry covers another when its part
 prefix of the other's: `5A001` covers `5A001.j.1`. Pure functions.
 """
 
+import itertools
 import re
 
 CATCH_ALL = "catch-all"
@@ -30,7 +31,7 @@ def _sub_items(rest: str, original: str) -> list[str]:
         if "".join(pieces) != chunk:
             raise ControlEntryError(f"{original!r} has a malformed sub-item {chunk!r}")
         parts.extend(p.lower() if p.isalpha() else str(int(p)) for p in pieces)
-    for before, after in zip(parts, parts[1:], strict=False):
+    for before, after in itertools.pairwise(parts):
         if before.isalpha() == after.isalpha():
             raise ControlEntryError(f"{original!r}: sub-items must alternate letters and numbers")
     if len(parts) > 8:

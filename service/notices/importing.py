@@ -19,10 +19,26 @@ from pydantic import ValidationError
 from service.notices.schema import NoticeInput
 
 CSV_COLUMNS = (
-    "reference", "decision", "decided_on", "valid_until", "regimes", "destination",
-    "control_entry", "item_description", "quantity", "value_amount", "value_currency",
-    "party_role", "party_name", "party_aliases", "party_country", "party_identifiers",
-    "end_use", "ground_code", "ground_ref", "ground_text",
+    "reference",
+    "decision",
+    "decided_on",
+    "valid_until",
+    "regimes",
+    "destination",
+    "control_entry",
+    "item_description",
+    "quantity",
+    "value_amount",
+    "value_currency",
+    "party_role",
+    "party_name",
+    "party_aliases",
+    "party_country",
+    "party_identifiers",
+    "end_use",
+    "ground_code",
+    "ground_ref",
+    "ground_text",
 )
 MAX_ERRORS = 20
 
@@ -111,7 +127,9 @@ def _row_parts(row: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any], dic
 
 def parse_csv(text: str) -> tuple[list[NoticeInput], list[LineError]]:
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("reference", "decision", "decided_on") if c not in (reader.fieldnames or [])]
+    missing = [
+        c for c in ("reference", "decision", "decided_on") if c not in (reader.fieldnames or [])
+    ]
     if missing:
         return [], [LineError(1, f"CSV header lacks column(s) {', '.join(missing)}")]
     unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS]
@@ -123,16 +141,21 @@ def parse_csv(text: str) -> tuple[list[NoticeInput], list[LineError]]:
         reference = _cell(row, "reference") or f"<line {line}>"
         item, party, ground = _row_parts(row)
         if reference not in merged:
-            merged[reference] = (line, {
-                "reference": _cell(row, "reference"),
-                "decision": _cell(row, "decision"),
-                "decided_on": _cell(row, "decided_on"),
-                "valid_until": _cell(row, "valid_until"),
-                "regimes": _split(row.get("regimes") or ""),
-                "destination": _cell(row, "destination"),
-                "end_use": _cell(row, "end_use"),
-                "items": [], "parties": [], "grounds": [],
-            })
+            merged[reference] = (
+                line,
+                {
+                    "reference": _cell(row, "reference"),
+                    "decision": _cell(row, "decision"),
+                    "decided_on": _cell(row, "decided_on"),
+                    "valid_until": _cell(row, "valid_until"),
+                    "regimes": _split(row.get("regimes") or ""),
+                    "destination": _cell(row, "destination"),
+                    "end_use": _cell(row, "end_use"),
+                    "items": [],
+                    "parties": [],
+                    "grounds": [],
+                },
+            )
         notice = merged[reference][1]
         for key, part in (("items", item), ("parties", party), ("grounds", ground)):
             if any(v for v in part.values()) and part not in notice[key]:
@@ -140,8 +163,8 @@ def parse_csv(text: str) -> tuple[list[NoticeInput], list[LineError]]:
     notices: list[NoticeInput] = []
     errors: list[LineError] = []
     for line, raw in merged.values():
-        if (notice := _validate(raw, line, errors)) is not None:
-            notices.append(notice)
+        if (parsed := _validate(raw, line, errors)) is not None:
+            notices.append(parsed)
     return notices, errors
 
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.tables import EntryRow
@@ -49,7 +49,7 @@ def decode_cursor(cursor: str) -> str:
     return after
 
 
-def _has_term(kind: str, condition: object) -> object:
+def _has_term(kind: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(
         NoticeTermRow.origin == NoticeRow.origin,
         NoticeTermRow.notice_id == NoticeRow.notice_id,
@@ -58,7 +58,7 @@ def _has_term(kind: str, condition: object) -> object:
     )
 
 
-def _status_clause(status: str, today: date) -> object:
+def _status_clause(status: str, today: date) -> ColumnElement[bool]:
     if status == "revoked":
         return NoticeRow.revoked_seq.is_not(None)
     if status == "expired":
@@ -66,7 +66,7 @@ def _status_clause(status: str, today: date) -> object:
     return and_(NoticeRow.revoked_seq.is_(None), NoticeRow.valid_until >= today)
 
 
-def _filtered(f: NoticeFilter, today: date) -> Select[tuple[NoticeRow]]:
+def _filtered(f: NoticeFilter, today: date) -> Select[NoticeRow]:
     query = select(NoticeRow)
     if f.origin:
         query = query.where(NoticeRow.origin == f.origin)
@@ -89,7 +89,9 @@ def _filtered(f: NoticeFilter, today: date) -> Select[tuple[NoticeRow]]:
         )
     if f.party:
         needle = text.fold(f.party)
-        query = query.where(_has_term("party", NoticeTermRow.term.contains(needle, autoescape=True)))
+        query = query.where(
+            _has_term("party", NoticeTermRow.term.contains(needle, autoescape=True))
+        )
     if f.regime:
         query = query.where(_has_term("regime", NoticeTermRow.term == f.regime))
     if f.decided_from:

@@ -3,14 +3,13 @@
 from pathlib import Path
 from typing import Any
 
-import migrations
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import migrations
 from service.errors import SchemaError
 
 MIGRATIONS = Path(migrations.__file__).resolve().parent

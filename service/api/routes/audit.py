@@ -35,8 +35,14 @@ async def audit_trail(
     return AuditPage(
         items=[
             AuditEvent(
-                seq=r.seq, at=r.at, actor=r.actor, action=r.action, target=r.target,
-                detail=r.detail, prev_hash=r.prev_hash, hash=r.hash,
+                seq=r.seq,
+                at=r.at,
+                actor=r.actor,
+                action=r.action,
+                target=r.target,
+                detail=r.detail,
+                prev_hash=r.prev_hash,
+                hash=r.hash,
             )
             for r in rows
         ],

@@ -4,12 +4,12 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select
 
+from federation.tables import LogRow
 from service.api.deps import StateDep
 from service.api.problems import problem
 from service.api.schemas import Health
 from service.errors import SchemaError
 from service.storage.migrate import check_current
-from federation.tables import LogRow
 
 router = APIRouter(tags=["operations"])
 

@@ -10,8 +10,8 @@ from keys.ed25519 import b64
 from service import audit
 from service.api.deps import Officer, Reader, StateDep
 from service.api.problems import openapi_errors
-from service.api.state import AppState
 from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, NoticeVersion
+from service.api.state import AppState
 from service.notices import publishing, queries
 from service.notices.lifecycle import review_due, status
 from service.notices.schema import NoticeInput, RevokeInput
@@ -19,7 +19,9 @@ from service.storage.models import NoticeRow
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 
-NoticeId = Annotated[str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+NoticeId = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+]
 
 
 def summary(row: NoticeRow, today: date) -> NoticeSummary:
@@ -65,8 +67,12 @@ async def publish_notice(state: StateDep, caller: Officer, notice: NoticeInput) 
     async with state.db.write() as session:
         row = await publishing.publish(session, state.node, notice, now=now)
         await audit.record(
-            session, actor=caller.actor, action="notice.publish", target=row.notice_id,
-            detail={"seq": row.last_seq, "reference": row.reference}, now=now,
+            session,
+            actor=caller.actor,
+            action="notice.publish",
+            target=row.notice_id,
+            detail={"seq": row.last_seq, "reference": row.reference},
+            now=now,
         )
         result = await full(state, row, session)
     state.metrics.notices_published.labels("published").inc()
@@ -86,8 +92,12 @@ async def amend_notice(
     async with state.db.write() as session:
         row = await publishing.amend(session, state.node, notice_id, notice, now=now)
         await audit.record(
-            session, actor=caller.actor, action="notice.amend", target=notice_id,
-            detail={"seq": row.last_seq, "version": row.version}, now=now,
+            session,
+            actor=caller.actor,
+            action="notice.amend",
+            target=notice_id,
+            detail={"seq": row.last_seq, "version": row.version},
+            now=now,
         )
         result = await full(state, row, session)
     state.metrics.notices_published.labels("amended").inc()
@@ -107,8 +117,12 @@ async def revoke_notice(
     async with state.db.write() as session:
         row = await publishing.revoke(session, state.node, notice_id, revocation, now=now)
         await audit.record(
-            session, actor=caller.actor, action="notice.revoke", target=notice_id,
-            detail={"seq": row.last_seq}, now=now,
+            session,
+            actor=caller.actor,
+            action="notice.revoke",
+            target=notice_id,
+            detail={"seq": row.last_seq},
+            now=now,
         )
         result = await full(state, row, session)
     state.metrics.notices_published.labels("revoked").inc()
@@ -134,8 +148,14 @@ async def list_notices(
     """List notices of every origin, newest-created last, with filters and an opaque cursor."""
     now = state.clock()
     filters = queries.NoticeFilter(
-        origin=origin, status=status, destination=destination, control_entry=control_entry,
-        party=party, regime=regime, decided_from=decided_from, decided_to=decided_to,
+        origin=origin,
+        status=status,
+        destination=destination,
+        control_entry=control_entry,
+        party=party,
+        regime=regime,
+        decided_from=decided_from,
+        decided_to=decided_to,
         review_due=review_due,
     )
     async with state.db.write() as session:
@@ -143,8 +163,12 @@ async def list_notices(
             session, filters, today=now.date(), cursor=cursor, limit=limit
         )
         await audit.record(
-            session, actor=caller.actor, action="notice.list", target=None,
-            detail={"count": len(rows), "notices": [r.notice_id for r in rows]}, now=now,
+            session,
+            actor=caller.actor,
+            action="notice.list",
+            target=None,
+            detail={"count": len(rows), "notices": [r.notice_id for r in rows]},
+            now=now,
         )
     return NoticeList(items=[summary(r, now.date()) for r in rows], next_cursor=next_cursor)
 
@@ -156,7 +180,11 @@ async def get_notice(state: StateDep, caller: Reader, notice_id: NoticeId) -> No
     async with state.db.write() as session:
         row = await queries.get_notice(session, notice_id)
         await audit.record(
-            session, actor=caller.actor, action="notice.read", target=notice_id, detail={},
+            session,
+            actor=caller.actor,
+            action="notice.read",
+            target=notice_id,
+            detail={},
             now=now,
         )
         return await full(state, row, session)

@@ -1,0 +1,25 @@
+# denex node image. Keys are mounted at run time (DENEX_DATA_DIR=/data), never baked in.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY keys ./keys
+COPY federation ./federation
+COPY service ./service
+COPY migrations ./migrations
+# The same install as the README's "without make" section.
+RUN python -m venv /opt/denex && /opt/denex/bin/pip install --no-cache-dir .
+
+FROM python:3.11-slim
+RUN useradd --system --create-home --uid 10001 denex && mkdir /data && chown denex /data
+COPY --from=build /opt/denex /opt/denex
+ENV PATH=/opt/denex/bin:$PATH \
+    DENEX_DATA_DIR=/data \
+    DENEX_LOG_FORMAT=json \
+    PYTHONDONTWRITEBYTECODE=1
+USER denex
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
+ENTRYPOINT ["denex"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
