@@ -10,6 +10,7 @@ from federation.entry import format_time
 from federation.identity import is_federation_id, is_node_id
 from keys.card import card_body, make_card
 from service.cli.common import CliError, DataDir, run, say, settings_for
+from service.logs import logging_config
 from service.node import ROOT_KEY_FILE, load_keypair
 from service.notices.vocabulary import COUNTRIES, KNOWN_REGIMES
 from service.runtime import init_node, load_identity, open_node, utc_now
@@ -94,7 +95,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
+        log_config=logging_config(settings.log_format),
         timeout_graceful_shutdown=20,
     )
 

@@ -4,6 +4,7 @@
 writer would produce can be put in front of `verify_entry`, which must refuse them all.
 """
 
+import base64
 import hashlib
 import json
 from dataclasses import replace
@@ -119,7 +120,7 @@ def test_seal_then_verify_round_trip() -> None:
 
 def test_sealed_header_is_the_design_shape() -> None:
     payload = json.loads(sealed().envelope)["payload"]
-    assert json.loads(__import__("base64").b64decode(payload)) == {
+    assert json.loads(base64.b64decode(payload)) == {
         "v": 1,
         "federation": "denials.echri.example",
         "origin": "de-bafa",
@@ -150,8 +151,9 @@ def test_seal_is_deterministic_for_a_given_salt() -> None:
 
 
 def test_seal_draws_a_fresh_salt() -> None:
-    first, second = (seal(federation=FED, origin=ORIGIN, seq=0, draft=draft(), key=SIGNING)
-                     for _ in range(2))
+    first, second = (
+        seal(federation=FED, origin=ORIGIN, seq=0, draft=draft(), key=SIGNING) for _ in range(2)
+    )
     assert first.salt is not None and second.salt is not None
     assert len(first.salt) == len(second.salt) == SALT_BYTES
     assert first.salt != second.salt
@@ -313,12 +315,13 @@ def test_unknown_type_is_not_blocked() -> None:
     [
         pytest.param(signed(header(), key=STRANGER), id="unknown-key"),
         pytest.param(signed(header(), payload_type=CARD_TYPE), id="card-payload-type"),
-        pytest.param(sealed().envelope.replace(b'"signatures":[', b'"signatures":[], "x":['),
-                     id="garbled"),
+        pytest.param(
+            sealed().envelope.replace(b'"signatures":[', b'"signatures":[], "x":['), id="garbled"
+        ),
     ],
 )
 def test_envelope_problems_become_entry_errors(envelope: bytes) -> None:
-    with pytest.raises(EntryError, match=f"^entry {SEQ} of {ORIGIN}: "):
+    with pytest.raises(EntryError, match=rf"^entry {SEQ} of {ORIGIN}: "):
         check(envelope)
 
 
@@ -383,7 +386,7 @@ def test_verify_entry_rejects_bad_headers(fields: dict[str, Any]) -> None:
     ],
 )
 def test_verify_entry_errors_name_the_entry(fields: dict[str, Any]) -> None:
-    with pytest.raises(EntryError, match=f"^entry {SEQ} of {ORIGIN}: "):
+    with pytest.raises(EntryError, match=rf"^entry {SEQ} of {ORIGIN}: "):
         check(signed(fields))
 
 
@@ -406,7 +409,7 @@ def test_verify_entry_rejects_audience_of_mixed_types(audience: list[Any]) -> No
     strict=True,
     raises=pytest.fail.Exception,
     reason="BUG federation/entry.py:179,185: `header[...] != value` treats JSON true/false as "
-    "1/0 (True == 1 in Python), so a header with \"v\": true or \"seq\": true/false verifies",
+    '1/0 (True == 1 in Python), so a header with "v": true or "seq": true/false verifies',
 )
 @pytest.mark.parametrize(
     ("fields", "seq"),
@@ -474,10 +477,10 @@ def test_audience_rejected(audience: list[str], entry_type: str) -> None:
         check_audience(audience, origin=ORIGIN, entry_type=entry_type)
 
 
-@pytest.mark.parametrize(("audience", "entry_type"), AUDIENCE_REJECTED)
+@pytest.mark.parametrize(
+    ("audience", "entry_type"), [p for p in AUDIENCE_REJECTED if p.values[1] in ENTRY_TYPES]
+)
 def test_seal_refuses_bad_audience(audience: list[str], entry_type: str) -> None:
-    if entry_type not in ENTRY_TYPES:
-        entry_type = "notice.published" if audience != ["*"] else "consultation.requested"
     with pytest.raises(EntryError):
         seal(
             federation=FED,
@@ -535,7 +538,7 @@ def test_format_time(moment: datetime, text: str) -> None:
 
 def test_format_time_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        format_time(datetime(2026, 11, 28, 15, 52, 21))  # noqa: DTZ001
+        format_time(datetime(2026, 11, 28, 15, 52, 21))
 
 
 @pytest.mark.parametrize(
@@ -576,8 +579,8 @@ def test_parse_time_rejects_unpadded_fields(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     st.datetimes(
-        min_value=datetime(1970, 1, 1),  # noqa: DTZ001
-        max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+        min_value=datetime(1970, 1, 1),
+        max_value=datetime(9999, 12, 30),
         timezones=st.timezones(),
     )
 )

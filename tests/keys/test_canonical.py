@@ -177,7 +177,7 @@ def test_parse_canonical_depth_limit_is_inclusive() -> None:
 
 
 def test_parse_canonical_error_names_what() -> None:
-    with pytest.raises(CanonicalError, match="^payload "):
+    with pytest.raises(CanonicalError, match=r"^payload "):
         parse_canonical(b'{"a": 1}', what="payload")
 
 
@@ -210,8 +210,9 @@ json_without_floats = st.recursive(
     | st.booleans()
     | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
     | st.text(),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5)
+    ),
     max_leaves=25,
 )
 

@@ -193,7 +193,9 @@ def test_fixed_vector_is_reproduced_byte_for_byte() -> None:
 
 
 def test_fixed_vector_verifies() -> None:
-    verified = verify_envelope(VECTOR_ENVELOPE, {VECTOR_KEY_ID: KEY.public}, payload_type=ENTRY_TYPE)
+    verified = verify_envelope(
+        VECTOR_ENVELOPE, {VECTOR_KEY_ID: KEY.public}, payload_type=ENTRY_TYPE
+    )
     assert verified.payload == VECTOR_PAYLOAD
     assert verified.body["type"] == "key.added"
 

@@ -1,0 +1,514 @@
+"""The notice API as an officer, an auditor and an admin use it: publish, read, amend, revoke,
+authentication, permissions, and status over time (DESIGN §6, §8).
+
+Every test runs against a real node (real keys, real database: SQLite and PostgreSQL) through
+the real app; the clock is the only thing faked.
+"""
+
+import base64
+import hashlib
+import json
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uuid_utils.compat as uuid_compat
+from sqlalchemy import func, select
+
+from federation.entry import Draft
+from federation.log import append_own
+from federation.tables import EntryRow
+from keys.canonical import canonical_bytes
+from keys.ed25519 import KeyPair
+from service.notices.body import notice_body
+from service.notices.derived import apply_entry
+from service.notices.schema import NoticeInput
+from service.storage.models import AuditRow, NoticeRow
+from service.tokens import create_token, revoke_token
+from tests.nodes import START, FakeClock, LiveNode
+from tests.service.notice_data import notice
+
+PROBLEM = "application/problem+json"
+NOTICES = "/api/v1/notices"
+FOREIGN = "fr-sbdu"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+async def publish(live: LiveNode, **overrides: Any) -> dict[str, Any]:
+    response = await live.client.post(NOTICES, json=notice(**overrides), headers=live.auth("officer"))
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    doc: dict[str, Any] = response.json()
+    assert doc["status"] == status
+    assert doc["title"]
+    return doc
+
+
+async def counts(live: LiveNode) -> tuple[int, int, int]:
+    async with live.db.read() as session:
+        entries = await session.scalar(select(func.count()).select_from(EntryRow))
+        notices = await session.scalar(select(func.count()).select_from(NoticeRow))
+        audits = await session.scalar(select(func.count()).select_from(AuditRow))
+    return int(entries or 0), int(notices or 0), int(audits or 0)
+
+
+async def insert_foreign_notice(live: LiveNode, clock: FakeClock) -> str:
+    """A notice of another origin, stored the way sync would store it: entry, then derived rows."""
+    notice_id = str(uuid_compat.uuid7())
+    body = notice_body(
+        NoticeInput.model_validate(notice(reference="SBDU-2026-0042")),
+        notice_id=notice_id,
+        version=1,
+        supersedes=None,
+    )
+    async with live.db.write() as session:
+        [sealed] = await append_own(
+            session,
+            federation=live.node.identity.federation,
+            origin=FOREIGN,
+            drafts=[
+                Draft("notice.published", canonical_bytes(body), ("de-bafa", FOREIGN), clock())
+            ],
+            signer=lambda _type: KeyPair.generate(),
+            now=clock(),
+        )
+        entry = await session.get(EntryRow, (FOREIGN, sealed.seq))
+        assert entry is not None
+        assert await apply_entry(session, entry) is not None
+    return notice_id
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+# --- publish ---------------------------------------------------------------------------------
+
+
+async def test_publish_returns_the_stored_notice(live: LiveNode) -> None:
+    response = await live.client.post(NOTICES, json=notice(), headers=live.auth("officer"))
+
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    doc = response.json()
+    notice_id = doc["notice_id"]
+    parsed = uuid.UUID(notice_id)
+    assert str(parsed) == notice_id
+    assert parsed.version == 7
+    assert notice_id[14] == "7"
+    assert doc["origin"] == "de-bafa"
+    assert doc["version"] == 1
+    assert doc["status"] == "active"
+    assert doc["review_due"] is False
+    assert doc["audience"] == ["de-bafa"]
+    assert doc["revoked_on"] is None
+    assert doc["revoked_reason"] is None
+
+    body = doc["notice"]
+    assert body["notice_id"] == notice_id
+    assert body["version"] == 1
+    assert body["supersedes"] is None
+    assert body["items"][0]["control_entry"] == "5A001.j"
+    assert body["valid_until"] == "2029-11-20"
+    assert body["regimes"] == ["EU", "HRI", "WA"]
+    assert body["parties"][0]["aliases"] == notice()["parties"][0]["aliases"]
+
+    [v1] = doc["versions"]
+    assert v1["version"] == 1
+    assert v1["kind"] == "published"
+    assert v1["seq"] == 1  # entry 0 is the node's key.added
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("5.A.1.j", "5A001.j"), ("5a001j", "5A001.j"), ("5A001.j", "5A001.j"), ("ml21.b", "ML21.b")],
+)
+async def test_control_entries_are_stored_normalised(
+    live: LiveNode, given: str, stored: str
+) -> None:
+    item = {**notice()["items"][0], "control_entry": given}
+    doc = await publish(live, items=[item])
+
+    assert doc["notice"]["items"][0]["control_entry"] == stored
+
+
+@pytest.mark.parametrize(
+    ("decided_on", "valid_until"),
+    [("2026-11-20", "2029-11-20"), ("2024-02-29", "2027-02-28"), ("2026-01-01", "2029-01-01")],
+)
+async def test_valid_until_defaults_to_three_years(
+    live: LiveNode, decided_on: str, valid_until: str
+) -> None:
+    doc = await publish(live, decided_on=decided_on)
+
+    assert doc["notice"]["valid_until"] == valid_until
+
+
+async def test_explicit_valid_until_is_kept(live: LiveNode) -> None:
+    doc = await publish(live, valid_until="2027-06-30")
+
+    assert doc["notice"]["valid_until"] == "2027-06-30"
+
+
+async def test_each_publish_gets_its_own_notice_id_and_seq(live: LiveNode) -> None:
+    first = await publish(live)
+    second = await publish(live)
+
+    assert first["notice_id"] != second["notice_id"]
+    assert [first["versions"][0]["seq"], second["versions"][0]["seq"]] == [1, 2]
+
+
+# --- read ----------------------------------------------------------------------------------
+
+
+async def test_get_returns_every_version_exactly_as_stored(live: LiveNode) -> None:
+    published = await publish(live)
+    notice_id = published["notice_id"]
+    amended = notice(reference="BAFA-2026-0117-A")
+    response = await live.client.post(
+        f"{NOTICES}/{notice_id}/amend", json=amended, headers=live.auth("officer")
+    )
+    assert response.status_code == 200, response.text
+
+    response = await live.client.get(f"{NOTICES}/{notice_id}", headers=live.auth("auditor"))
+
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    assert [v["version"] for v in doc["versions"]] == [1, 2]
+    async with live.db.read() as session:
+        rows = {
+            row.seq: row
+            for row in await session.scalars(select(EntryRow).where(EntryRow.origin == "de-bafa"))
+        }
+    for version in doc["versions"]:
+        row = rows[version["seq"]]
+        envelope = version["envelope"].encode("utf-8")
+        assert envelope == row.envelope
+        assert version["leaf_hash"] == b64(hashlib.sha256(b"\x00" + envelope).digest())
+        assert version["content"] == {"salt": b64(row.content_salt), "body": b64(row.content_body)}
+        header = json.loads(base64.b64decode(json.loads(envelope)["payload"]))
+        assert header["seq"] == version["seq"]
+        body = json.loads(base64.b64decode(version["content"]["body"]))
+        assert body["notice_id"] == notice_id
+        assert body["version"] == version["version"]
+    assert doc["notice"] == json.loads(base64.b64decode(doc["versions"][-1]["content"]["body"]))
+    assert doc["notice"]["reference"] == "BAFA-2026-0117-A"
+
+
+async def test_officer_and_auditor_may_read_admin_may_not(live: LiveNode) -> None:
+    notice_id = (await publish(live))["notice_id"]
+
+    for role, status in (("officer", 200), ("auditor", 200), ("admin", 403)):
+        response = await live.client.get(f"{NOTICES}/{notice_id}", headers=live.auth(role))
+        assert response.status_code == status, (role, response.text)
+
+
+async def test_unknown_notice_id_is_404(live: LiveNode) -> None:
+    unknown = str(uuid_compat.uuid7())
+    officer = live.auth("officer")
+
+    assert_problem(await live.client.get(f"{NOTICES}/{unknown}", headers=officer), 404)
+    assert_problem(
+        await live.client.post(f"{NOTICES}/{unknown}/amend", json=notice(), headers=officer), 404
+    )
+    assert_problem(
+        await live.client.post(
+            f"{NOTICES}/{unknown}/revoke", json={"reason": "issued in error"}, headers=officer
+        ),
+        404,
+    )
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        "not-a-uuid",
+        "0193B7C4-0000-7000-8000-000000000000",  # upper case
+        "0193b7c4000070008000000000000000",  # no hyphens
+        "0193b7c4-0000-7000-8000-00000000000",  # one digit short
+        "0193b7c4-0000-7000-8000-00000000000g",
+    ],
+)
+async def test_malformed_notice_id_is_422(live: LiveNode, bad_id: str) -> None:
+    response = await live.client.get(f"{NOTICES}/{bad_id}", headers=live.auth("officer"))
+
+    doc = assert_problem(response, 422)
+    assert [e["field"] for e in doc["errors"]] == ["notice_id"]
+
+
+# --- amend and revoke ----------------------------------------------------------------------
+
+
+async def test_amend_makes_version_two_superseding_one(live: LiveNode) -> None:
+    published = await publish(live)
+    notice_id = published["notice_id"]
+
+    response = await live.client.post(
+        f"{NOTICES}/{notice_id}/amend",
+        json=notice(reference="BAFA-2026-0117-A", valid_until="2030-12-31"),
+        headers=live.auth("officer"),
+    )
+
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    assert doc["notice_id"] == notice_id
+    assert doc["version"] == 2
+    assert doc["status"] == "active"
+    assert doc["notice"]["version"] == 2
+    assert doc["notice"]["supersedes"] == 1
+    assert doc["notice"]["notice_id"] == notice_id
+    assert doc["notice"]["valid_until"] == "2030-12-31"
+    assert [(v["version"], v["kind"]) for v in doc["versions"]] == [
+        (1, "published"),
+        (2, "amended"),
+    ]
+    first, second = doc["versions"]
+    assert second["seq"] == first["seq"] + 1
+    old = json.loads(base64.b64decode(first["content"]["body"]))
+    assert old["reference"] == "BAFA-2026-0117"
+    assert old["supersedes"] is None
+
+
+async def test_second_amendment_supersedes_the_first(live: LiveNode) -> None:
+    notice_id = (await publish(live))["notice_id"]
+    officer = live.auth("officer")
+    for reference in ("R-2", "R-3"):
+        response = await live.client.post(
+            f"{NOTICES}/{notice_id}/amend", json=notice(reference=reference), headers=officer
+        )
+        assert response.status_code == 200, response.text
+
+    doc = response.json()
+    assert doc["version"] == 3
+    assert doc["notice"]["supersedes"] == 2
+    assert [v["version"] for v in doc["versions"]] == [1, 2, 3]
+
+
+async def test_revoke_keeps_history_and_blocks_further_changes(live: LiveNode) -> None:
+    notice_id = (await publish(live))["notice_id"]
+    officer = live.auth("officer")
+
+    response = await live.client.post(
+        f"{NOTICES}/{notice_id}/revoke", json={"reason": "licence granted on appeal"}, headers=officer
+    )
+
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    assert doc["status"] == "revoked"
+    assert doc["review_due"] is False
+    assert doc["revoked_reason"] == "licence granted on appeal"
+    assert doc["revoked_on"] == START.date().isoformat()
+    assert doc["version"] == 1
+    assert [v["kind"] for v in doc["versions"]] == ["published", "revoked"]
+    revocation = json.loads(base64.b64decode(doc["versions"][1]["content"]["body"]))
+    assert revocation == {
+        "notice_id": notice_id,
+        "reason": "licence granted on appeal",
+        "revoked_on": START.date().isoformat(),
+    }
+
+    fetched = await live.client.get(f"{NOTICES}/{notice_id}", headers=officer)
+    assert fetched.status_code == 200
+    assert fetched.json()["status"] == "revoked"
+    assert len(fetched.json()["versions"]) == 2
+
+    before = await counts(live)
+    assert_problem(
+        await live.client.post(f"{NOTICES}/{notice_id}/amend", json=notice(), headers=officer),
+        409,
+    )
+    assert_problem(
+        await live.client.post(
+            f"{NOTICES}/{notice_id}/revoke", json={"reason": "again"}, headers=officer
+        ),
+        409,
+    )
+    assert await counts(live) == before
+
+
+async def test_revoke_with_explicit_date(live: LiveNode) -> None:
+    notice_id = (await publish(live))["notice_id"]
+
+    response = await live.client.post(
+        f"{NOTICES}/{notice_id}/revoke",
+        json={"reason": "superseded by national measure", "revoked_on": "2026-11-25"},
+        headers=live.auth("officer"),
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["revoked_on"] == "2026-11-25"
+
+
+# --- authentication --------------------------------------------------------------------------
+
+
+async def _revoked_token(live: LiveNode, clock: FakeClock) -> dict[str, str]:
+    async with live.db.write() as session:
+        row, token = await create_token(
+            session, name="leaver", role="officer", expires_days=None, now=clock()
+        )
+    async with live.db.write() as session:
+        await revoke_token(session, row.id, now=clock())
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer dnx_not-a-real-token"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "dnx_token-without-scheme"},
+    ],
+    ids=["none", "unknown", "empty", "basic", "no-scheme"],
+)
+async def test_missing_or_bad_token_is_401(live: LiveNode, headers: dict[str, str]) -> None:
+    for method, path, body in (
+        ("GET", NOTICES, None),
+        ("POST", NOTICES, notice()),
+    ):
+        response = await live.client.request(method, path, json=body, headers=headers)
+        assert_problem(response, 401)
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_revoked_token_is_401(live: LiveNode, clock: FakeClock) -> None:
+    headers = await _revoked_token(live, clock)
+    before = await counts(live)
+
+    for method, body in (("GET", None), ("POST", notice())):
+        response = await live.client.request(method, NOTICES, json=body, headers=headers)
+        doc = assert_problem(response, 401)
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "revoked" in doc["detail"]
+    assert await counts(live) == before
+
+
+async def test_expired_token_is_401(live: LiveNode, clock: FakeClock) -> None:
+    async with live.db.write() as session:
+        _row, token = await create_token(
+            session, name="temporary", role="officer", expires_days=1, now=clock()
+        )
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await live.client.get(NOTICES, headers=headers)).status_code == 200
+
+    clock.advance(days=2)
+
+    response = await live.client.get(NOTICES, headers=headers)
+    doc = assert_problem(response, 401)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "expired" in doc["detail"]
+    # the fixture's tokens do not expire
+    assert (await live.client.get(NOTICES, headers=live.auth("officer"))).status_code == 200
+
+
+# --- permissions -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["auditor", "admin"])
+async def test_only_officers_publish(live: LiveNode, role: str) -> None:
+    before = await counts(live)
+
+    response = await live.client.post(NOTICES, json=notice(), headers=live.auth(role))
+
+    assert_problem(response, 403)
+    assert await counts(live) == before
+
+
+@pytest.mark.parametrize("role", ["auditor", "admin"])
+async def test_only_officers_amend_and_revoke(live: LiveNode, role: str) -> None:
+    notice_id = (await publish(live))["notice_id"]
+    before = await counts(live)
+
+    amend = await live.client.post(
+        f"{NOTICES}/{notice_id}/amend", json=notice(), headers=live.auth(role)
+    )
+    revoke = await live.client.post(
+        f"{NOTICES}/{notice_id}/revoke", json={"reason": "no"}, headers=live.auth(role)
+    )
+
+    assert_problem(amend, 403)
+    assert_problem(revoke, 403)
+    assert await counts(live) == before
+
+
+async def test_officer_may_not_change_another_origins_notice(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    notice_id = await insert_foreign_notice(live, clock)
+    officer = live.auth("officer")
+    fetched = await live.client.get(f"{NOTICES}/{notice_id}", headers=officer)
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json()["origin"] == FOREIGN
+    before = await counts(live)
+
+    amend = await live.client.post(f"{NOTICES}/{notice_id}/amend", json=notice(), headers=officer)
+    revoke = await live.client.post(
+        f"{NOTICES}/{notice_id}/revoke", json={"reason": "not ours"}, headers=officer
+    )
+
+    assert FOREIGN in assert_problem(amend, 403)["detail"]
+    assert FOREIGN in assert_problem(revoke, 403)["detail"]
+    assert await counts(live) == before
+    after = (await live.client.get(f"{NOTICES}/{notice_id}", headers=officer)).json()
+    assert after["version"] == 1
+    assert after["status"] == "active"
+
+
+# --- status over time -------------------------------------------------------------------------
+
+
+async def test_review_due_then_expired(live: LiveNode, clock: FakeClock) -> None:
+    valid_until = START.date() + timedelta(days=60)
+    doc = await publish(live, valid_until=valid_until.isoformat())
+    notice_id = doc["notice_id"]
+    assert doc["status"] == "active"
+    assert doc["review_due"] is True
+
+    clock.advance(days=60)  # the last day of validity
+    on_last_day = (await live.client.get(f"{NOTICES}/{notice_id}", headers=live.auth("officer")))
+    assert on_last_day.json()["status"] == "active"
+    assert on_last_day.json()["review_due"] is True
+
+    clock.advance(days=1)
+    after = (await live.client.get(f"{NOTICES}/{notice_id}", headers=live.auth("officer"))).json()
+    assert after["status"] == "expired"
+    assert after["review_due"] is False
+
+
+@pytest.mark.parametrize(("days_left", "due"), [(89, True), (90, True), (91, False), (400, False)])
+async def test_review_due_from_ninety_days_before_expiry(
+    live: LiveNode, days_left: int, due: bool
+) -> None:
+    valid_until = START.date() + timedelta(days=days_left)
+
+    doc = await publish(live, valid_until=valid_until.isoformat())
+
+    assert doc["status"] == "active"
+    assert doc["review_due"] is due
+
+
+async def test_renewal_by_amendment_clears_review_due(live: LiveNode) -> None:
+    soon = (START.date() + timedelta(days=30)).isoformat()
+    notice_id = (await publish(live, valid_until=soon))["notice_id"]
+
+    response = await live.client.post(
+        f"{NOTICES}/{notice_id}/amend",
+        json=notice(valid_until=date(2030, 1, 1).isoformat()),
+        headers=live.auth("officer"),
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["review_due"] is False
+    assert response.json()["status"] == "active"
