@@ -6,6 +6,7 @@ Pure functions of bytes and values. The header is the DSSE payload; the content
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,7 +47,12 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+
+
 def parse_time(text: str) -> datetime:
+    if not isinstance(text, str) or not _TIME.fullmatch(text):
+        raise EntryError(f"issued_at {text!r} is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)")
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError as exc:
@@ -69,6 +75,8 @@ def check_audience(audience: Sequence[str], *, origin: str, entry_type: str) -> 
         raise EntryError(f'audience ["*"] is not allowed for {entry_type}')
     if entry_type in KEY_TYPES:
         raise EntryError(f'{entry_type} must have audience ["*"]')
+    if not all(isinstance(a, str) for a in audience):
+        raise EntryError("audience must be a list of node ids")
     if not audience or list(audience) != sorted(set(audience)):
         raise EntryError("audience must be a non-empty, sorted list of distinct node ids")
     if not all(isinstance(a, str) and is_node_id(a) for a in audience):
@@ -147,8 +155,16 @@ def seal(
 
 @dataclass(frozen=True)
 class VerifiedHeader:
+    """A verified header. `flag` says why this node cannot interpret it (newer `v`, unknown
+    type): such an entry is still stored and the log goes on (DESIGN §4)."""
+
     header: dict[str, Any]
     key_id: str
+    flag: str | None = None
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
 
 
 def verify_entry(
@@ -174,34 +190,45 @@ def verify_entry(
     except EnvelopeError as exc:
         raise EntryError(f"{where}: {exc}") from exc
     header = verified.body
-    if set(header) != HEADER_FIELDS:
-        raise EntryError(f"{where}: header fields are not exactly {sorted(HEADER_FIELDS)}")
-    if header["v"] != HEADER_VERSION:
-        raise EntryError(f"{where}: header version {header['v']!r} is not supported")
-    if header["federation"] != federation or not is_federation_id(str(header["federation"])):
-        raise EntryError(f"{where}: federation {header['federation']!r} is not {federation!r}")
-    if header["origin"] != origin:
-        raise EntryError(f"{where}: origin {header['origin']!r} is not {origin!r}")
-    if header["seq"] != seq:
-        raise EntryError(f"{where}: header says seq {header['seq']!r}")
-    entry_type = header["type"]
+    if not _is_int(header.get("v")):
+        raise EntryError(f"{where}: header version must be an integer")
+    if header.get("federation") != federation or not is_federation_id(federation):
+        raise EntryError(f"{where}: federation {header.get('federation')!r} is not {federation!r}")
+    if header.get("origin") != origin:
+        raise EntryError(f"{where}: origin {header.get('origin')!r} is not {origin!r}")
+    if not _is_int(header.get("seq")) or header["seq"] != seq:
+        raise EntryError(f"{where}: header says seq {header.get('seq')!r}")
+    entry_type = header.get("type")
     by_root = verified.key_id in root_key
     if entry_type in KEY_TYPES and not by_root:
         raise EntryError(f"{where}: {entry_type} must be signed by the root key")
     if entry_type not in KEY_TYPES and by_root:
         raise EntryError(f"{where}: {entry_type} must not be signed by the root key")
-    parse_time(str(header["issued_at"]))
-    if not isinstance(header["audience"], list):
-        raise EntryError(f"{where}: audience must be a list")
+    if header["v"] < HEADER_VERSION:
+        raise EntryError(f"{where}: header version {header['v']} does not exist")
+    if header["v"] > HEADER_VERSION:
+        return VerifiedHeader(
+            header, verified.key_id, f"header version {header['v']} not supported"
+        )
+    if set(header) != HEADER_FIELDS:
+        raise EntryError(f"{where}: header fields are not exactly {sorted(HEADER_FIELDS)}")
     try:
+        parse_time(header["issued_at"])
+        if not isinstance(header["audience"], list):
+            raise EntryError("audience must be a list")
         check_audience(header["audience"], origin=origin, entry_type=str(entry_type))
     except EntryError as exc:
         raise EntryError(f"{where}: {exc}") from exc
+    if not isinstance(header["content_hash"], str):
+        raise EntryError(f"{where}: content_hash must be a string")
     if (salt is None) != (body is None):
         raise EntryError(f"{where}: content needs both salt and body")
     if salt is not None and body is not None:
+        if len(salt) != SALT_BYTES:
+            raise EntryError(f"{where}: content salt must be {SALT_BYTES} bytes")
         if len(body) > MAX_CONTENT_BYTES:
             raise EntryError(f"{where}: content exceeds {MAX_CONTENT_BYTES} bytes")
         if content_hash(salt, body) != header["content_hash"]:
             raise EntryError(f"{where}: content does not match its signed content_hash")
-    return VerifiedHeader(header=header, key_id=verified.key_id)
+    flag = None if entry_type in ENTRY_TYPES else f"unknown entry type {entry_type!r}"
+    return VerifiedHeader(header=header, key_id=verified.key_id, flag=flag)

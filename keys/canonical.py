@@ -39,7 +39,9 @@ def parse_canonical(data: bytes, *, what: str = "document") -> Any:
     try:
         text = data.decode("utf-8")
         value = json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError as exc:
+        raise CanonicalError(f"{what} nests deeper than {MAX_DEPTH} levels") from exc
+    except ValueError as exc:  # includes JSONDecodeError, UnicodeDecodeError, huge integers
         raise CanonicalError(f"{what} is not valid UTF-8 JSON: {exc}") from exc
     if _depth(value) > MAX_DEPTH:
         raise CanonicalError(f"{what} nests deeper than {MAX_DEPTH} levels")

@@ -37,11 +37,14 @@ def b64(data: bytes) -> str:
 
 
 def unb64(text: str, *, what: str = "value") -> bytes:
-    """Strict standard base64 decoding; raises KeysError naming `what`."""
+    """Strict, canonical standard base64 decoding (one text per value); raises KeysError."""
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        data = base64.b64decode(text.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError) as exc:
         raise KeysError(f"{what} is not valid standard base64") from exc
+    if base64.b64encode(data).decode("ascii") != text:  # unused bits must be zero
+        raise KeysError(f"{what} is not canonical standard base64")
+    return data
 
 
 @dataclass(frozen=True)
