@@ -685,3 +685,23 @@ def test_changed_base64_slack_bits_are_rejected() -> None:
         for mask in range(1, 256):
             with pytest.raises(EntryError):
                 check(flip(TAMPER_TARGET, position, mask))
+
+
+def test_unknown_type_is_flagged() -> None:
+    result = check(signed(header(type="notice.future")))
+    assert result.flag == "unknown entry type 'notice.future'"
+    assert check(signed(header())).flag is None
+
+
+def test_newer_header_version_is_stored_and_flagged_not_rejected() -> None:
+    # DESIGN §4: a header this node cannot interpret still passes if its signature, origin,
+    # seq and key check out; it is flagged and never blocks the log.
+    result = check(signed(header(v=2, shiny_new_field=True)))
+    assert result.flag == "header version 2 not supported"
+
+
+def test_newer_header_version_still_needs_the_right_origin_and_seq() -> None:
+    with pytest.raises(EntryError, match="origin"):
+        check(signed(header(v=2, origin="fr-sbdu")))
+    with pytest.raises(EntryError, match="seq"):
+        check(signed(header(v=2, seq=SEQ + 1)))
