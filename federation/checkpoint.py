@@ -67,7 +67,7 @@ def sign_checkpoint(checkpoint: Checkpoint, key: KeyPair) -> str:
 @dataclass(frozen=True)
 class VerifiedCheckpoint:
     checkpoint: Checkpoint
-    note: note.Note
+    signed_note: note.Note
     key: bytes  # the origin key that verified it
     ignored: tuple[note.Signature, ...]  # lines from keys this verifier does not know
 
