@@ -99,7 +99,7 @@ def load_node(settings: Settings, identity: Identity) -> Node:
     return Node(identity=identity, signing=signing)
 
 
-def _passphrase_for_new_keys(settings: Settings) -> bytes | None:
+def passphrase_for_new_keys(settings: Settings) -> bytes | None:
     try:
         passphrase = settings.passphrase()
     except ValueError as exc:
@@ -125,7 +125,7 @@ async def create_node(
     """
     if await session.scalar(select(NodeRow)) is not None:
         raise AlreadyInitialisedError(f"{settings.data_dir} already holds a node")
-    passphrase = _passphrase_for_new_keys(settings)
+    passphrase = passphrase_for_new_keys(settings)
     root, signing = KeyPair.generate(), KeyPair.generate()
     keys_dir = settings.keys_dir
     written: list[Path] = []

@@ -15,7 +15,14 @@ from service.api.app import create_app
 from service.api.state import AppState
 from service.errors import ConfigError
 from service.metrics import Metrics
-from service.node import Identity, Node, create_node, load_node, read_identity
+from service.node import (
+    Identity,
+    Node,
+    create_node,
+    load_node,
+    passphrase_for_new_keys,
+    read_identity,
+)
 from service.settings import Settings
 from service.storage import migrate
 from service.storage.database import Database
@@ -73,6 +80,10 @@ async def init_node(
 
     Returns (node id, admin token). Validation of the fields is the caller's (the CLI's).
     """
+    passphrase_for_new_keys(settings)  # refuse before anything is written
+    created_dir = not settings.data_dir.exists()
+    db_file = settings.data_dir / "node.db"
+    created_db = settings.database_url is None and not db_file.exists()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     try:
@@ -92,9 +103,17 @@ async def init_node(
                 detail={"federation": identity.federation},
                 now=now,
             )
-        return identity.node_id, token
-    finally:
+    except BaseException:
         await db.dispose()
+        if created_db:
+            for suffix in ("", "-wal", "-shm"):
+                db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
+        for folder in (settings.keys_dir, settings.data_dir if created_dir else None):
+            if folder is not None and folder.exists() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+    await db.dispose()
+    return identity.node_id, token
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 from service.api import problems
 from service.api.routes import audit, health, notices
 from service.api.state import AppState
+from service.notices.schema import NoticeInput
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -48,7 +49,7 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
             schema = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            app.openapi_schema = problems.fix_openapi(schema)
+            app.openapi_schema = problems.fix_openapi(schema, [NoticeInput])
         return app.openapi_schema
 
     app.openapi = _openapi  # type: ignore[method-assign]

@@ -1,6 +1,7 @@
 """RFC 9457 problem documents: the one place where errors become HTTP responses."""
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -118,8 +119,11 @@ def openapi_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"description": descriptions[code], "model": Problem} for code in codes}
 
 
-def fix_openapi(schema: dict[str, Any]) -> dict[str, Any]:
-    """Make every error response of the OpenAPI document a problem+json Problem."""
+def fix_openapi(
+    schema: dict[str, Any], body_models: Sequence[type[BaseModel]] = ()
+) -> dict[str, Any]:
+    """Make every error response a problem+json Problem, and add the request body models
+    that routes validate themselves (see service.api.body)."""
     ref = {"$ref": "#/components/schemas/Problem"}
     for path in schema.get("paths", {}).values():
         for operation in path.values():
@@ -131,6 +135,13 @@ def fix_openapi(schema: dict[str, Any]) -> dict[str, Any]:
                 {"description": "Server error", "content": {PROBLEM_TYPE: {"schema": ref}}},
             )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in body_models:
+        model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(model_schema.pop("$defs", {}))
+        components[model.__name__] = model_schema
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            operation.pop("x-denex-body-model", None)
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -1,6 +1,7 @@
 """`denex init`, `denex serve` and `denex node card`."""
 
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -71,6 +72,10 @@ def init(
     print(token)
 
 
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
@@ -88,6 +93,9 @@ def serve(
 
     run(_prepare())
     os.environ["DENEX_DATA_DIR"] = str(settings.data_dir)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; this handler turns that (or a
+    # SIGTERM before it starts) into a clean exit 0, as an orchestrator expects.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     say(f"denex node serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
     uvicorn.run(
         "service.runtime:make_app",

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.notices.schema import NoticeInput
+from service.notices.schema import NoticeContext, NoticeInput, field_errors
 
 CSV_COLUMNS = (
     "reference",
@@ -52,26 +52,22 @@ class LineError:
         return f"line {self.line}: {self.message}"
 
 
-def _validation_messages(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "notice"
-        out.append(f"{field}: {str(err['msg']).removeprefix('Value error, ')}")
-    return out
-
-
-def _validate(raw: Any, line: int, errors: list[LineError]) -> NoticeInput | None:
+def _validate(
+    raw: Any, line: int, errors: list[LineError], context: NoticeContext | None
+) -> NoticeInput | None:
     if not isinstance(raw, dict):
         errors.append(LineError(line, "a notice must be a JSON object"))
         return None
     try:
-        return NoticeInput.model_validate(raw)
+        return NoticeInput.model_validate(raw, context={"node": context})
     except ValidationError as exc:
-        errors.extend(LineError(line, m) for m in _validation_messages(exc))
+        errors.extend(LineError(line, f"{e['field']}: {e['message']}") for e in field_errors(exc))
         return None
 
 
-def parse_json_lines(text: str) -> tuple[list[NoticeInput], list[LineError]]:
+def parse_json_lines(
+    text: str, context: NoticeContext | None = None
+) -> tuple[list[NoticeInput], list[LineError]]:
     notices: list[NoticeInput] = []
     errors: list[LineError] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -82,7 +78,7 @@ def parse_json_lines(text: str) -> tuple[list[NoticeInput], list[LineError]]:
         except json.JSONDecodeError as exc:
             errors.append(LineError(number, f"not valid JSON: {exc.msg}"))
             continue
-        if (notice := _validate(raw, number, errors)) is not None:
+        if (notice := _validate(raw, number, errors, context)) is not None:
             notices.append(notice)
     return notices, errors
 
@@ -125,7 +121,9 @@ def _row_parts(row: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any], dic
     return item, party, ground
 
 
-def parse_csv(text: str) -> tuple[list[NoticeInput], list[LineError]]:
+def parse_csv(
+    text: str, context: NoticeContext | None = None
+) -> tuple[list[NoticeInput], list[LineError]]:
     reader = csv.DictReader(io.StringIO(text))
     missing = [
         c for c in ("reference", "decision", "decided_on") if c not in (reader.fieldnames or [])
@@ -163,12 +161,15 @@ def parse_csv(text: str) -> tuple[list[NoticeInput], list[LineError]]:
     notices: list[NoticeInput] = []
     errors: list[LineError] = []
     for line, raw in merged.values():
-        if (parsed := _validate(raw, line, errors)) is not None:
+        if (parsed := _validate(raw, line, errors, context)) is not None:
             notices.append(parsed)
     return notices, errors
 
 
-def parse(text: str, *, fmt: str) -> tuple[list[NoticeInput], list[LineError]]:
+def parse(
+    text: str, *, fmt: str, context: NoticeContext | None = None
+) -> tuple[list[NoticeInput], list[LineError]]:
+    """Validate every notice of a file (against this node when `context` is given)."""
     if fmt == "csv":
-        return parse_csv(text)
-    return parse_json_lines(text)
+        return parse_csv(text, context)
+    return parse_json_lines(text, context)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import uuid_utils.compat as uuid_compat
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,32 +17,35 @@ from federation.log import append_own
 from federation.tables import EntryRow
 from keys.canonical import canonical_bytes
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from service.node import Node
+from service.node import Identity, Node
 from service.notices.body import notice_body, revocation_body
 from service.notices.derived import apply_entry
-from service.notices.schema import NoticeInput, RevokeInput
+from service.notices.schema import NoticeContext, NoticeInput, RevokeInput, field_errors
 from service.storage.models import NoticeRow
 
 
-def default_audience(node: Node, regimes: list[str]) -> list[str]:
-    """The roster members of the notice's regimes, always including the origin.
-
-    The roster arrives with federation; until then the audience is this node alone.
-    """
-    return [node.identity.node_id]
+def notice_context_for(identity: Identity) -> NoticeContext:
+    """What validation needs to know about this node. The roster arrives with federation;
+    until then no regime has members besides this node."""
+    return NoticeContext(origin=identity.node_id, regimes=identity.regimes, members={})
 
 
-def _check_regimes(node: Node, regimes: list[str]) -> None:
-    unknown = sorted(set(regimes) - set(node.identity.regimes))
-    if unknown:
-        raise InvalidInput(
-            "notice names regimes this node does not belong to",
-            [{"field": "regimes", "message": f"not a regime of this node: {', '.join(unknown)}"}],
-        )
+def notice_context(node: Node) -> NoticeContext:
+    return notice_context_for(node.identity)
+
+
+def validate(raw: object, node: Node) -> NoticeInput:
+    """Validate a notice body against the schema and this node in one pass: every offending
+    field is reported together (InvalidInput)."""
+    try:
+        return NoticeInput.model_validate(raw, context={"node": notice_context(node)})
+    except ValidationError as exc:
+        raise InvalidInput("notice is invalid", field_errors(exc)) from exc
 
 
 def _audience(node: Node, notice: NoticeInput, previous: list[str] | None) -> list[str]:
-    allowed = default_audience(node, notice.regimes)
+    context = notice_context(node)
+    allowed = context.audience_for(notice.regimes)
     if notice.audience is None:
         return sorted(set(previous)) if previous is not None else allowed
     requested = set(notice.audience) | {node.identity.node_id}
@@ -57,6 +61,15 @@ def _audience(node: Node, notice: NoticeInput, previous: list[str] | None) -> li
             ],
         )
     return sorted(requested)
+
+
+def _check_regimes(node: Node, regimes: list[str]) -> None:
+    unknown = sorted(set(regimes) - set(node.identity.regimes))
+    if unknown:
+        raise InvalidInput(
+            "notice names regimes this node does not belong to",
+            [{"field": "regimes", "message": f"not a regime of this node: {', '.join(unknown)}"}],
+        )
 
 
 async def _append(

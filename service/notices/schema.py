@@ -5,10 +5,20 @@ service.notices.body, never by dumping a model.
 """
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from federation.identity import NODE_ID_PATTERN
 from service.notices import control
@@ -68,6 +78,30 @@ LongText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_
 ControlEntry = Annotated[str, Field(max_length=40), AfterValidator(_control_entry)]
 RegimeCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,9}$")]
 NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
+
+
+@dataclass(frozen=True)
+class NoticeContext:
+    """What validating a notice needs to know about this node (pydantic validation context)."""
+
+    origin: str
+    regimes: tuple[str, ...]
+    members: Mapping[str, tuple[str, ...]]  # regime -> roster members in it
+
+    def audience_for(self, regimes: Iterable[str]) -> list[str]:
+        """The default (and widest) audience: the origin and the members of the regimes."""
+        nodes = {self.origin}
+        for regime in regimes:
+            nodes.update(self.members.get(regime, ()))
+        return sorted(nodes)
+
+    @classmethod
+    def of(cls, info: ValidationInfo) -> "NoticeContext | None":
+        context = info.context
+        if isinstance(context, dict) and isinstance(context.get("node"), NoticeContext):
+            found: NoticeContext = context["node"]
+            return found
+        return None
 
 
 class Strict(BaseModel):
@@ -147,15 +181,48 @@ class NoticeInput(Strict):
     public_listings: Annotated[list[PublicListing], Field(max_length=20)] = []
     audience: Annotated[list[NodeId], Field(min_length=1, max_length=200)] | None = None
 
-    @model_validator(mode="after")
-    def _dates_and_sets(self) -> "NoticeInput":
-        if self.valid_until is not None and self.valid_until <= self.decided_on:
-            raise ValueError("valid_until must be after decided_on")
-        if len(set(self.regimes)) != len(self.regimes):
-            raise ValueError("regimes must not repeat")
-        return self
+    @field_validator("valid_until")
+    @classmethod
+    def _after_decision(cls, value: str | None, info: ValidationInfo) -> str | None:
+        decided_on = info.data.get("decided_on")
+        if value is not None and decided_on is not None and value <= decided_on:
+            raise ValueError("must be after decided_on")
+        return value
+
+    @field_validator("regimes")
+    @classmethod
+    def _node_regimes(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("must not repeat")
+        context = NoticeContext.of(info)
+        if context is not None:
+            unknown = sorted(set(value) - set(context.regimes))
+            if unknown:
+                raise ValueError(f"not a regime of this node: {', '.join(unknown)}")
+        return value
+
+    @field_validator("audience")
+    @classmethod
+    def _narrow_only(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        context = NoticeContext.of(info)
+        if value is not None and context is not None:
+            # when `regimes` itself failed, judge against every regime of this node
+            regimes = info.data.get("regimes", context.regimes)
+            outside = sorted(set(value) - set(context.audience_for(regimes)))
+            if outside:
+                raise ValueError(f"not a member of the notice's regimes: {', '.join(outside)}")
+        return value
 
 
 class RevokeInput(Strict):
     reason: LongText
     revoked_on: IsoDate | None = None
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic errors as `{"field": "items.0.control_entry", "message": ...}` pairs."""
+    out = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        out.append({"field": field, "message": str(err["msg"]).removeprefix("Value error, ")})
+    return out

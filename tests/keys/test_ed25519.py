@@ -1,4 +1,3 @@
-
 """keys.ed25519: key pairs, key ids, fingerprints, strict base64 and `verify`.
 
 Ed25519 itself is checked against RFC 8032 §7.1 tests 1 and 2; the key id is the lower-case

@@ -4,9 +4,11 @@
 * `clean_env(**vars)` is os.environ without any DENEX_* variable, plus exactly what a test sets.
 * `init_node(data_dir, ...)` runs `denex init` and returns the node's directory, environment
   and first admin token.
-* `node_template` (session) is one SQLite node made by `denex init` plus `denex token create
-  --role officer`; `fresh_node` copies it into the test's tmp dir (saves ~4 s of start-up per
-  test on a 2-core machine; the copy is byte for byte what `denex init` wrote).
+* `node_template` / `pg_node_template` (session) are one node each, on SQLite and on
+  PostgreSQL, made by `denex init` plus `denex token create --role officer`;
+  `make_node_copy(backend)` and `fresh_node` copy them for a test (the data dir with its key
+  files, and the database: a file copy, or CREATE DATABASE ... TEMPLATE). This saves two CLI
+  start-ups (~4 s) per node on a 2-core machine; each copy is exactly what `denex init` wrote.
 * `served_node(...)` starts `denex serve` on 127.0.0.1 and a free port, waits for /healthz and
   returns a `ServedNode`; at teardown it sends SIGTERM and checks a clean exit.
 
@@ -22,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,19 +33,14 @@ from typing import IO
 import httpx
 import pytest
 
+from tests.postgres import PostgresServer
+
 DENEX = Path(sys.executable).with_name("denex")
 HOST = "127.0.0.1"
 PASSPHRASE = "system-test passphrase"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 120.0
-
-# BUG (service/cli/node.py serve): with one worker, uvicorn >= 0.29 re-raises the captured
-# SIGTERM after its graceful shutdown, so `denex serve` dies by signal 15 (returncode -15)
-# instead of exiting 0 as DESIGN §10 requires. test_serve.py::test_sigterm_exits_zero is the
-# strict xfail that pins it; until it is fixed the teardown below tolerates exactly -SIGTERM
-# (and nothing else: any other code, or a traceback, still fails the test).
-KNOWN_SIGTERM_EXIT_BUG = True
 
 
 def clean_env(**variables: str | None) -> dict[str, str]:
@@ -167,24 +165,77 @@ def init_node(
 
 @pytest.fixture(scope="session")
 def node_template(tmp_path_factory: pytest.TempPathFactory) -> NodeDir:
-    """One SQLite node made by `denex init` and `denex token create --role officer`; read-only:
-    use `fresh_node` or `copy_template` to get a copy a test may change."""
+    """One SQLite node made by `denex init` and `denex token create --role officer`. Read-only:
+    use `fresh_node` or `copy_node` for a copy that a test may change."""
     node = init_node(tmp_path_factory.mktemp("template") / "node")
     node.create_token("officer")
     return node
 
 
-def copy_node(template: NodeDir, data_dir: Path) -> NodeDir:
-    """Copy a (stopped) SQLite node, file modes included."""
-    assert template.database_url is None
+@pytest.fixture(scope="session")
+def pg_node_template(
+    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> NodeDir:
+    """The same on PostgreSQL: `denex init` into a template database (copied per test with
+    CREATE DATABASE ... TEMPLATE) and a data dir holding the keys."""
+    url = postgres_server.create_database(f"sys_template_{uuid.uuid4().hex[:8]}")
+    node = init_node(tmp_path_factory.mktemp("pg-template") / "node", database_url=url)
+    node.create_token("officer")
+    return node
+
+
+def copy_node(
+    template: NodeDir, data_dir: Path, postgres_server: PostgresServer | None = None
+) -> NodeDir:
+    """Copy a stopped node: its data dir (file modes kept) and, on PostgreSQL, its database."""
     shutil.copytree(template.data_dir, data_dir)
-    return NodeDir(data_dir, dict(template.env), None, dict(template.tokens))
+    if template.database_url is None:
+        return NodeDir(data_dir, dict(template.env), None, dict(template.tokens))
+    assert postgres_server is not None
+    source = template.database_url.rsplit("/", 1)[1]
+    name = f"sys_{uuid.uuid4().hex[:12]}"
+    for attempt in range(50):  # the template's last client may still be disconnecting
+        try:
+            postgres_server.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            break
+        except Exception as exc:
+            if "being accessed by other users" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.1)
+    url = postgres_server.url(name)
+    env = {**template.env, "DENEX_DATABASE_URL": url}
+    return NodeDir(data_dir, env, url, dict(template.tokens))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Run the test on SQLite and on PostgreSQL."""
+    return str(request.param)
 
 
 @pytest.fixture
-def fresh_node(node_template: NodeDir, tmp_path: Path) -> NodeDir:
-    """A copy of the template node that this test may change."""
-    return copy_node(node_template, tmp_path / "node")
+def make_node_copy(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], NodeDir]:
+    """Factory: `make_node_copy("sqlite" | "postgres")`, a fresh copy of that template node."""
+    made = 0
+
+    def _copy(backend: str) -> NodeDir:
+        nonlocal made
+        made += 1
+        if backend == "sqlite":
+            return copy_node(request.getfixturevalue("node_template"), tmp_path / f"node{made}")
+        return copy_node(
+            request.getfixturevalue("pg_node_template"),
+            tmp_path / f"node{made}",
+            request.getfixturevalue("postgres_server"),
+        )
+
+    return _copy
+
+
+@pytest.fixture
+def fresh_node(make_node_copy: Callable[[str], NodeDir]) -> NodeDir:
+    """A copy of the SQLite template node that this test may change."""
+    return make_node_copy("sqlite")
 
 
 # --- served nodes ------------------------------------------------------------------------------
@@ -234,10 +285,8 @@ class ServedNode:
 
 
 def clean_exit_codes(workers: int) -> set[int]:
-    codes = {0}
-    if KNOWN_SIGTERM_EXIT_BUG and workers == 1:
-        codes.add(-signal.SIGTERM)
-    return codes
+    """DESIGN §10: `denex serve` exits 0 on SIGTERM, with one worker or several."""
+    return {0}
 
 
 def start_serving(
@@ -295,27 +344,20 @@ ServeFactory = Callable[..., ServedNode]
 
 
 @pytest.fixture
-def served_node(node_template: NodeDir, tmp_path: Path) -> Iterator[ServeFactory]:
-    """Factory: `served_node(database_url=None, workers=1, node=None)`.
+def served_node(make_node_copy: Callable[[str], NodeDir], tmp_path: Path) -> Iterator[ServeFactory]:
+    """Factory: `served_node(backend="sqlite" | "postgres", workers=1, node=None)`.
 
-    Without `node`: on SQLite a copy of the template node (made by `denex init` + `denex token
-    create --role officer`), on PostgreSQL (`database_url`) a fresh `denex init` into that
-    database plus an officer token. Then `denex serve`. Teardown: SIGTERM, wait, clean exit,
-    no traceback on stderr.
+    Without `node`: a fresh copy of the template node of that backend (made by `denex init`
+    and `denex token create --role officer`). Then `denex serve` on 127.0.0.1. Teardown:
+    SIGTERM, wait (SIGKILL and fail after 20 s), clean exit, no traceback on stderr.
     """
     started: list[ServedNode] = []
 
     def _serve(
-        *, database_url: str | None = None, workers: int = 1, node: NodeDir | None = None
+        *, backend: str = "sqlite", workers: int = 1, node: NodeDir | None = None
     ) -> ServedNode:
-        n = len(started)
-        if node is None:
-            if database_url is None:
-                node = copy_node(node_template, tmp_path / f"node{n}")
-            else:
-                node = init_node(tmp_path / f"node{n}", database_url=database_url)
-                node.create_token("officer")
-        served = start_serving(node, tmp_path / f"serve{n}", workers=workers)
+        node = node or make_node_copy(backend)
+        served = start_serving(node, tmp_path / f"serve{len(started)}", workers=workers)
         started.append(served)
         return served
 

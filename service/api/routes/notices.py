@@ -3,11 +3,12 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keys.ed25519 import b64
 from service import audit
+from service.api.body import json_body, request_body
 from service.api.deps import Officer, Reader, StateDep
 from service.api.problems import openapi_errors
 from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, NoticeVersion
@@ -60,9 +61,16 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
     )
 
 
-@router.post("", status_code=201, response_model=Notice, responses=openapi_errors(401, 403, 422))
-async def publish_notice(state: StateDep, caller: Officer, notice: NoticeInput) -> Notice:
+@router.post(
+    "",
+    status_code=201,
+    response_model=Notice,
+    responses=openapi_errors(401, 403, 422),
+    openapi_extra=request_body(NoticeInput),
+)
+async def publish_notice(state: StateDep, caller: Officer, request: Request) -> Notice:
     """Publish a new denial notice as a signed `notice.published` entry of this node's log."""
+    notice = publishing.validate(await json_body(request), state.node)
     now = state.clock()
     async with state.db.write() as session:
         row = await publishing.publish(session, state.node, notice, now=now)
@@ -83,11 +91,13 @@ async def publish_notice(state: StateDep, caller: Officer, notice: NoticeInput) 
     "/{notice_id}/amend",
     response_model=Notice,
     responses=openapi_errors(401, 403, 404, 409, 422),
+    openapi_extra=request_body(NoticeInput),
 )
 async def amend_notice(
-    state: StateDep, caller: Officer, notice_id: NoticeId, notice: NoticeInput
+    state: StateDep, caller: Officer, notice_id: NoticeId, request: Request
 ) -> Notice:
     """Amend one of this node's notices: the full new version, `version` + 1."""
+    notice = publishing.validate(await json_body(request), state.node)
     now = state.clock()
     async with state.db.write() as session:
         row = await publishing.amend(session, state.node, notice_id, notice, now=now)
