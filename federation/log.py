@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.entry import Draft, SealedEntry, seal
@@ -36,22 +36,23 @@ async def lock_log(session: AsyncSession, origin: str) -> LogRow:
     return row
 
 
-def entry_row(entry: SealedEntry, *, stored_at: datetime) -> EntryRow:
-    return EntryRow(
-        origin=entry.origin,
-        seq=entry.seq,
-        type=entry.type,
-        issued_at=entry.issued_at,
-        key_id=entry.key_id,
-        audience=list(entry.audience),
-        envelope=entry.envelope,
-        leaf_hash=entry.leaf_hash,
-        content_salt=entry.salt,
-        content_body=entry.body,
-        flagged=False,
-        flag_reason=None,
-        stored_at=stored_at,
-    )
+def entry_values(entry: SealedEntry, *, stored_at: datetime) -> dict[str, object]:
+    """The `entries` row of a sealed entry, for a bulk insert."""
+    return {
+        "origin": entry.origin,
+        "seq": entry.seq,
+        "type": entry.type,
+        "issued_at": entry.issued_at,
+        "key_id": entry.key_id,
+        "audience": list(entry.audience),
+        "envelope": entry.envelope,
+        "leaf_hash": entry.leaf_hash,
+        "content_salt": entry.salt,
+        "content_body": entry.body,
+        "flagged": False,
+        "flag_reason": None,
+        "stored_at": stored_at,
+    }
 
 
 async def append_own(
@@ -80,7 +81,7 @@ async def append_own(
             key=signer(draft.type),
         )
         sealed.append(entry)
-    session.add_all([entry_row(e, stored_at=now) for e in sealed])
+    await session.execute(insert(EntryRow), [entry_values(e, stored_at=now) for e in sealed])
     log.size += len(sealed)
     log.updated_at = now
     await session.flush()

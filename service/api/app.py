@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from service.api import problems
 from service.api.routes import audit, health, notices
 from service.api.state import AppState
-from service.notices.schema import NoticeInput
+from service.notices.schema import NoticeInput, RevokeInput
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -49,7 +49,7 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
             schema = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            app.openapi_schema = problems.fix_openapi(schema, [NoticeInput])
+            app.openapi_schema = problems.fix_openapi(schema, [NoticeInput, RevokeInput])
         return app.openapi_schema
 
     app.openapi = _openapi  # type: ignore[method-assign]

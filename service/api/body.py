@@ -6,12 +6,13 @@ schema for OpenAPI with `request_body(Model)`.
 """
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from service.errors import InvalidInput
+from service.notices.schema import field_errors
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -29,6 +30,17 @@ async def json_body(request: Request) -> Any:
         raise InvalidInput(
             "request body is not JSON", [{"field": "body", "message": "is not valid JSON"}]
         ) from exc
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], raw: Any) -> M:
+    """Validate `raw` against `model`; every offending field is named in one InvalidInput."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput(f"{model.__name__} is invalid", field_errors(exc)) from exc
 
 
 def request_body(model: type[BaseModel]) -> dict[str, Any]:

@@ -1,26 +1,54 @@
-"""Derived notice state: applying one notice entry to the notice tables, and rebuilding them.
+"""Derived notice state: applying notice entries to the notice tables, and rebuilding them.
 
-The log is the single source of truth; these tables are an index over it. `apply_entry` is
-used alike by publishing, by a full rebuild and (later) by sync. An entry that conflicts with
-what is already known (a reused notice_id, an out-of-order version, an amendment by someone
-other than the origin) is flagged on the entry and otherwise ignored.
+The log is the single source of truth; these tables are an index over it. `apply_entries`
+is used alike by publishing, by a full rebuild and (later) by sync, a batch at a time with a
+handful of statements per batch. An entry that conflicts with what is already known (a
+reused notice_id, an out-of-order version, a change by someone other than the origin, a body
+that is not a notice) is flagged on the entry and otherwise ignored.
 """
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.entry import SealedEntry
 from federation.tables import EntryRow
 from service.notices import text
 from service.storage.models import NoticeRow, NoticeTermRow, NoticeVersionRow
 
 NOTICE_TYPES = ("notice.published", "notice.amended", "notice.revoked")
+CHUNK = 500
 
 
-def _terms(origin: str, body: dict[str, Any]) -> list[NoticeTermRow]:
+@dataclass(frozen=True)
+class NoticeEntry:
+    """What applying needs of an entry, whether just sealed or read back from the table."""
+
+    origin: str
+    seq: int
+    type: str
+    audience: list[str]
+    body: bytes | None
+
+    @classmethod
+    def of(cls, entry: EntryRow | SealedEntry) -> "NoticeEntry":
+        if isinstance(entry, EntryRow):
+            return cls(
+                entry.origin, entry.seq, entry.type, list(entry.audience), entry.content_body
+            )
+        return cls(entry.origin, entry.seq, entry.type, list(entry.audience), entry.body)
+
+
+class _Skip(Exception):
+    """This entry is flagged with the given reason and otherwise ignored."""
+
+
+def _terms(body: dict[str, Any]) -> set[tuple[str, str]]:
     terms: set[tuple[str, str]] = set()
     for item in body["items"]:
         terms.add(("control", item["control_entry"]))
@@ -29,10 +57,7 @@ def _terms(origin: str, body: dict[str, Any]) -> list[NoticeTermRow]:
             terms.add(("party", text.fold(name)[:300]))
     for regime in body["regimes"]:
         terms.add(("regime", regime))
-    return [
-        NoticeTermRow(origin=origin, notice_id=body["notice_id"], kind=kind, term=term)
-        for kind, term in sorted(terms)
-    ]
+    return terms
 
 
 def _fill(row: NoticeRow, body: dict[str, Any], audience: list[str], seq: int) -> None:
@@ -48,60 +73,140 @@ def _fill(row: NoticeRow, body: dict[str, Any], audience: list[str], seq: int) -
     row.last_seq = seq
 
 
-async def _flag(entry: EntryRow, reason: str) -> None:
-    entry.flagged = True
-    entry.flag_reason = reason
+class _Batch:
+    """Applies a batch in memory, then writes it with a few bulk statements."""
 
+    def __init__(self, known: dict[str, NoticeRow]) -> None:
+        self.known = known
+        self.new_rows: list[NoticeRow] = []
+        self.versions: list[dict[str, Any]] = []
+        self.terms: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        self.stale_terms: set[tuple[str, str]] = set()
+        self.flags: list[tuple[NoticeEntry, str]] = []
 
-async def apply_entry(session: AsyncSession, entry: EntryRow) -> NoticeRow | None:
-    """Apply one notice entry whose content this node holds; return the affected notice."""
-    if entry.type not in NOTICE_TYPES or entry.content_body is None:
-        return None
-    body = json.loads(entry.content_body)
-    notice_id = body.get("notice_id")
-    existing = await session.scalar(select(NoticeRow).where(NoticeRow.notice_id == notice_id))
-    if entry.type == "notice.published":
-        if existing is not None:
-            await _flag(entry, f"notice_id {notice_id} is already used")
-            return None
-        row = NoticeRow(origin=entry.origin, notice_id=notice_id, first_seq=entry.seq)
-        _fill(row, body, entry.audience, entry.seq)
-        session.add(row)
-        session.add_all(_terms(entry.origin, body))
-        kind, version = "published", body["version"]
-    else:
-        if existing is None or existing.origin != entry.origin:
-            await _flag(entry, f"{entry.type} of unknown notice {notice_id}")
-            return None
-        if existing.revoked_seq is not None:
-            await _flag(entry, f"{entry.type} of revoked notice {notice_id}")
-            return None
-        row = existing
-        if entry.type == "notice.amended":
-            if body["version"] != row.version + 1 or body["supersedes"] != row.version:
-                await _flag(entry, f"amendment of {notice_id} out of order")
-                return None
+    def apply(self, entry: NoticeEntry, body: dict[str, Any]) -> NoticeRow:
+        notice_id = body["notice_id"]
+        existing = self.known.get(notice_id)
+        if entry.type == "notice.published":
+            if existing is not None:
+                raise _Skip(f"notice_id {notice_id} is already used")
+            row = NoticeRow(origin=entry.origin, notice_id=notice_id, first_seq=entry.seq)
             _fill(row, body, entry.audience, entry.seq)
+            self.known[notice_id] = row
+            self.new_rows.append(row)
+            self.terms[(entry.origin, notice_id)] = _terms(body)
+            kind, version = "published", body["version"]
+        else:
+            if existing is None or existing.origin != entry.origin:
+                raise _Skip(f"{entry.type} of unknown notice {notice_id}")
+            if existing.revoked_seq is not None:
+                raise _Skip(f"{entry.type} of revoked notice {notice_id}")
+            row = existing
+            if entry.type == "notice.amended":
+                if body["version"] != row.version + 1 or body["supersedes"] != row.version:
+                    raise _Skip(f"amendment of {notice_id} out of order")
+                _fill(row, body, entry.audience, entry.seq)
+                key = (row.origin, notice_id)
+                if key not in self.terms:
+                    self.stale_terms.add(key)
+                self.terms[key] = _terms(body)
+                kind, version = "amended", body["version"]
+            else:
+                row.revoked_on = date.fromisoformat(body["revoked_on"])
+                row.revoked_reason = str(body["reason"])
+                row.revoked_seq = entry.seq
+                row.last_seq = entry.seq
+                kind, version = "revoked", row.version
+        self.versions.append(
+            {
+                "origin": entry.origin,
+                "seq": entry.seq,
+                "notice_id": notice_id,
+                "version": version,
+                "kind": kind,
+            }
+        )
+        return row
+
+    async def write(self, session: AsyncSession) -> None:
+        session.add_all(self.new_rows)
+        await session.flush()
+        stale = sorted(self.stale_terms)
+        for start in range(0, len(stale), CHUNK):
             await session.execute(
                 delete(NoticeTermRow).where(
-                    NoticeTermRow.origin == row.origin, NoticeTermRow.notice_id == notice_id
+                    tuple_(NoticeTermRow.origin, NoticeTermRow.notice_id).in_(
+                        stale[start : start + CHUNK]
+                    )
                 )
             )
-            session.add_all(_terms(entry.origin, body))
-            kind, version = "amended", body["version"]
-        else:
-            row.revoked_on = date.fromisoformat(body["revoked_on"])
-            row.revoked_reason = body["reason"]
-            row.revoked_seq = entry.seq
-            row.last_seq = entry.seq
-            kind, version = "revoked", row.version
-    session.add(
-        NoticeVersionRow(
-            origin=entry.origin, seq=entry.seq, notice_id=notice_id, version=version, kind=kind
+        rows = [
+            {"origin": origin, "notice_id": notice_id, "kind": kind, "term": term}
+            for (origin, notice_id), terms in self.terms.items()
+            for kind, term in sorted(terms)
+        ]
+        if rows:
+            await session.execute(insert(NoticeTermRow), rows)
+        if self.versions:
+            await session.execute(insert(NoticeVersionRow), self.versions)
+        for entry, reason in self.flags:
+            await session.execute(
+                update(EntryRow)
+                .where(EntryRow.origin == entry.origin, EntryRow.seq == entry.seq)
+                .values(flagged=True, flag_reason=reason)
+            )
+
+
+def _parse(entry: NoticeEntry) -> dict[str, Any]:
+    try:
+        body = json.loads(entry.body or b"")
+    except ValueError as exc:
+        raise _Skip("body is not JSON") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("notice_id"), str):
+        raise _Skip("body is not a notice")
+    return body
+
+
+async def _known(session: AsyncSession, notice_ids: set[str]) -> dict[str, NoticeRow]:
+    ids = sorted(notice_ids)
+    known: dict[str, NoticeRow] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = await session.scalars(
+            select(NoticeRow).where(NoticeRow.notice_id.in_(ids[start : start + CHUNK]))
         )
-    )
-    await session.flush()
-    return row
+        known.update({row.notice_id: row for row in rows})
+    return known
+
+
+async def apply_entries(
+    session: AsyncSession, entries: Sequence[NoticeEntry]
+) -> list[tuple[NoticeEntry, NoticeRow | None, str | None]]:
+    """Apply notice entries (others are passed over) in order; for each notice entry return
+    the affected notice, or None and the reason it was flagged."""
+    parsed: list[tuple[NoticeEntry, dict[str, Any] | None, str | None]] = []
+    for entry in entries:
+        if entry.type not in NOTICE_TYPES or entry.body is None:
+            continue
+        try:
+            parsed.append((entry, _parse(entry), None))
+        except _Skip as skip:
+            parsed.append((entry, None, str(skip)))
+    batch = _Batch(await _known(session, {b["notice_id"] for _, b, _ in parsed if b}))
+    results: list[tuple[NoticeEntry, NoticeRow | None, str | None]] = []
+    for entry, body, problem in parsed:
+        row = None
+        if body is not None:
+            try:
+                row = batch.apply(entry, body)
+            except _Skip as skip:
+                problem = str(skip)
+            except (KeyError, TypeError, ValueError) as exc:
+                problem = f"body fails the notice schema: {type(exc).__name__}"
+        if problem is not None:
+            batch.flags.append((entry, problem))
+        results.append((entry, row, problem))
+    await batch.write(session)
+    return results
 
 
 async def rebuild(session: AsyncSession) -> int:
@@ -109,7 +214,13 @@ async def rebuild(session: AsyncSession) -> int:
     await session.execute(delete(NoticeTermRow))
     await session.execute(delete(NoticeVersionRow))
     await session.execute(delete(NoticeRow))
+    await session.execute(
+        update(EntryRow)
+        .where(EntryRow.type.in_(NOTICE_TYPES))
+        .values(flagged=False, flag_reason=None)
+    )
     await session.flush()
+    session.expunge_all()
     count, after = 0, ("", -1)
     while True:
         batch = list(
@@ -125,9 +236,12 @@ async def rebuild(session: AsyncSession) -> int:
         )
         if not batch:
             return count
-        for entry in batch:
-            entry.flagged, entry.flag_reason = False, None
-            applied = await apply_entry(session, entry)
-            if applied is not None and entry.type == "notice.published":
-                count += 1
+        results = await apply_entries(session, [NoticeEntry.of(e) for e in batch])
+        count += sum(1 for e, row, _ in results if row is not None and e.type == "notice.published")
         after = (batch[-1].origin, batch[-1].seq)
+
+
+async def apply_entry(session: AsyncSession, entry: EntryRow) -> NoticeRow | None:
+    """Apply one stored entry; the affected notice, or None if it was flagged or not a notice."""
+    results = await apply_entries(session, [NoticeEntry.of(entry)])
+    return results[0][1] if results else None

@@ -14,12 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.entry import Draft
 from federation.log import append_own
-from federation.tables import EntryRow
 from keys.canonical import canonical_bytes
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from service.node import Identity, Node
 from service.notices.body import notice_body, revocation_body
-from service.notices.derived import apply_entry
+from service.notices.derived import NoticeEntry, apply_entries
 from service.notices.schema import NoticeContext, NoticeInput, RevokeInput, field_errors
 from service.storage.models import NoticeRow
 
@@ -89,13 +88,9 @@ async def _append(
         now=now,
     )
     rows = []
-    for entry_ref in sealed:
-        entry = await session.get(EntryRow, (entry_ref.origin, entry_ref.seq))
-        if entry is None:
-            raise Conflict(f"entry {entry_ref.seq} vanished while appending")
-        row = await apply_entry(session, entry)
+    for _entry, row, problem in await apply_entries(session, [NoticeEntry.of(e) for e in sealed]):
         if row is None:
-            raise Conflict(entry.flag_reason or "entry could not be applied")
+            raise Conflict(problem or "entry could not be applied")
         rows.append(row)
     return rows
 

@@ -62,10 +62,13 @@ def _control_entry(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+    if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
     return value
 

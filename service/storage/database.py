@@ -5,6 +5,8 @@ SQLite (the embedded default) runs in WAL mode; write transactions open with
 uses ordinary transactions; per-origin advisory locks serialise appends (see federation.log).
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -51,6 +53,9 @@ class Database:
         else:
             self.engine = create_async_engine(url, pool_pre_ping=True)
             self.write_engine = self.engine
+        # SQLite has one writer at a time: writers of this process queue here instead of
+        # sleeping in SQLite's busy handler (other processes still meet busy_timeout).
+        self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -67,9 +72,12 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed if the block succeeds, rolled back otherwise."""
-        async with self._writer() as session:
-            async with session.begin():
-                yield session
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_turn is not None:
+                await stack.enter_async_context(self._write_turn)
+            session = await stack.enter_async_context(self._writer())
+            await stack.enter_async_context(session.begin())
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -234,3 +235,36 @@ def test_canonical_bytes_is_independent_of_key_insertion_order(value: Any) -> No
         return v
 
     assert canonical_bytes(reversed_dicts(value)) == canonical_bytes(value)
+
+
+_json_keys = st.text(max_size=8)
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(_json_keys, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_fast_path_is_byte_identical_to_rfc8785(value: object) -> None:
+    # canonical_bytes takes a json.dumps fast path for float-free values with ASCII keys;
+    # whichever path it takes, the bytes must be exactly those of the rfc8785 package.
+    assert canonical_bytes(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"\U0001d11e": 1, "\ue000": 2},  # UTF-16 order differs from code point order
+        {"é": "x", "e": "y"},
+        ["\u2028\u2029", "\x00\x1f\x7f", '"\\/'],
+    ],
+)
+def test_non_ascii_keys_and_escapes_match_rfc8785(value: object) -> None:
+    assert canonical_bytes(value) == rfc8785.dumps(value)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keys.ed25519 import b64
 from service import audit
-from service.api.body import json_body, request_body
+from service.api.body import json_body, parse_model, request_body
 from service.api.deps import Officer, Reader, StateDep
 from service.api.problems import openapi_errors
 from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, NoticeVersion
@@ -118,11 +118,13 @@ async def amend_notice(
     "/{notice_id}/revoke",
     response_model=Notice,
     responses=openapi_errors(401, 403, 404, 409, 422),
+    openapi_extra=request_body(RevokeInput),
 )
 async def revoke_notice(
-    state: StateDep, caller: Officer, notice_id: NoticeId, revocation: RevokeInput
+    state: StateDep, caller: Officer, notice_id: NoticeId, request: Request
 ) -> Notice:
     """Revoke one of this node's notices. Its history stays."""
+    revocation = parse_model(RevokeInput, await json_body(request))
     now = state.clock()
     async with state.db.write() as session:
         row = await publishing.revoke(session, state.node, notice_id, revocation, now=now)
