@@ -21,21 +21,23 @@ def _plain(value: Any) -> bool:
     """True when `value` holds only strings, safe integers, booleans, null, lists and objects
     with ASCII keys: then RFC 8785 and sorted, compact `json.dumps` give the same bytes."""
     stack = [value]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        item = stack.pop()
-        if isinstance(item, str) or item is None or isinstance(item, bool):
+        item = pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
             continue
-        if isinstance(item, int):
+        if kind is int:
             if -_SAFE_INT <= item <= _SAFE_INT:
                 continue
             return False
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if not isinstance(key, str) or not key.isascii():
+        if kind is list:
+            extend(item)
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str or not key.isascii():
                     return False
-                stack.append(child)
+            extend(item.values())
         else:
             return False
     return True

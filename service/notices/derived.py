@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.entry import SealedEntry
 from federation.tables import EntryRow
 from service.notices import text
+from service.storage.bulk import insert_plain
 from service.storage.models import NoticeRow, NoticeTermRow, NoticeVersionRow
 
 NOTICE_TYPES = ("notice.published", "notice.amended", "notice.revoked")
@@ -129,7 +130,11 @@ class _Batch:
         return row
 
     async def write(self, session: AsyncSession) -> None:
-        session.add_all(self.new_rows)
+        if self.new_rows:  # a bulk insert; the returned rows stay plain (transient) objects
+            columns = [c.key for c in NoticeRow.__table__.columns]
+            await session.execute(
+                insert(NoticeRow), [{c: getattr(r, c) for c in columns} for r in self.new_rows]
+            )
         await session.flush()
         stale = sorted(self.stale_terms)
         for start in range(0, len(stale), CHUNK):
@@ -145,10 +150,8 @@ class _Batch:
             for (origin, notice_id), terms in self.terms.items()
             for kind, term in sorted(terms)
         ]
-        if rows:
-            await session.execute(insert(NoticeTermRow), rows)
-        if self.versions:
-            await session.execute(insert(NoticeVersionRow), self.versions)
+        await insert_plain(session, NoticeTermRow, rows)
+        await insert_plain(session, NoticeVersionRow, self.versions)
         for entry, reason in self.flags:
             await session.execute(
                 update(EntryRow)
