@@ -5,7 +5,7 @@ are appended inside the caller's write transaction, so an action and its record 
 """
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,45 @@ def _record(row: AuditRow) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Event:
+    """One thing to record: who did what to which target."""
+
+    actor: str
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+
+
+async def record_many(
+    session: AsyncSession, events: Sequence[Event], *, now: datetime
+) -> list[AuditRow]:
+    """Append records to the chain, in order, in the current write transaction."""
+    if not events:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    last = await session.scalar(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1))
+    seq, prev = (0, GENESIS) if last is None else (last.seq + 1, last.hash)
+    rows = []
+    for offset, event in enumerate(events):
+        row = AuditRow(
+            seq=seq + offset,
+            at=format_time(now),
+            actor=event.actor,
+            action=event.action,
+            target=event.target,
+            detail=event.detail,
+            prev_hash=prev,
+            hash="",
+        )
+        row.hash = prev = record_hash(prev, _record(row))
+        rows.append(row)
+    session.add_all(rows)
+    await session.flush()
+    return rows
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -46,23 +85,7 @@ async def record(
     now: datetime,
 ) -> AuditRow:
     """Append one record to the chain in the current write transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    last = await session.scalar(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1))
-    seq, prev = (0, GENESIS) if last is None else (last.seq + 1, last.hash)
-    row = AuditRow(
-        seq=seq,
-        at=format_time(now),
-        actor=actor,
-        action=action,
-        target=target,
-        detail=detail,
-        prev_hash=prev,
-        hash="",
-    )
-    row.hash = record_hash(prev, _record(row))
-    session.add(row)
-    await session.flush()
+    [row] = await record_many(session, [Event(actor, action, target, detail)], now=now)
     return row
 
 

@@ -1,11 +1,12 @@
 """What the app needs at request time, built once at start-up and passed in (no globals)."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from service.metrics import Metrics
 from service.node import Node
+from service.notices.group import PublishQueue
 from service.settings import Settings
 from service.storage.database import Database
 
@@ -17,3 +18,7 @@ class AppState:
     node: Node
     clock: Callable[[], datetime]
     metrics: Metrics
+    publisher: PublishQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.publisher = PublishQueue(self.db, self.node, self.clock)

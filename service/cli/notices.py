@@ -66,7 +66,7 @@ def import_(
                             actor="cli:import",
                             action="notice.import",
                             target=str(file.name),
-                            detail={"count": len(rows), "first_seq": rows[0].first_seq},
+                            detail={"count": len(rows), "first_seq": rows[0][1].seq},
                             now=now,
                         )
                     done += len(rows)

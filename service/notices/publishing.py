@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.entry import Draft
+from federation.entry import Draft, SealedEntry
 from federation.log import append_own
 from keys.canonical import canonical_bytes
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -76,7 +76,7 @@ async def _append(
     node: Node,
     items: list[tuple[str, dict[str, Any], list[str]]],
     now: datetime,
-) -> list[NoticeRow]:
+) -> list[tuple[NoticeRow, SealedEntry]]:
     """Seal (type, body, audience) items as consecutive entries and apply each one."""
     ident = node.identity
     sealed = await append_own(
@@ -87,11 +87,12 @@ async def _append(
         signer=node.signer,
         now=now,
     )
+    applied = await apply_entries(session, [NoticeEntry.of(e) for e in sealed])
     rows = []
-    for _entry, row, problem in await apply_entries(session, [NoticeEntry.of(e) for e in sealed]):
+    for (_entry, row, problem), entry in zip(applied, sealed, strict=True):
         if row is None:
             raise Conflict(problem or "entry could not be applied")
-        rows.append(row)
+        rows.append((row, entry))
     return rows
 
 
@@ -101,13 +102,13 @@ async def publish(
     _check_regimes(node, notice.regimes)
     audience = _audience(node, notice, None)
     body = notice_body(notice, notice_id=str(uuid_compat.uuid7()), version=1, supersedes=None)
-    [row] = await _append(session, node, [("notice.published", body, audience)], now)
+    [(row, _entry)] = await _append(session, node, [("notice.published", body, audience)], now)
     return row
 
 
 async def publish_many(
     session: AsyncSession, node: Node, notices: list[NoticeInput], *, now: datetime
-) -> list[NoticeRow]:
+) -> list[tuple[NoticeRow, SealedEntry]]:
     """Publish a batch of notices as consecutive entries in one transaction (bulk import)."""
     items = []
     for notice in notices:
@@ -136,7 +137,7 @@ async def amend(
     _check_regimes(node, notice.regimes)
     audience = _audience(node, notice, row.audience)
     body = notice_body(notice, notice_id=notice_id, version=row.version + 1, supersedes=row.version)
-    [row] = await _append(session, node, [("notice.amended", body, audience)], now)
+    [(row, _entry)] = await _append(session, node, [("notice.amended", body, audience)], now)
     return row
 
 
@@ -146,5 +147,7 @@ async def revoke(
     row = await own_notice(session, node, notice_id)
     revoked_on = revocation.revoked_on or now.date().isoformat()
     body = revocation_body(notice_id=notice_id, reason=revocation.reason, revoked_on=revoked_on)
-    [row] = await _append(session, node, [("notice.revoked", body, list(row.audience))], now)
+    [(row, _entry)] = await _append(
+        session, node, [("notice.revoked", body, list(row.audience))], now
+    )
     return row

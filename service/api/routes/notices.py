@@ -37,6 +37,27 @@ def summary(row: NoticeRow, today: date) -> NoticeSummary:
     )
 
 
+def version_view(
+    *,
+    version: int,
+    kind: str,
+    seq: int,
+    leaf_hash: bytes,
+    envelope: bytes,
+    salt: bytes | None,
+    body: bytes | None,
+) -> NoticeVersion:
+    """One version's entry exactly as stored: envelope text, leaf hash, content."""
+    return NoticeVersion(
+        version=version,
+        kind=kind,
+        seq=seq,
+        leaf_hash=b64(leaf_hash),
+        envelope=envelope.decode("utf-8"),
+        content=None if salt is None or body is None else Content(salt=b64(salt), body=b64(body)),
+    )
+
+
 async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice:
     versions = await queries.versions(session, row)
     head = summary(row, state.clock().date())
@@ -46,15 +67,14 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
         revoked_on=row.revoked_on.isoformat() if row.revoked_on else None,
         revoked_reason=row.revoked_reason,
         versions=[
-            NoticeVersion(
+            version_view(
                 version=v.version,
                 kind=v.kind,
                 seq=v.seq,
-                leaf_hash=b64(e.leaf_hash),
-                envelope=e.envelope.decode("utf-8"),
-                content=None
-                if e.content_salt is None or e.content_body is None
-                else Content(salt=b64(e.content_salt), body=b64(e.content_body)),
+                leaf_hash=e.leaf_hash,
+                envelope=e.envelope,
+                salt=e.content_salt,
+                body=e.content_body,
             )
             for v, e in versions
         ],
@@ -71,20 +91,26 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
 async def publish_notice(state: StateDep, caller: Officer, request: Request) -> Notice:
     """Publish a new denial notice as a signed `notice.published` entry of this node's log."""
     notice = publishing.validate(await json_body(request), state.node)
-    now = state.clock()
-    async with state.db.write() as session:
-        row = await publishing.publish(session, state.node, notice, now=now)
-        await audit.record(
-            session,
-            actor=caller.actor,
-            action="notice.publish",
-            target=row.notice_id,
-            detail={"seq": row.last_seq, "reference": row.reference},
-            now=now,
-        )
-        result = await full(state, row, session)
+    row, entry = await state.publisher.submit(notice, actor=caller.actor)
     state.metrics.notices_published.labels("published").inc()
-    return result
+    head = summary(row, state.clock().date())
+    return Notice(
+        **head.model_dump(),
+        audience=row.audience,
+        revoked_on=None,
+        revoked_reason=None,
+        versions=[
+            version_view(
+                version=row.version,
+                kind="published",
+                seq=entry.seq,
+                leaf_hash=entry.leaf_hash,
+                envelope=entry.envelope,
+                salt=entry.salt,
+                body=entry.body,
+            )
+        ],
+    )
 
 
 @router.post(
