@@ -21,8 +21,9 @@ install: $(STAMP)
 run: install
 	@export DENEX_DATA_DIR=$(DATA_DIR) DENEX_INSECURE_DEV_KEYS=1 DENEX_INSECURE_DEV_HTTP=1; \
 	if [ ! -f $(DATA_DIR)/node.db ]; then \
-	  $(BIN)/denex init --node-id dev-node --country DE --name "Development node" \
-	    --url http://$(HOST):$(PORT) > /dev/null || exit 1; \
+	  out=$$($(BIN)/denex init --node-id dev-node --country DE --name "Development node" \
+	    --url http://$(HOST):$(PORT) 2>&1 >/dev/null) || { echo "$$out"; exit 1; }; \
+	  echo "initialised a development node in $(DATA_DIR)"; \
 	fi; \
 	officer=$$($(BIN)/denex token create --role officer --name make-run-officer --expires 1) || exit 1; \
 	admin=$$($(BIN)/denex token create --role admin --name make-run-admin --expires 1) || exit 1; \
