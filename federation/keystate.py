@@ -40,6 +40,16 @@ class KeyLife:
             return False
         return self.valid_below is None or seq < self.valid_below
 
+    def signs_checkpoint(self, size: int) -> bool:
+        """May this key sign a checkpoint of `size`? From the first size that contains its
+        key.added, up to the size that contains its retirement, and never past the
+        `valid_below_seq` of a revocation (DESIGN §2)."""
+        if size <= self.added_seq:
+            return False
+        if self.retired_seq is not None and size > self.retired_seq + 1:
+            return False
+        return self.valid_below is None or size <= self.valid_below
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -59,6 +69,10 @@ class KeyState:
     def valid_keys(self, seq: int) -> dict[str, bytes]:
         """key id -> raw key of the signing keys that may sign the entry at `seq`."""
         return {kid: life.key for kid, life in self.keys.items() if life.valid_at(seq)}
+
+    def checkpoint_keys(self, size: int) -> list[bytes]:
+        """Raw keys that may sign a checkpoint of `size`."""
+        return [life.key for life in self.keys.values() if life.signs_checkpoint(size)]
 
     def current(self, next_seq: int) -> list[KeyLife]:
         """Keys that may sign the entry at `next_seq` (the log's size)."""

@@ -13,9 +13,11 @@ from datetime import datetime
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation import tree
+from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from federation.entry import Draft, SealedEntry, seal
 from federation.errors import LogError
-from federation.tables import EntryRow, LogRow
+from federation.tables import CheckpointRow, EntryRow, LogRow
 from keys.ed25519 import KeyPair
 
 
@@ -62,11 +64,14 @@ async def append_own(
     origin: str,
     drafts: Sequence[Draft],
     signer: Callable[[str], KeyPair],
+    checkpoint_key: KeyPair,
     now: datetime,
 ) -> list[SealedEntry]:
-    """Seal `drafts` as the next entries of this node's own log and add them to the session.
+    """Seal `drafts` as the next entries of this node's own log, extend its Merkle tree and
+    sign the new checkpoint, all in the caller's transaction.
 
-    `signer(entry_type)` picks the key (root key for key statements, signing key otherwise).
+    `signer(entry_type)` picks the key (root key for key statements, signing key otherwise);
+    `checkpoint_key` is the signing key in force once the drafts are in the log.
     """
     if not drafts:
         return []
@@ -82,8 +87,13 @@ async def append_own(
         )
         sealed.append(entry)
     await session.execute(insert(EntryRow), [entry_values(e, stored_at=now) for e in sealed])
+    root = await tree.extend(session, origin, log.size, [e.leaf_hash for e in sealed])
     log.size += len(sealed)
-    log.updated_at = now
+    note = sign_checkpoint(
+        Checkpoint(origin_line(federation, origin), log.size, root), checkpoint_key
+    )
+    log.root, log.checkpoint, log.updated_at = root, note, now
+    session.add(CheckpointRow(origin=origin, size=log.size, root=root, note=note, stored_at=now))
     await session.flush()
     return sealed
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
 )
@@ -39,7 +40,21 @@ class LogRow(Base):
 
     origin: Mapped[str] = mapped_column(String(32), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
+    root: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    checkpoint: Mapped[str | None] = mapped_column(Text)  # newest verified signed checkpoint
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CheckpointRow(Base):
+    """Every origin-signed checkpoint this node signed or verified, by size."""
+
+    __tablename__ = "checkpoints"
+
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class EntryRow(Base):
@@ -62,3 +77,14 @@ class EntryRow(Base):
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_entries_type", "origin", "type"),)
+
+
+class TreeNodeRow(Base):
+    """The hash of the complete subtree of 2**level leaves starting at leaf idx * 2**level."""
+
+    __tablename__ = "tree_nodes"
+
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -7,23 +7,12 @@ Nothing here commits: the caller's transaction also holds the entries and the ch
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import BigInteger, LargeBinary, SmallInteger, String, insert, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from federation import merkle
-from federation.tables import Base
-
-
-class TreeNodeRow(Base):
-    """The hash of the complete subtree of 2**level leaves starting at leaf idx * 2**level."""
-
-    __tablename__ = "tree_nodes"
-
-    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
-    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
-    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+from federation.bulk import insert_plain
+from federation.tables import TreeNodeRow
 
 
 async def subtree_hashes(
@@ -66,11 +55,11 @@ async def extend(
 
     for offset, leaf_hash in enumerate(leaf_hashes):
         made.update(merkle.new_complete_subtrees(size + offset, leaf_hash, lookup))
-    if made:
-        await session.execute(
-            insert(TreeNodeRow),
-            [{"origin": origin, "level": lv, "idx": ix, "hash": h} for (lv, ix), h in made.items()],
-        )
+    await insert_plain(
+        session,
+        TreeNodeRow,
+        [{"origin": origin, "level": lv, "idx": ix, "hash": h} for (lv, ix), h in made.items()],
+    )
     new_size = size + len(leaf_hashes)
     return merkle.range_hash(0, new_size, lookup)
 

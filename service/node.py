@@ -151,6 +151,7 @@ async def create_node(
             origin=identity.node_id,
             drafts=[Draft("key.added", key_added_body(signing), ("*",), now)],
             signer=lambda _type: root,
+            checkpoint_key=signing,
             now=now,
         )
         await session.flush()

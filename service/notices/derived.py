@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.bulk import insert_plain
 from federation.entry import SealedEntry
 from federation.tables import EntryRow
 from service.notices import text
-from service.storage.bulk import insert_plain
 from service.storage.models import NoticeRow, NoticeTermRow, NoticeVersionRow
 
 NOTICE_TYPES = ("notice.published", "notice.amended", "notice.revoked")

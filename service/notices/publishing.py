@@ -85,6 +85,7 @@ async def _append(
         origin=ident.node_id,
         drafts=[Draft(t, canonical_bytes(body), tuple(aud), now) for t, body, aud in items],
         signer=node.signer,
+        checkpoint_key=node.signing,
         now=now,
     )
     applied = await apply_entries(session, [NoticeEntry.of(e) for e in sealed])

@@ -61,6 +61,7 @@ async def insert_foreign_notice(live: LiveNode, clock: FakeClock, **overrides: A
         supersedes=None,
     )
     async with live.db.write() as session:
+        foreign_key = KeyPair.generate()
         [sealed] = await append_own(
             session,
             federation="denex.test",
@@ -68,7 +69,8 @@ async def insert_foreign_notice(live: LiveNode, clock: FakeClock, **overrides: A
             drafts=[
                 Draft("notice.published", canonical_bytes(body), ("de-bafa", "fr-sbdu"), clock())
             ],
-            signer=lambda _type: KeyPair.generate(),
+            signer=lambda _type: foreign_key,
+            checkpoint_key=foreign_key,
             now=clock(),
         )
         entry = await session.get(EntryRow, ("fr-sbdu", sealed.seq))

@@ -112,6 +112,7 @@ async def test_concurrent_appends_get_contiguous_seqs(db: Database) -> None:
                     origin=ORIGIN,
                     drafts=[draft],
                     signer=lambda _type: key,
+                    checkpoint_key=key,
                     now=NOW,
                 )
             assigned.extend(entry.seq for entry in sealed)
@@ -148,6 +149,7 @@ async def test_appends_of_several_drafts_in_one_transaction(db: Database) -> Non
                 origin=ORIGIN,
                 drafts=drafts,
                 signer=lambda _type: key,
+                checkpoint_key=key,
                 now=NOW,
             )
         assert [e.seq for e in sealed] == [expected_start, expected_start + 1, expected_start + 2]
@@ -161,6 +163,7 @@ async def test_appends_of_several_drafts_in_one_transaction(db: Database) -> Non
                 origin=ORIGIN,
                 drafts=drafts,
                 signer=lambda _type: key,
+                checkpoint_key=key,
                 now=NOW,
             )
             raise Boom

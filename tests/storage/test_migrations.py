@@ -150,3 +150,34 @@ async def test_newer_schema_is_refused_on_a_database_with_only_a_stamp(
     with pytest.raises(SchemaError, match="newer"):
         await check_current(engine)
     assert await tables(engine) == {"alembic_version"}
+
+
+async def test_0002_builds_the_tree_of_logs_stored_before_it(engine: AsyncEngine) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from federation import merkle, tree
+
+    await upgrade(engine, "0001")
+    leaves = [merkle.leaf(bytes([i])) for i in range(11)]
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO logs (origin, size, updated_at) VALUES ('de-bafa', 11, :t)"),
+            {"t": now},
+        )
+        for seq, leaf_hash in enumerate(leaves):
+            await conn.execute(
+                text(
+                    "INSERT INTO entries (origin, seq, type, issued_at, key_id, audience, envelope,"
+                    " leaf_hash, flagged, stored_at) VALUES ('de-bafa', :s, 'notice.published', :t,"
+                    " 'k', '[\"de-bafa\"]', :e, :h, false, :t)"
+                ),
+                {"s": seq, "t": now, "e": bytes([seq]), "h": leaf_hash},
+            )
+    await upgrade(engine)
+    async with AsyncSession(engine) as session:
+        assert await tree.root_at(session, "de-bafa", 11) == merkle.root_of(leaves)
+        stored = await session.scalar(text("SELECT root FROM logs WHERE origin = 'de-bafa'"))
+        assert stored == merkle.root_of(leaves)

@@ -1,8 +1,8 @@
-"""Bulk inserts of many plain rows (strings and integers only) with one driver executemany.
+"""Bulk inserts of many plain rows (strings, integers, bytes) with one driver executemany.
 
-SQLAlchemy's generic executemany costs tens of microseconds a row; bulk import writes several
-index rows per notice, so on SQLite this goes straight to the driver's executemany. Columns
-that need type processing (dates, JSON) must use an ordinary `insert()` instead.
+SQLAlchemy's generic executemany costs tens of microseconds a row; appends write several
+rows per entry (tree nodes, index rows), so on SQLite this goes straight to the driver's
+executemany. Columns that need type processing (dates, JSON) must use `insert()` instead.
 """
 
 from collections.abc import Sequence
