@@ -43,3 +43,7 @@ class InvalidInput(ServiceError):
     def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or []
+
+
+class BadRequest(ServiceError):
+    """A request that cannot be answered as asked (e.g. a proof outside the tree)."""

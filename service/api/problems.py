@@ -17,6 +17,7 @@ log = logging.getLogger("denex.api")
 PROBLEM_TYPE = "application/problem+json"
 
 STATUS: dict[type[errors.ServiceError], tuple[int, str]] = {
+    errors.BadRequest: (400, "Bad Request"),
     errors.AuthenticationError: (401, "Unauthorized"),
     errors.PermissionDenied: (403, "Forbidden"),
     errors.NotFound: (404, "Not Found"),
@@ -109,7 +110,7 @@ def _title(status: int) -> str:
 def openapi_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries for routes; content is set to problem+json by `fix_openapi`."""
     descriptions = {
-        400: "Bad request",
+        400: "Cannot be answered as asked (e.g. a proof outside the tree)",
         401: "Missing, unknown, revoked or expired token",
         403: "The caller's role may not do this",
         404: "Not found",

@@ -66,6 +66,11 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("POST", NOTICE + "/amend", "officer", "auditor", ()),
     ("POST", NOTICE + "/revoke", "officer", "auditor", ()),
     ("GET", "/api/v1/audit", "auditor", "officer", ()),
+    ("GET", "/federation/v1/logs", "auditor", "officer", ()),
+    ("GET", "/federation/v1/logs/{origin}/checkpoint", "auditor", "officer", ()),
+    ("GET", "/federation/v1/logs/{origin}/entries", "auditor", "officer", ()),
+    ("GET", "/federation/v1/logs/{origin}/proof/inclusion", "auditor", "officer", ()),
+    ("GET", "/federation/v1/logs/{origin}/proof/consistency", "auditor", "officer", ()),
     ("GET", "/healthz", "officer", None, ()),
     ("GET", "/readyz", "officer", None, ()),
     ("GET", "/metrics", "officer", None, ()),
@@ -116,7 +121,14 @@ async def api(make_node: Callable[..., Awaitable[LiveNode]]) -> Api:
 def _valid_case(api: Api, method: str, path: str) -> Any:
     """One fully valid request for the operation, against the real notice where it takes one."""
     operation = api.schema[path][method]
-    path_parameters = {"notice_id": api.notice_id} if "{notice_id}" in path else None
+    path_parameters = _real_path_parameters(api, path)
+    if path.startswith("/federation/"):
+        query = {
+            "entries": {"start": 0, "limit": 10},
+            "inclusion": {"index": 0, "size": 2},
+            "consistency": {"from": 1, "to": 2},
+        }.get(path.rsplit("/", 1)[-1])
+        return operation.Case(path_parameters=path_parameters, query=query)
     if path.endswith("/revoke"):
         body: Any = {"reason": "licence refusal withdrawn after review", "revoked_on": "2026-11-28"}
     elif method == "POST":
@@ -126,12 +138,21 @@ def _valid_case(api: Api, method: str, path: str) -> Any:
     return operation.Case(path_parameters=path_parameters, body=body, media_type="application/json")
 
 
+def _real_path_parameters(api: Api, path: str) -> dict[str, str] | None:
+    if "{notice_id}" in path:
+        return {"notice_id": api.notice_id}
+    if "{origin}" in path:
+        return {"origin": "de-bafa"}
+    return None
+
+
 def _strategy(api: Api, method: str, path: str, mode: GenerationMode) -> st.SearchStrategy[Any]:
     operation = api.schema[path][method]
     generated = operation.as_strategy(generation_mode=mode)
-    if "{notice_id}" not in path:
+    real_parameters = _real_path_parameters(api, path)
+    if real_parameters is None:
         return generated
-    real = operation.as_strategy(generation_mode=mode, path_parameters={"notice_id": api.notice_id})
+    real = operation.as_strategy(generation_mode=mode, path_parameters=real_parameters)
     return st.one_of(generated, real)
 
 
