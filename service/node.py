@@ -11,9 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.entry import KEY_TYPES, Draft
+from federation.entry import KEY_TYPES, Draft, format_time
 from federation.log import append_own
 from keys.canonical import canonical_bytes
+from keys.card import card_body, make_card
 from keys.custody import load_key, save_key
 from keys.ed25519 import KeyPair, b64, key_id
 from keys.errors import KeysError
@@ -112,6 +113,30 @@ def passphrase_for_new_keys(settings: Settings) -> bytes | None:
     return passphrase
 
 
+def signed_card(identity: Identity, root: KeyPair, *, issued_at: datetime) -> str:
+    """This node's card, signed by its root key (DESIGN §2)."""
+    body = card_body(
+        federation=identity.federation,
+        node_id=identity.node_id,
+        country=identity.country,
+        name=identity.name,
+        url=identity.url,
+        root_key=identity.root_key,
+        signing_keys=[identity.signing_key],
+        regimes=list(identity.regimes),
+        card_version=identity.card_version,
+        issued_at=format_time(issued_at),
+    )
+    return make_card(body, root).decode("utf-8")
+
+
+async def stored_card(session: AsyncSession) -> str:
+    card: str | None = await session.scalar(select(NodeRow.card))
+    if card is None:
+        raise NotInitialisedError("this node has no card yet: run `denex node card`")
+    return card
+
+
 def key_added_body(key: KeyPair) -> bytes:
     return canonical_bytes({"key": b64(key.public), "key_id": key.key_id, "purpose": "signing"})
 
@@ -143,8 +168,9 @@ async def create_node(
             card_version=1,
             created_at=now,
         )
-        session.add(row)
         identity = _identity(row)
+        row.card = signed_card(identity, root, issued_at=now)
+        session.add(row)
         await append_own(
             session,
             federation=identity.federation,

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from service import audit
 from service.api.app import create_app
@@ -26,6 +27,7 @@ from service.node import (
 from service.settings import Settings
 from service.storage import migrate
 from service.storage.database import Database
+from service.storage.models import NodeRow
 from service.tokens import create_token
 
 
@@ -131,3 +133,9 @@ async def opened_database(settings: Settings) -> AsyncIterator[Database]:
 async def load_identity(settings: Settings) -> Identity:
     async with opened_database(settings) as db, db.read() as session:
         return await read_identity(session)
+
+
+async def store_card(settings: Settings, card: str) -> None:
+    """Keep the newest card (it goes into evidence bundles)."""
+    async with opened_database(settings) as db, db.write() as session:
+        await session.execute(update(NodeRow).values(card=card))

@@ -1,4 +1,4 @@
-"""merkle tree nodes, log roots and checkpoints
+"""merkle tree nodes, log roots and checkpoints; the node's stored card
 
 Revision ID: 0002
 Revises: 0001
@@ -34,6 +34,9 @@ def upgrade() -> None:
     sa.Column('hash', sa.LargeBinary(length=32), nullable=False),
     sa.PrimaryKeyConstraint('origin', 'level', 'idx', name=op.f('pk_tree_nodes'))
     )
+    with op.batch_alter_table('node', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('card', sa.Text(), nullable=True))
+
     with op.batch_alter_table('logs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('root', sa.LargeBinary(length=32), nullable=True))
         batch_op.add_column(sa.Column('checkpoint', sa.Text(), nullable=True))
@@ -77,6 +80,9 @@ def downgrade() -> None:
     with op.batch_alter_table('logs', schema=None) as batch_op:
         batch_op.drop_column('checkpoint')
         batch_op.drop_column('root')
+
+    with op.batch_alter_table('node', schema=None) as batch_op:
+        batch_op.drop_column('card')
 
     op.drop_table('tree_nodes')
     op.drop_table('checkpoints')

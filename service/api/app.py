@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from service.api import problems
-from service.api.routes import audit, federation, health, notices
+from service.api.routes import audit, evidence, federation, health, notices
 from service.api.state import AppState
 from service.notices.schema import NoticeInput, RevokeInput
 
@@ -26,7 +26,13 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
     if state is not None:
         app.state.denex = state
     problems.install(app)
-    for router in (notices.router, audit.router, federation.router, health.router):
+    for router in (
+        notices.router,
+        evidence.router,
+        audit.router,
+        federation.router,
+        health.router,
+    ):
         app.include_router(router)
 
     @app.middleware("http")

@@ -7,6 +7,7 @@ import typer
 
 from keys.errors import KeysError
 from service.cli.common import CliError
+from service.cli.evidence import evidence, verify
 from service.cli.node import init, node_app, serve
 from service.cli.notices import notice_app
 from service.cli.tokens import token_app
@@ -21,6 +22,8 @@ app = typer.Typer(
 )
 app.command("init")(init)
 app.command("serve")(serve)
+app.command("evidence")(evidence)
+app.command("verify")(verify)
 app.add_typer(node_app, name="node")
 app.add_typer(token_app, name="token")
 app.add_typer(notice_app, name="notice")
@@ -29,7 +32,7 @@ app.add_typer(notice_app, name="notice")
 def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="denex", standalone_mode=False)
+        code = command.main(args=argv, prog_name="denex", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def entry() -> None:

@@ -7,14 +7,12 @@ from typing import Annotated
 
 import typer
 
-from federation.entry import format_time
 from federation.identity import is_federation_id, is_node_id
-from keys.card import card_body, make_card
 from service.cli.common import CliError, DataDir, run, say, settings_for
 from service.logs import logging_config
-from service.node import ROOT_KEY_FILE, load_keypair
+from service.node import ROOT_KEY_FILE, load_keypair, signed_card
 from service.notices.vocabulary import COUNTRIES, KNOWN_REGIMES
-from service.runtime import init_node, load_identity, open_node, utc_now
+from service.runtime import init_node, load_identity, open_node, store_card, utc_now
 
 node_app = typer.Typer(help="This node's identity.", no_args_is_help=True)
 
@@ -122,16 +120,6 @@ def card(
     root = load_keypair(settings, root_key or settings.keys_dir / ROOT_KEY_FILE)
     if root.public != identity.root_key:
         raise CliError("that key is not this node's root key")
-    body = card_body(
-        federation=identity.federation,
-        node_id=identity.node_id,
-        country=identity.country,
-        name=identity.name,
-        url=identity.url,
-        root_key=identity.root_key,
-        signing_keys=[identity.signing_key],
-        regimes=list(identity.regimes),
-        card_version=identity.card_version,
-        issued_at=format_time(utc_now()),
-    )
-    print(make_card(body, root).decode("utf-8"))
+    card_text = signed_card(identity, root, issued_at=utc_now())
+    run(store_card(settings, card_text))
+    print(card_text)

@@ -37,6 +37,7 @@ class NodeRow(Base):
     root_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     signing_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     card_version: Mapped[int] = mapped_column(Integer, default=1)
+    card: Mapped[str | None] = mapped_column(Text)  # the latest root-signed card (JCS text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -65,6 +65,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("GET", NOTICE, "officer", "admin", ()),
     ("POST", NOTICE + "/amend", "officer", "auditor", ()),
     ("POST", NOTICE + "/revoke", "officer", "auditor", ()),
+    ("GET", "/api/v1/evidence/{notice_id}", "auditor", "admin", ()),
     ("GET", "/api/v1/audit", "auditor", "officer", ()),
     ("GET", "/federation/v1/logs", "auditor", "officer", ()),
     ("GET", "/federation/v1/logs/{origin}/checkpoint", "auditor", "officer", ()),

@@ -1,0 +1,72 @@
+"""Building evidence bundles (DESIGN §9) from this node's store; verifying is federation's.
+
+A bundle covers one notice of this node's own log: every version with its inclusion proof
+to the newest checkpoint, every key statement below it, and the node's card. Witness
+cosignatures arrive with federation; until then the bundle says there are none.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation import evidence, tree
+from federation.entry import KEY_TYPES
+from federation.tables import EntryRow, LogRow
+from keys.canonical import canonical_bytes
+from keys.ed25519 import b64
+from service.errors import Conflict, NotFound
+from service.node import Identity, stored_card
+from service.notices import queries
+
+
+def _item(entry: EntryRow, proof: list[bytes]) -> dict[str, object]:
+    content = None
+    if entry.content_salt is not None and entry.content_body is not None:
+        content = {"salt": b64(entry.content_salt), "body": b64(entry.content_body)}
+    return {
+        "seq": entry.seq,
+        "envelope": entry.envelope.decode("utf-8"),
+        "content": content,
+        "inclusion": [b64(h) for h in proof],
+    }
+
+
+async def build_bundle(session: AsyncSession, identity: Identity, notice_id: str) -> bytes:
+    row = await queries.get_notice(session, notice_id)
+    if row.origin != identity.node_id:
+        raise Conflict(
+            f"notice {notice_id} is {row.origin}'s: ask that node for its evidence "
+            "(bundles for synced partners' notices arrive with federation)"
+        )
+    log = await session.get(LogRow, row.origin)
+    if log is None or log.checkpoint is None:
+        raise NotFound(f"no checkpoint of {row.origin} yet")
+    size = log.size
+    versions = [entry for _version, entry in await queries.versions(session, row)]
+    statements = list(
+        await session.scalars(
+            select(EntryRow)
+            .where(EntryRow.origin == row.origin, EntryRow.type.in_(KEY_TYPES), EntryRow.seq < size)
+            .order_by(EntryRow.seq)
+        )
+    )
+
+    async def items(entries: list[EntryRow]) -> list[dict[str, object]]:
+        return [
+            _item(e, await tree.inclusion_proof(session, row.origin, e.seq, size)) for e in entries
+        ]
+
+    bundle = {
+        "format": evidence.FORMAT,
+        "federation": identity.federation,
+        "origin": row.origin,
+        "notice_id": notice_id,
+        "card": await stored_card(session),
+        "checkpoint": log.checkpoint,
+        "size": size,
+        "versions": await items(versions),
+        "key_statements": await items(statements),
+        "witnessed": [],
+        "witness_cards": [],
+        "horizon": evidence.horizon(row.origin, size),
+    }
+    return canonical_bytes(bundle)

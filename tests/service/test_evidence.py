@@ -1,0 +1,137 @@
+"""Evidence bundles: built by the node, verified offline; any changed byte is caught."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from federation.evidence import EvidenceError, verify_bundle
+from keys.card import card_body, make_card
+from keys.ed25519 import KeyPair
+from service.cli.main import main
+from tests.nodes import LiveNode
+from tests.service.notice_data import notice
+
+
+async def _bundle(live: LiveNode) -> tuple[str, bytes]:
+    officer = live.auth("officer")
+    r = await live.client.post("/api/v1/notices", json=notice(), headers=officer)
+    nid = r.json()["notice_id"]
+    await live.client.post("/api/v1/notices", json=notice(reference="OTHER-1"), headers=officer)
+    r = await live.client.post(
+        f"/api/v1/notices/{nid}/amend", json=notice(destination="IR"), headers=officer
+    )
+    assert r.status_code == 200, r.text
+    r = await live.client.post(
+        f"/api/v1/notices/{nid}/revoke", json={"reason": "granted on appeal"}, headers=officer
+    )
+    assert r.status_code == 200, r.text
+    r = await live.client.get(f"/api/v1/evidence/{nid}", headers=live.auth("auditor"))
+    assert r.status_code == 200, r.text
+    return nid, r.content
+
+
+async def _card(live: LiveNode) -> bytes:
+    from service.node import stored_card
+
+    async with live.db.read() as session:
+        return (await stored_card(session)).encode()
+
+
+async def test_a_bundle_verifies_and_says_what_it_checked(live: LiveNode) -> None:
+    nid, bundle = await _bundle(live)
+    report = verify_bundle(bundle, trusted_cards=[await _card(live)])
+    text = "\n".join(report.lines)
+    assert "matches a trusted card" in text
+    assert text.count("of de-bafa: notice.") == 3  # published, amended, revoked
+    assert "key.added signed by the root key" in text
+    assert "size 5" in text and "proves what the log of de-bafa held up to size 5" in text
+    assert json.loads(bundle)["notice_id"] == nid
+
+
+async def test_without_trust_the_report_says_it_trusted_the_bundle_card(live: LiveNode) -> None:
+    _nid, bundle = await _bundle(live)
+    report = verify_bundle(bundle)
+    assert any("NOT independently trusted" in line for line in report.lines)
+
+
+async def test_a_card_of_another_root_key_is_not_trusted(live: LiveNode) -> None:
+    _nid, bundle = await _bundle(live)
+    impostor = KeyPair.generate()
+    fake = make_card(
+        card_body(
+            federation="denex.test",
+            node_id="de-bafa",
+            country="DE",
+            name="x",
+            url="https://x.example",
+            root_key=impostor.public,
+            signing_keys=[impostor.public],
+            regimes=["WA"],
+            card_version=1,
+            issued_at="2026-11-28T00:00:00Z",
+        ),
+        impostor,
+    )
+    with pytest.raises(EvidenceError, match="matches none of the --trust cards"):
+        verify_bundle(bundle, trusted_cards=[fake])
+
+
+async def test_any_single_byte_change_fails_verification(live: LiveNode) -> None:
+    _nid, bundle = await _bundle(live)
+    verify_bundle(bundle)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.integers(0, len(bundle) - 1), st.integers(1, 255))
+    def changed(position: int, mask: int) -> None:
+        data = bytearray(bundle)
+        data[position] ^= mask
+        with pytest.raises(EvidenceError):
+            verify_bundle(bytes(data))
+
+    changed()
+
+
+async def test_failures_name_the_part_that_broke(live: LiveNode) -> None:
+    _nid, bundle = await _bundle(live)
+    doc = json.loads(bundle)
+    from keys.canonical import canonical_bytes
+
+    proof = doc["versions"][1]["inclusion"]
+    proof[0] = proof[0][:-2] + ("A=" if proof[0][-2] != "A" else "B=")
+    with pytest.raises(EvidenceError, match=r"entry \d+ of de-bafa: inclusion"):
+        verify_bundle(canonical_bytes(doc))
+    with pytest.raises(EvidenceError, match="not in RFC 8785 canonical form"):
+        verify_bundle(json.dumps(json.loads(bundle), indent=1).encode())
+
+
+async def test_evidence_of_unknown_notice_is_404(live: LiveNode) -> None:
+    r = await live.client.get(
+        "/api/v1/evidence/01a22304-5433-75ea-a131-2c7f58ea962a", headers=live.auth("auditor")
+    )
+    assert r.status_code == 404
+
+
+async def test_the_cli_writes_and_verifies_a_bundle(
+    make_node: Callable[..., Awaitable[LiveNode]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    live = await make_node("de-bafa")  # SQLite: the CLI finds it by its data dir
+    nid, _bundle_bytes = await _bundle(live)
+    out, card = tmp_path / "bundle.json", tmp_path / "card.json"
+    card.write_bytes(await _card(live))
+    data_dir = str(live.settings.data_dir)
+    code = await asyncio.to_thread(main, ["evidence", nid, "-o", str(out), "--data-dir", data_dir])
+    assert code == 0
+    assert await asyncio.to_thread(main, ["verify", str(out), "--trust", str(card)]) == 0
+    assert "VERIFIED" in capsys.readouterr().out
+    tampered = bytearray(out.read_bytes())
+    tampered[len(tampered) // 2] ^= 0x01
+    out.write_bytes(bytes(tampered))
+    assert await asyncio.to_thread(main, ["verify", str(out)]) == 1
+    assert "FAILED:" in capsys.readouterr().out
