@@ -4,7 +4,7 @@ The root key signs only key statements and node cards; the signing key signs eve
 else. Key files live in `<data dir>/keys/`, encrypted unless development mode allows otherwise.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -46,20 +46,41 @@ class Identity:
         return f"{self.federation}/{self.node_id}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Node:
-    """What a serving node needs: its identity and its online signing key."""
+    """What a serving node needs: its identity and its online signing key.
+
+    The signing key can change under a running node (`denex keys rotate` in another
+    process); `current_signer` follows the identity row inside the append transaction, so
+    no entry is ever signed by a retired key.
+    """
 
     identity: Identity
     signing: KeyPair
+    settings: Settings | None = None
 
     def signer(self, entry_type: str) -> KeyPair:
         if entry_type in KEY_TYPES:
             raise ConfigError("key statements need the root key; use `denex keys`")
         return self.signing
 
+    async def current_signer(self, session: AsyncSession) -> KeyPair:
+        """The signing key in force now; call with the log's append lock held."""
+        current = await session.scalar(select(NodeRow.signing_key))
+        if current is None or current == self.signing.public:
+            return self.signing
+        if self.settings is None:
+            raise ConfigError("the signing key was rotated; restart this process")
+        path = self.settings.keys_dir / signing_key_file(key_id(current))
+        signing = load_keypair(self.settings, path)
+        if signing.public != current:
+            raise ConfigError(f"key file {path} does not hold this node's signing key")
+        self.signing = signing
+        self.identity = replace(self.identity, signing_key=current)
+        return signing
 
-def _identity(row: NodeRow) -> Identity:
+
+def identity_of(row: NodeRow) -> Identity:
     return Identity(
         node_id=row.node_id,
         federation=row.federation,
@@ -77,7 +98,7 @@ async def read_identity(session: AsyncSession) -> Identity:
     row = await session.scalar(select(NodeRow))
     if row is None:
         raise NotInitialisedError("no node here: run `denex init` first")
-    return _identity(row)
+    return identity_of(row)
 
 
 def load_keypair(settings: Settings, path: Path) -> KeyPair:
@@ -97,7 +118,7 @@ def load_node(settings: Settings, identity: Identity) -> Node:
     signing = load_keypair(settings, path)
     if signing.public != identity.signing_key:
         raise ConfigError(f"key file {path} does not hold this node's signing key")
-    return Node(identity=identity, signing=signing)
+    return Node(identity=identity, signing=signing, settings=settings)
 
 
 def passphrase_for_new_keys(settings: Settings) -> bytes | None:
@@ -168,7 +189,7 @@ async def create_node(
             card_version=1,
             created_at=now,
         )
-        identity = _identity(row)
+        identity = identity_of(row)
         row.card = signed_card(identity, root, issued_at=now)
         session.add(row)
         await append_own(

@@ -8,6 +8,7 @@ import typer
 from keys.errors import KeysError
 from service.cli.common import CliError
 from service.cli.evidence import evidence, verify
+from service.cli.keys import keys_app
 from service.cli.node import init, node_app, serve
 from service.cli.notices import notice_app
 from service.cli.tokens import token_app
@@ -26,6 +27,7 @@ app.command("evidence")(evidence)
 app.command("verify")(verify)
 app.add_typer(node_app, name="node")
 app.add_typer(token_app, name="token")
+app.add_typer(keys_app, name="keys")
 app.add_typer(notice_app, name="notice")
 
 

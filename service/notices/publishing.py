@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.entry import Draft, SealedEntry
-from federation.log import append_own
+from federation.log import append_own, lock_log
 from keys.canonical import canonical_bytes
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from service.node import Identity, Node
@@ -78,14 +78,16 @@ async def _append(
     now: datetime,
 ) -> list[tuple[NoticeRow, SealedEntry]]:
     """Seal (type, body, audience) items as consecutive entries and apply each one."""
+    await lock_log(session, node.identity.node_id)
+    signing = await node.current_signer(session)
     ident = node.identity
     sealed = await append_own(
         session,
         federation=ident.federation,
         origin=ident.node_id,
         drafts=[Draft(t, canonical_bytes(body), tuple(aud), now) for t, body, aud in items],
-        signer=node.signer,
-        checkpoint_key=node.signing,
+        signer=lambda _type: signing,
+        checkpoint_key=signing,
         now=now,
     )
     applied = await apply_entries(session, [NoticeEntry.of(e) for e in sealed])

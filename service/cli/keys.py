@@ -1,0 +1,34 @@
+"""`denex keys rotate`."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from keys.ed25519 import fingerprint
+from service.cli.common import DataDir, run, say, settings_for
+from service.keyadmin import rotate as rotate_keys
+from service.node import ROOT_KEY_FILE, load_keypair
+from service.runtime import opened_database, utc_now
+
+keys_app = typer.Typer(help="This node's signing keys.", no_args_is_help=True)
+
+RootKey = Annotated[
+    Path | None,
+    typer.Option("--root-key", help="Root key file (default: keys/root.pem in the data dir)"),
+]
+
+
+@keys_app.command("rotate")
+def rotate(root_key: RootKey = None, data_dir: DataDir = None) -> None:
+    """Replace the signing key: root-signed key.added and key.retired, no downtime."""
+    settings = settings_for(data_dir)
+    root = load_keypair(settings, root_key or settings.keys_dir / ROOT_KEY_FILE)
+
+    async def _rotate() -> tuple[str, str]:
+        async with opened_database(settings) as db, db.write() as session:
+            return await rotate_keys(session, settings, root, now=utc_now())
+
+    old, new = run(_rotate())
+    say(f"retired signing key {old[:16]}...; new signing key {new[:16]}...")
+    say(f"root key fingerprint (unchanged): {fingerprint(root.public)}")
