@@ -1,4 +1,4 @@
-"""`denex evidence` (build a bundle) and `denex verify` (check one offline)."""
+"""`denex evidence` (build a bundle), `denex verify` (check one offline) and `denex verify-log`."""
 
 import sys
 from pathlib import Path
@@ -6,7 +6,11 @@ from typing import Annotated
 
 import typer
 
+from federation.audit_log import LogAuditError, LogAuditor
 from federation.evidence import EvidenceError, verify_bundle
+from federation.log import read_entries
+from federation.tables import LogRow
+from keys.ed25519 import b64, key_id
 from service import audit
 from service.cli.common import CliError, DataDir, run, say, settings_for
 from service.evidence import build_bundle
@@ -68,3 +72,68 @@ def verify(
     for line in report.lines:
         print(line)
     print("VERIFIED: every signature, hash and proof in the bundle checks out")
+
+
+def verify_log(
+    origin: Annotated[
+        str | None, typer.Option("--origin", help="Whose log (default: this node's)")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Re-verify a whole stored log: every signature, seq, leaf, the tree and the checkpoint."""
+    settings = settings_for(data_dir)
+
+    async def _verify() -> list[str]:
+        identity = await load_identity(settings)
+        name = origin or identity.node_id
+        if name != identity.node_id:
+            raise CliError(
+                f"only this node's own log can be verified until partners' cards are in the "
+                f"roster (federation); {name} is not {identity.node_id}"
+            )
+        auditor = LogAuditor(identity.federation, name, identity.root_key)
+        async with opened_database(settings) as db:
+            start = 0
+            while True:
+                async with db.read() as session:
+                    page = await read_entries(session, name, start=start, limit=1000)
+                for e in page:
+                    auditor.add(e.seq, e.envelope, e.leaf_hash, e.content_salt, e.content_body)
+                if len(page) < 1000:
+                    break
+                start += len(page)
+            async with db.read() as session:
+                log = await session.get(LogRow, name)
+        if log is None or log.size != auditor.size:
+            raise LogAuditError(
+                f"the log row says {log.size if log else 0} entries, found {auditor.size}"
+            )
+        if log.root is not None and log.root != auditor.root():
+            raise LogAuditError("the stored tree root is not the root of the stored entries")
+        verified = auditor.finish(log.checkpoint)
+        lines = [
+            f"log of {name}: {auditor.size} entries, contiguous from 0, every signature valid "
+            "under the key state at its seq, every leaf hash and content matching",
+            f"tree root {b64(auditor.root())}",
+        ]
+        if verified is not None:
+            lines.append(
+                f"checkpoint at size {auditor.size} verified (key {key_id(verified.key)[:16]}...)"
+            )
+        if auditor.flagged:
+            lines.append(f"{auditor.flagged} entries this node cannot interpret (flagged, kept)")
+        invalid = auditor.invalidated()
+        if invalid:
+            lines.append(
+                f"{len(invalid)} entries invalidated by a key revocation: seqs {invalid[:20]}"
+            )
+        return lines
+
+    try:
+        lines = run(_verify())
+    except LogAuditError as exc:
+        print(f"FAILED: {exc}")
+        raise typer.Exit(1) from exc
+    for line in lines:
+        print(line)
+    print("VERIFIED")

@@ -7,7 +7,7 @@ import typer
 
 from keys.errors import KeysError
 from service.cli.common import CliError
-from service.cli.evidence import evidence, verify
+from service.cli.evidence import evidence, verify, verify_log
 from service.cli.keys import keys_app
 from service.cli.node import init, node_app, serve
 from service.cli.notices import notice_app
@@ -25,6 +25,7 @@ app.command("init")(init)
 app.command("serve")(serve)
 app.command("evidence")(evidence)
 app.command("verify")(verify)
+app.command("verify-log")(verify_log)
 app.add_typer(node_app, name="node")
 app.add_typer(token_app, name="token")
 app.add_typer(keys_app, name="keys")
