@@ -53,6 +53,7 @@ def entry_values(entry: SealedEntry, *, stored_at: datetime) -> dict[str, object
         "content_body": entry.body,
         "flagged": False,
         "flag_reason": None,
+        "invalid_reason": None,
         "stored_at": stored_at,
     }
 

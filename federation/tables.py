@@ -74,6 +74,8 @@ class EntryRow(Base):
     content_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     flag_reason: Mapped[str | None] = mapped_column(Text)
+    # set when a key revocation invalidates the entry; it stays in the log and the tree
+    invalid_reason: Mapped[str | None] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_entries_type", "origin", "type"),)

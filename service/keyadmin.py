@@ -3,18 +3,21 @@
 Rotation appends `key.added` (the new key) and `key.retired` (the old one) to the node's own
 log in one transaction, signed by the root key, and switches the identity row to the new key
 in that same transaction; serving processes pick the new key up at their next append
-(service.node.Node.current_signer). Revocation is not here yet (see docs/decisions/0009).
+(service.node.Node.current_signer). Revocation invalidates what a compromised key signed.
 """
 
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.entry import Draft
+from federation import keystate
+from federation.entry import KEY_TYPES, Draft
+from federation.errors import EntryError
 from federation.log import append_own, lock_log
-from keys.canonical import canonical_bytes
+from federation.tables import EntryRow
+from keys.canonical import canonical_bytes, parse_canonical
 from keys.custody import save_key
 from keys.ed25519 import KeyPair, key_id
 from service import audit
@@ -22,10 +25,12 @@ from service.errors import ConfigError
 from service.node import (
     identity_of,
     key_added_body,
+    load_keypair,
     passphrase_for_new_keys,
     signed_card,
     signing_key_file,
 )
+from service.notices.derived import rebuild
 from service.settings import Settings
 from service.storage.models import NodeRow
 
@@ -76,3 +81,112 @@ async def rotate(
         path.unlink(missing_ok=True)  # noqa: ASYNC240 (one local file, failure path only)
         raise
     return old_id, new.key_id
+
+
+async def own_key_state(session: AsyncSession, origin: str) -> keystate.KeyState:
+    """Replay this node's own key statements (the log is trusted: the node wrote it)."""
+    rows = await session.scalars(
+        select(EntryRow)
+        .where(EntryRow.origin == origin, EntryRow.type.in_(KEY_TYPES))
+        .order_by(EntryRow.seq)
+    )
+    return keystate.replay(
+        keystate.Statement(r.seq, r.type, parse_canonical(r.content_body or b"{}"), r.issued_at)
+        for r in rows
+    )
+
+
+async def revoke(
+    session: AsyncSession,
+    settings: Settings,
+    root: KeyPair,
+    *,
+    revoked_key: str,
+    valid_below: int,
+    reason: str,
+    now: datetime,
+) -> tuple[int, str | None]:
+    """Revoke a signing key from `valid_below` on (a compromise). Entries at seqs in
+    [valid_below, revocation) signed by it become invalid: they stay in the log, are marked,
+    and the notice tables are rebuilt without them. Revoking the key in use first adds a new
+    one. Returns (entries invalidated, new key id or None)."""
+    row = await session.scalar(select(NodeRow))
+    if row is None:
+        raise ConfigError("no node here: run `denex init` first")
+    if root.public != row.root_key:
+        raise ConfigError("that key is not this node's root key")
+    if not reason.strip():
+        raise ConfigError("--reason must say why the key is revoked")
+    log = await lock_log(session, row.node_id)
+    await session.refresh(row)
+    state = await own_key_state(session, row.node_id)
+    if revoked_key not in state.keys:
+        raise ConfigError(f"{revoked_key[:16]}... is not a signing key of this node")
+    drafts: list[Draft] = []
+    new: KeyPair | None = None
+    if revoked_key == key_id(row.signing_key):
+        new = KeyPair.generate()
+        drafts.append(Draft("key.added", key_added_body(new), ("*",), now))
+    body = {"key_id": revoked_key, "valid_below_seq": valid_below, "reason": reason}
+    revocation_seq = log.size + len(drafts)
+    try:
+        keystate.apply(state, keystate.Statement(revocation_seq, "key.revoked", body, now))
+    except EntryError as exc:
+        raise ConfigError(str(exc).split(": ", 1)[-1]) from exc
+    drafts.append(Draft("key.revoked", canonical_bytes(body), ("*",), now))
+    path: Path | None = None
+    if new is not None:
+        path = settings.keys_dir / signing_key_file(new.key_id)
+        save_key(path, new, passphrase_for_new_keys(settings))
+        checkpoint_key = new
+    else:
+        checkpoint_key = load_keypair(
+            settings, settings.keys_dir / signing_key_file(key_id(row.signing_key))
+        )
+    try:
+        await append_own(
+            session,
+            federation=row.federation,
+            origin=row.node_id,
+            drafts=drafts,
+            signer=lambda _type: root,
+            checkpoint_key=checkpoint_key,
+            now=now,
+        )
+        marked = await session.execute(
+            update(EntryRow)
+            .where(
+                EntryRow.origin == row.node_id,
+                EntryRow.key_id == revoked_key,
+                EntryRow.seq >= valid_below,
+                EntryRow.seq < revocation_seq,
+                EntryRow.type.not_in(KEY_TYPES),
+            )
+            .values(
+                invalid_reason=f"signed by key {revoked_key[:16]}..., revoked below seq {valid_below}: {reason}"
+            )
+        )
+        if new is not None:
+            row.signing_key = new.public
+            row.card_version += 1
+            row.card = signed_card(identity_of(row), root, issued_at=now)
+        await session.flush()
+        await rebuild(session)
+        invalidated = int(marked.rowcount or 0)  # type: ignore[attr-defined]
+        await audit.record(
+            session,
+            actor="cli:keys",
+            action="keys.revoke",
+            target=revoked_key,
+            detail={
+                "valid_below_seq": valid_below,
+                "invalidated": invalidated,
+                "new_key": new.key_id if new else None,
+            },
+            now=now,
+        )
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
+    return invalidated, new.key_id if new else None

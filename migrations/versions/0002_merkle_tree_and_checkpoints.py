@@ -1,4 +1,4 @@
-"""merkle tree nodes, log roots and checkpoints; the node's stored card
+"""merkle tree nodes, log roots and checkpoints; the node's stored card; invalidation marks
 
 Revision ID: 0002
 Revises: 0001
@@ -36,6 +36,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('node', schema=None) as batch_op:
         batch_op.add_column(sa.Column('card', sa.Text(), nullable=True))
+
+    with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('invalid_reason', sa.Text(), nullable=True))
+
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('invalid_reason', sa.Text(), nullable=True))
 
     with op.batch_alter_table('logs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('root', sa.LargeBinary(length=32), nullable=True))
@@ -80,6 +86,12 @@ def downgrade() -> None:
     with op.batch_alter_table('logs', schema=None) as batch_op:
         batch_op.drop_column('checkpoint')
         batch_op.drop_column('root')
+
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_column('invalid_reason')
+
+    with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.drop_column('invalid_reason')
 
     with op.batch_alter_table('node', schema=None) as batch_op:
         batch_op.drop_column('card')

@@ -23,13 +23,16 @@ class NoticeSummary(BaseModel):
     notice_id: str
     origin: str
     version: int
-    status: str = Field(description="active, expired or revoked")
+    status: str = Field(description="active, expired, revoked or invalidated")
     review_due: bool
     notice: dict[str, Any] = Field(description="the current version's signed body")
 
 
 class Notice(NoticeSummary):
     audience: list[str]
+    invalid_reason: str | None = Field(
+        default=None, description="why the notice is invalidated (a key revocation)"
+    )
     revoked_on: str | None
     revoked_reason: str | None
     versions: list[NoticeVersion]

@@ -1,4 +1,4 @@
-"""`denex keys rotate`."""
+"""`denex keys rotate` and `denex keys revoke`."""
 
 from pathlib import Path
 from typing import Annotated
@@ -7,6 +7,7 @@ import typer
 
 from keys.ed25519 import fingerprint
 from service.cli.common import DataDir, run, say, settings_for
+from service.keyadmin import revoke as revoke_key
 from service.keyadmin import rotate as rotate_keys
 from service.node import ROOT_KEY_FILE, load_keypair
 from service.runtime import opened_database, utc_now
@@ -32,3 +33,34 @@ def rotate(root_key: RootKey = None, data_dir: DataDir = None) -> None:
     old, new = run(_rotate())
     say(f"retired signing key {old[:16]}...; new signing key {new[:16]}...")
     say(f"root key fingerprint (unchanged): {fingerprint(root.public)}")
+
+
+@keys_app.command("revoke")
+def revoke(
+    key_id: Annotated[str, typer.Argument(help="The signing key's id (hex)")],
+    valid_below_seq: Annotated[int, typer.Option("--valid-below-seq", min=0)],
+    reason: Annotated[str, typer.Option("--reason")],
+    root_key: RootKey = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a compromised signing key: what it signed from VALID_BELOW_SEQ on is invalid."""
+    settings = settings_for(data_dir)
+    root = load_keypair(settings, root_key or settings.keys_dir / ROOT_KEY_FILE)
+
+    async def _revoke() -> tuple[int, str | None]:
+        async with opened_database(settings) as db, db.write() as session:
+            return await revoke_key(
+                session,
+                settings,
+                root,
+                revoked_key=key_id,
+                valid_below=valid_below_seq,
+                reason=reason,
+                now=utc_now(),
+            )
+
+    invalidated, new = run(_revoke())
+    say(f"revoked signing key {key_id[:16]}... below seq {valid_below_seq}")
+    say(f"{invalidated} entries it signed are now invalid (kept in the log, marked, not applied)")
+    if new is not None:
+        say(f"it was the key in use: new signing key {new[:16]}...")

@@ -35,12 +35,18 @@ class NoticeEntry:
     type: str
     audience: list[str]
     body: bytes | None
+    invalid_reason: str | None = None
 
     @classmethod
     def of(cls, entry: EntryRow | SealedEntry) -> "NoticeEntry":
         if isinstance(entry, EntryRow):
             return cls(
-                entry.origin, entry.seq, entry.type, list(entry.audience), entry.content_body
+                entry.origin,
+                entry.seq,
+                entry.type,
+                list(entry.audience),
+                entry.content_body,
+                entry.invalid_reason,
             )
         return cls(entry.origin, entry.seq, entry.type, list(entry.audience), entry.body)
 
@@ -93,6 +99,7 @@ class _Batch:
                 raise _Skip(f"notice_id {notice_id} is already used")
             row = NoticeRow(origin=entry.origin, notice_id=notice_id, first_seq=entry.seq)
             _fill(row, body, entry.audience, entry.seq)
+            row.invalid_reason = entry.invalid_reason  # shown as invalidated, never dropped
             self.known[notice_id] = row
             self.new_rows.append(row)
             self.terms[(entry.origin, notice_id)] = _terms(body)
@@ -103,7 +110,9 @@ class _Batch:
             if existing.revoked_seq is not None:
                 raise _Skip(f"{entry.type} of revoked notice {notice_id}")
             row = existing
-            if entry.type == "notice.amended":
+            if entry.invalid_reason is not None:  # listed in the history, not applied
+                kind, version = f"invalid {entry.type.removeprefix('notice.')}", row.version
+            elif entry.type == "notice.amended":
                 if body["version"] != row.version + 1 or body["supersedes"] != row.version:
                     raise _Skip(f"amendment of {notice_id} out of order")
                 _fill(row, body, entry.audience, entry.seq)

@@ -15,8 +15,11 @@ def default_valid_until(decided_on: date) -> date:
         return decided_on.replace(year=year, day=28)
 
 
-def status(*, valid_until: date, revoked: bool, today: date) -> str:
-    """`revoked`, `expired` (the day after valid_until) or `active`."""
+def status(*, valid_until: date, revoked: bool, today: date, invalidated: bool = False) -> str:
+    """`invalidated` (its entry was signed by a revoked key), `revoked`, `expired` (the day
+    after valid_until) or `active`."""
+    if invalidated:
+        return "invalidated"
     if revoked:
         return "revoked"
     if today > valid_until:
@@ -24,8 +27,7 @@ def status(*, valid_until: date, revoked: bool, today: date) -> str:
     return "active"
 
 
-def review_due(*, valid_until: date, revoked: bool, today: date) -> bool:
+def review_due(*, valid_until: date, revoked: bool, today: date, invalidated: bool = False) -> bool:
     """An active notice is due for review from 90 days before it expires."""
-    return status(valid_until=valid_until, revoked=revoked, today=today) == "active" and (
-        today >= valid_until - REVIEW_WINDOW
-    )
+    state = status(valid_until=valid_until, revoked=revoked, today=today, invalidated=invalidated)
+    return state == "active" and (today >= valid_until - REVIEW_WINDOW)

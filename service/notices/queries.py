@@ -59,11 +59,14 @@ def _has_term(kind: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
 
 
 def _status_clause(status: str, today: date) -> ColumnElement[bool]:
+    valid = NoticeRow.invalid_reason.is_(None)
+    if status == "invalidated":
+        return NoticeRow.invalid_reason.is_not(None)
     if status == "revoked":
-        return NoticeRow.revoked_seq.is_not(None)
+        return and_(valid, NoticeRow.revoked_seq.is_not(None))
     if status == "expired":
-        return and_(NoticeRow.revoked_seq.is_(None), NoticeRow.valid_until < today)
-    return and_(NoticeRow.revoked_seq.is_(None), NoticeRow.valid_until >= today)
+        return and_(valid, NoticeRow.revoked_seq.is_(None), NoticeRow.valid_until < today)
+    return and_(valid, NoticeRow.revoked_seq.is_(None), NoticeRow.valid_until >= today)
 
 
 def _filtered(f: NoticeFilter, today: date) -> Select[NoticeRow]:

@@ -91,6 +91,7 @@ class NoticeRow(Base):
     revoked_on: Mapped[date | None] = mapped_column(Date)
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_seq: Mapped[int | None] = mapped_column(BigInteger)
+    invalid_reason: Mapped[str | None] = mapped_column(Text)  # its publishing entry was invalidated
 
     __table_args__ = (
         Index("ix_notices_destination", "destination"),

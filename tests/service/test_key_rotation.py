@@ -11,14 +11,15 @@ from sqlalchemy import select
 from federation import checkpoint as cp
 from federation import keystate
 from federation.entry import KEY_TYPES, parse_time
-from federation.evidence import verify_bundle
+from federation.evidence import EvidenceError, verify_bundle
 from federation.tables import EntryRow, LogRow
 from keys.canonical import parse_canonical
 from keys.card import verify_card
 from keys.custody import save_key
 from keys.ed25519 import KeyPair
 from service.cli.main import main
-from service.keyadmin import rotate
+from service.errors import ConfigError
+from service.keyadmin import revoke, rotate
 from service.node import ROOT_KEY_FILE, load_keypair, stored_card
 from tests.nodes import PASSPHRASE, LiveNode
 from tests.service.notice_data import notice
@@ -120,3 +121,89 @@ async def test_the_cli_rotates_and_refuses_a_wrong_root_key(
         last = await session.scalar(select(EntryRow).order_by(EntryRow.seq.desc()).limit(1))
     assert last is not None and _keyid(last.envelope) == live.node.signing.key_id
     assert len(list((live.settings.keys_dir).glob("signing-*.pem"))) == 2
+
+
+async def test_revoking_a_compromised_key_invalidates_what_it_signed_from_n_on(
+    live: LiveNode,
+) -> None:
+    ids = [await _publish(live, f"R-{i}") for i in range(3)]  # seqs 1, 2, 3
+    compromised = live.node.signing.key_id
+    root = load_keypair(live.settings, live.settings.keys_dir / ROOT_KEY_FILE)
+    async with live.db.write() as session:
+        invalidated, new_id = await revoke(
+            session,
+            live.settings,
+            root,
+            revoked_key=compromised,
+            valid_below=2,
+            reason="key copied from a stolen laptop",
+            now=live.state.clock(),
+        )
+    assert invalidated == 2 and new_id is not None and new_id != compromised
+
+    officer, auditor = live.auth("officer"), live.auth("auditor")
+    states = []
+    for notice_id in ids:
+        r = await live.client.get(f"/api/v1/notices/{notice_id}", headers=auditor)
+        assert r.status_code == 200  # shown, not silently dropped
+        states.append((r.json()["status"], r.json()["invalid_reason"]))
+    assert states[0] == ("active", None)
+    assert [s for s, _ in states[1:]] == ["invalidated", "invalidated"]
+    assert "stolen laptop" in (states[1][1] or "")
+    r = await live.client.get("/api/v1/notices?status=active", headers=officer)
+    assert [n["notice_id"] for n in r.json()["items"]] == ids[:1]
+    r = await live.client.get("/api/v1/notices?status=invalidated", headers=officer)
+    assert sorted(n["notice_id"] for n in r.json()["items"]) == sorted(ids[1:])
+
+    # The node publishes on with the new key; the entries stay in the log and the tree.
+    after = await _publish(live, "R-after")
+    async with live.db.read() as session:
+        entries = list(await session.scalars(select(EntryRow).order_by(EntryRow.seq)))
+    assert [e.type for e in entries][4:7] == ["key.added", "key.revoked", "notice.published"]
+    assert _keyid(entries[6].envelope) == new_id
+    assert [e.seq for e in entries if e.invalid_reason] == [2, 3]
+
+    # Offline: evidence of the untouched notice and of the new one verifies; of an
+    # invalidated one it fails, naming the entry.
+    card = await _card_bytes(live)
+    for notice_id in (ids[0], after):
+        r = await live.client.get(f"/api/v1/evidence/{notice_id}", headers=auditor)
+        verify_bundle(r.content, trusted_cards=[card])
+    r = await live.client.get(f"/api/v1/evidence/{ids[1]}", headers=auditor)
+    with pytest.raises(EvidenceError, match="entry 2 of de-bafa"):
+        verify_bundle(r.content, trusted_cards=[card])
+
+
+async def _card_bytes(live: LiveNode) -> bytes:
+    async with live.db.read() as session:
+        return (await stored_card(session)).encode()
+
+
+@pytest.mark.parametrize(
+    ("which", "below", "message"),
+    [
+        ("unknown", 1, "is not a signing key of this node"),
+        ("current", 99, "valid_below_seq must be between"),
+    ],
+)
+async def test_bad_revocations_are_refused_and_write_nothing(
+    live: LiveNode, which: str, below: int, message: str
+) -> None:
+    await _publish(live, "X-1")
+    root = load_keypair(live.settings, live.settings.keys_dir / ROOT_KEY_FILE)
+    target = "ab" * 32 if which == "unknown" else live.node.signing.key_id
+    with pytest.raises(ConfigError, match=message):
+        async with live.db.write() as session:
+            await revoke(
+                session,
+                live.settings,
+                root,
+                revoked_key=target,
+                valid_below=below,
+                reason="test",
+                now=live.state.clock(),
+            )
+    async with live.db.read() as session:
+        count = len(list(await session.scalars(select(EntryRow))))
+    assert count == 2
+    assert len(list(live.settings.keys_dir.glob("signing-*.pem"))) == 1

@@ -26,13 +26,17 @@ NoticeId = Annotated[
 
 
 def summary(row: NoticeRow, today: date) -> NoticeSummary:
-    revoked = row.revoked_seq is not None
+    revoked, invalidated = row.revoked_seq is not None, row.invalid_reason is not None
     return NoticeSummary(
         notice_id=row.notice_id,
         origin=row.origin,
         version=row.version,
-        status=status(valid_until=row.valid_until, revoked=revoked, today=today),
-        review_due=review_due(valid_until=row.valid_until, revoked=revoked, today=today),
+        status=status(
+            valid_until=row.valid_until, revoked=revoked, today=today, invalidated=invalidated
+        ),
+        review_due=review_due(
+            valid_until=row.valid_until, revoked=revoked, today=today, invalidated=invalidated
+        ),
         notice=row.body,
     )
 
@@ -66,6 +70,7 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
         audience=row.audience,
         revoked_on=row.revoked_on.isoformat() if row.revoked_on else None,
         revoked_reason=row.revoked_reason,
+        invalid_reason=row.invalid_reason,
         versions=[
             version_view(
                 version=v.version,
@@ -172,7 +177,7 @@ async def list_notices(
     state: StateDep,
     caller: Reader,
     origin: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")] = None,
-    status: Literal["active", "expired", "revoked"] | None = None,
+    status: Literal["active", "expired", "revoked", "invalidated"] | None = None,
     destination: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
     control_entry: Annotated[str | None, Query(max_length=40)] = None,
     party: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
