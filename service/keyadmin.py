@@ -35,16 +35,49 @@ from service.settings import Settings
 from service.storage.models import NodeRow
 
 
+async def _node_row(session: AsyncSession, root: KeyPair) -> NodeRow:
+    row: NodeRow | None = await session.scalar(select(NodeRow))
+    if row is None:
+        raise ConfigError("no node here: run `denex init` first")
+    if root.public != row.root_key:
+        raise ConfigError("that key is not this node's root key")
+    return row
+
+
+async def _append_statements(
+    session: AsyncSession,
+    row: NodeRow,
+    root: KeyPair,
+    drafts: list[Draft],
+    *,
+    checkpoint_key: KeyPair,
+    now: datetime,
+) -> None:
+    """Append root-signed key statements to this node's own log."""
+    await append_own(
+        session,
+        federation=row.federation,
+        origin=row.node_id,
+        drafts=drafts,
+        signer=lambda _type: root,
+        checkpoint_key=checkpoint_key,
+        now=now,
+    )
+
+
+def _switch_signing_key(row: NodeRow, new: KeyPair, root: KeyPair, *, now: datetime) -> None:
+    """Make `new` the key in use, and re-sign the card that names it."""
+    row.signing_key = new.public
+    row.card_version += 1
+    row.card = signed_card(identity_of(row), root, issued_at=now)
+
+
 async def rotate(
     session: AsyncSession, settings: Settings, root: KeyPair, *, now: datetime
 ) -> tuple[str, str]:
     """Rotate the signing key; return (old key id, new key id). Writes the new key file
     first and removes it again if the transaction fails."""
-    row = await session.scalar(select(NodeRow))
-    if row is None:
-        raise ConfigError("no node here: run `denex init` first")
-    if root.public != row.root_key:
-        raise ConfigError("that key is not this node's root key")
+    row = await _node_row(session, root)
     await lock_log(session, row.node_id)
     await session.refresh(row)
     old_id = key_id(row.signing_key)
@@ -56,18 +89,8 @@ async def rotate(
             Draft("key.added", key_added_body(new), ("*",), now),
             Draft("key.retired", canonical_bytes({"key_id": old_id}), ("*",), now),
         ]
-        await append_own(
-            session,
-            federation=row.federation,
-            origin=row.node_id,
-            drafts=drafts,
-            signer=lambda _type: root,
-            checkpoint_key=new,
-            now=now,
-        )
-        row.signing_key = new.public
-        row.card_version += 1
-        row.card = signed_card(identity_of(row), root, issued_at=now)
+        await _append_statements(session, row, root, drafts, checkpoint_key=new, now=now)
+        _switch_signing_key(row, new, root, now=now)
         await audit.record(
             session,
             actor="cli:keys",
@@ -110,11 +133,7 @@ async def revoke(
     [valid_below, revocation) signed by it become invalid: they stay in the log, are marked,
     and the notice tables are rebuilt without them. Revoking the key in use first adds a new
     one. Returns (entries invalidated, new key id or None)."""
-    row = await session.scalar(select(NodeRow))
-    if row is None:
-        raise ConfigError("no node here: run `denex init` first")
-    if root.public != row.root_key:
-        raise ConfigError("that key is not this node's root key")
+    row = await _node_row(session, root)
     if not reason.strip():
         raise ConfigError("--reason must say why the key is revoked")
     log = await lock_log(session, row.node_id)
@@ -144,15 +163,7 @@ async def revoke(
             settings, settings.keys_dir / signing_key_file(key_id(row.signing_key))
         )
     try:
-        await append_own(
-            session,
-            federation=row.federation,
-            origin=row.node_id,
-            drafts=drafts,
-            signer=lambda _type: root,
-            checkpoint_key=checkpoint_key,
-            now=now,
-        )
+        await _append_statements(session, row, root, drafts, checkpoint_key=checkpoint_key, now=now)
         marked = await session.execute(
             update(EntryRow)
             .where(
@@ -167,9 +178,7 @@ async def revoke(
             )
         )
         if new is not None:
-            row.signing_key = new.public
-            row.card_version += 1
-            row.card = signed_card(identity_of(row), root, issued_at=now)
+            _switch_signing_key(row, new, root, now=now)
         await session.flush()
         await rebuild(session)
         invalidated = int(marked.rowcount or 0)  # type: ignore[attr-defined]
