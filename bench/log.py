@@ -39,6 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -388,7 +389,8 @@ async def proof_query_plan(session: Any, origin: str, size: int) -> str:
     connection = await session.connection()
     rows = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
     plans = [re.sub(r"USING INDEX \S+ ", "USING INDEX ", str(r[-1])) for r in rows]
-    return "; ".join(p for p in plans if "tree_nodes" in p) or "?"
+    counts = Counter(p for p in plans if "tree_nodes" in p)  # an OR plans one search per term
+    return "; ".join(f"{p} x{n}" if n > 1 else p for p, n in counts.items()) or "?"
 
 
 def inclusion_pairs(rng: random.Random, size: int, count: int) -> list[tuple[int, int]]:
