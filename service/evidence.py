@@ -42,12 +42,18 @@ async def build_bundle(session: AsyncSession, identity: Identity, notice_id: str
         raise NotFound(f"no checkpoint of {row.origin} yet")
     size = log.size
     versions = [entry for _version, entry in await queries.versions(session, row)]
-    statements = list(
-        await session.scalars(
-            select(EntryRow)
-            .where(EntryRow.origin == row.origin, EntryRow.type.in_(KEY_TYPES), EntryRow.seq < size)
-            .order_by(EntryRow.seq)
-        )
+    # Equality on (origin, type) only, so SQLite uses ix_entries_type; the few key
+    # statements are filtered and ordered here (a seq range or ORDER BY seq made it walk
+    # every entry of the log instead).
+    statements = sorted(
+        (
+            e
+            for e in await session.scalars(
+                select(EntryRow).where(EntryRow.origin == row.origin, EntryRow.type.in_(KEY_TYPES))
+            )
+            if e.seq < size
+        ),
+        key=lambda e: e.seq,
     )
 
     async def items(entries: list[EntryRow]) -> list[dict[str, object]]:

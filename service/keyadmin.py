@@ -109,13 +109,11 @@ async def rotate(
 async def own_key_state(session: AsyncSession, origin: str) -> keystate.KeyState:
     """Replay this node's own key statements (the log is trusted: the node wrote it)."""
     rows = await session.scalars(
-        select(EntryRow)
-        .where(EntryRow.origin == origin, EntryRow.type.in_(KEY_TYPES))
-        .order_by(EntryRow.seq)
-    )
+        select(EntryRow).where(EntryRow.origin == origin, EntryRow.type.in_(KEY_TYPES))
+    )  # ordered here: ORDER BY seq would make SQLite walk the whole log
     return keystate.replay(
         keystate.Statement(r.seq, r.type, parse_canonical(r.content_body or b"{}"), r.issued_at)
-        for r in rows
+        for r in sorted(rows, key=lambda r: r.seq)
     )
 
 
