@@ -40,3 +40,45 @@ def notice(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+async def insert_foreign_notice(live: Any, clock: Any, **overrides: Any) -> str:
+    """A notice of fr-sbdu stored the way sync would store it: its entry, then derived rows.
+
+    `live` is a tests.nodes.LiveNode, `clock` its FakeClock; `overrides` change the notice.
+    """
+    import uuid_utils.compat as uuid_compat
+
+    from federation.entry import Draft
+    from federation.log import append_own
+    from federation.tables import EntryRow
+    from keys.canonical import canonical_bytes
+    from keys.ed25519 import KeyPair
+    from service.notices.body import notice_body
+    from service.notices.derived import apply_entry
+    from service.notices.schema import NoticeInput
+
+    notice_id = str(uuid_compat.uuid7())
+    body = notice_body(
+        NoticeInput.model_validate(notice(**{"reference": "SBDU-2026-0042", **overrides})),
+        notice_id=notice_id,
+        version=1,
+        supersedes=None,
+    )
+    foreign_key = KeyPair.generate()
+    async with live.db.write() as session:
+        [sealed] = await append_own(
+            session,
+            federation=live.node.identity.federation,
+            origin="fr-sbdu",
+            drafts=[
+                Draft("notice.published", canonical_bytes(body), ("de-bafa", "fr-sbdu"), clock())
+            ],
+            signer=lambda _type: foreign_key,
+            checkpoint_key=foreign_key,
+            now=clock(),
+        )
+        entry = await session.get(EntryRow, ("fr-sbdu", sealed.seq))
+        assert entry is not None
+        assert await apply_entry(session, entry) is not None
+    return notice_id

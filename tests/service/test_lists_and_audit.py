@@ -9,21 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import uuid_utils.compat as uuid_compat
 from sqlalchemy import delete, select, update
 
-from federation.entry import Draft
-from federation.log import append_own
-from federation.tables import EntryRow
-from keys.canonical import canonical_bytes
-from keys.ed25519 import KeyPair
 from service import audit
-from service.notices.body import notice_body
-from service.notices.derived import apply_entry
-from service.notices.schema import NoticeInput
 from service.storage.models import AuditRow
 from tests.nodes import START, FakeClock, LiveNode
-from tests.service.notice_data import notice
+from tests.service.notice_data import insert_foreign_notice, notice
 
 PROBLEM = "application/problem+json"
 NOTICES = "/api/v1/notices"
@@ -49,34 +40,6 @@ def party(name: str, *aliases: str, country: str = "BY") -> dict[str, Any]:
 
 def item(control_entry: str) -> dict[str, Any]:
     return {"control_entry": control_entry, "description": "synthetic item"}
-
-
-async def insert_foreign_notice(live: LiveNode, clock: FakeClock, **overrides: Any) -> str:
-    """A notice of fr-sbdu, stored as sync would store it (entry, then derived rows)."""
-    notice_id = str(uuid_compat.uuid7())
-    body = notice_body(
-        NoticeInput.model_validate(notice(**overrides)),
-        notice_id=notice_id,
-        version=1,
-        supersedes=None,
-    )
-    async with live.db.write() as session:
-        foreign_key = KeyPair.generate()
-        [sealed] = await append_own(
-            session,
-            federation="denex.test",
-            origin="fr-sbdu",
-            drafts=[
-                Draft("notice.published", canonical_bytes(body), ("de-bafa", "fr-sbdu"), clock())
-            ],
-            signer=lambda _type: foreign_key,
-            checkpoint_key=foreign_key,
-            now=clock(),
-        )
-        entry = await session.get(EntryRow, ("fr-sbdu", sealed.seq))
-        assert entry is not None
-        assert await apply_entry(session, entry) is not None
-    return notice_id
 
 
 async def list_all(live: LiveNode, role: str = "officer", **params: Any) -> list[str]:

@@ -15,23 +15,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import uuid_utils.compat as uuid_compat
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
-from federation.entry import Draft
-from federation.log import append_own
 from federation.tables import EntryRow, LogRow
-from keys.canonical import canonical_bytes
-from keys.ed25519 import KeyPair
 from service.cli.main import main as denex
-from service.notices.body import notice_body
-from service.notices.derived import apply_entry, rebuild
-from service.notices.schema import NoticeInput
+from service.notices.derived import rebuild
 from service.storage.models import NoticeRow, NoticeTermRow, NoticeVersionRow
 from tests.nodes import PASSPHRASE, START, FakeClock, LiveNode
-from tests.service.notice_data import notice
+from tests.service.notice_data import insert_foreign_notice, notice
 
 ENTRY_TYPE = b"application/vnd.denex.entry+json; v=1"
 CARD_TYPE = b"application/vnd.denex.card+json; v=1"
@@ -319,33 +312,6 @@ async def derived_state(live: LiveNode) -> dict[str, list[dict[str, Any]]]:
     return state
 
 
-async def insert_foreign_notice(live: LiveNode, clock: FakeClock) -> str:
-    notice_id = str(uuid_compat.uuid7())
-    body = notice_body(
-        NoticeInput.model_validate(notice(reference="SBDU-1", destination="IR")),
-        notice_id=notice_id,
-        version=1,
-        supersedes=None,
-    )
-    async with live.db.write() as session:
-        foreign_key = KeyPair.generate()
-        [sealed] = await append_own(
-            session,
-            federation="denex.test",
-            origin="fr-sbdu",
-            drafts=[
-                Draft("notice.published", canonical_bytes(body), ("de-bafa", "fr-sbdu"), clock())
-            ],
-            signer=lambda _type: foreign_key,
-            checkpoint_key=foreign_key,
-            now=clock(),
-        )
-        entry = await session.get(EntryRow, ("fr-sbdu", sealed.seq))
-        assert entry is not None
-        assert await apply_entry(session, entry) is not None
-    return notice_id
-
-
 async def test_rebuild_reproduces_the_derived_tables(live: LiveNode, clock: FakeClock) -> None:
     items = [
         {"control_entry": "5.A.2.a", "description": "encryption module"},
@@ -360,7 +326,7 @@ async def test_rebuild_reproduces_the_derived_tables(live: LiveNode, clock: Fake
     await revoke(live, c)
     await amend(live, d, reference="D-2")
     await revoke(live, d)
-    foreign = await insert_foreign_notice(live, clock)
+    foreign = await insert_foreign_notice(live, clock, reference="SBDU-1", destination="IR")
     before = await derived_state(live)
     assert len(before["notices"]) == 5
     assert len(before["notice_versions"]) == 10

@@ -16,18 +16,11 @@ import httpx
 import uuid_utils.compat as uuid_compat
 from sqlalchemy import func, select
 
-from federation.entry import Draft
-from federation.log import append_own
 from federation.tables import EntryRow
-from keys.canonical import canonical_bytes
-from keys.ed25519 import KeyPair
-from service.notices.body import notice_body
-from service.notices.derived import apply_entry
-from service.notices.schema import NoticeInput
 from service.storage.models import AuditRow, NoticeRow
 from service.tokens import create_token, revoke_token
 from tests.nodes import START, FakeClock, LiveNode
-from tests.service.notice_data import notice
+from tests.service.notice_data import insert_foreign_notice, notice
 
 PROBLEM = "application/problem+json"
 NOTICES = "/api/v1/notices"
@@ -61,34 +54,6 @@ async def counts(live: LiveNode) -> tuple[int, int, int]:
         notices = await session.scalar(select(func.count()).select_from(NoticeRow))
         audits = await session.scalar(select(func.count()).select_from(AuditRow))
     return int(entries or 0), int(notices or 0), int(audits or 0)
-
-
-async def insert_foreign_notice(live: LiveNode, clock: FakeClock) -> str:
-    """A notice of another origin, stored the way sync would store it: entry, then derived rows."""
-    notice_id = str(uuid_compat.uuid7())
-    body = notice_body(
-        NoticeInput.model_validate(notice(reference="SBDU-2026-0042")),
-        notice_id=notice_id,
-        version=1,
-        supersedes=None,
-    )
-    async with live.db.write() as session:
-        foreign_key = KeyPair.generate()
-        [sealed] = await append_own(
-            session,
-            federation=live.node.identity.federation,
-            origin=FOREIGN,
-            drafts=[
-                Draft("notice.published", canonical_bytes(body), ("de-bafa", FOREIGN), clock())
-            ],
-            signer=lambda _type: foreign_key,
-            checkpoint_key=foreign_key,
-            now=clock(),
-        )
-        entry = await session.get(EntryRow, (FOREIGN, sealed.seq))
-        assert entry is not None
-        assert await apply_entry(session, entry) is not None
-    return notice_id
 
 
 def b64(data: bytes) -> str:
