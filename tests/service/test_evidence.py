@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from federation.evidence import EvidenceError, verify_bundle
 from keys.card import card_body, make_card
-from keys.ed25519 import KeyPair
+from keys.ed25519 import KeyPair, b64, unb64
 from service.cli.main import main
 from tests.nodes import LiveNode
 from tests.service.notice_data import notice
@@ -102,7 +102,9 @@ async def test_failures_name_the_part_that_broke(live: LiveNode) -> None:
     from keys.canonical import canonical_bytes
 
     proof = doc["versions"][1]["inclusion"]
-    proof[0] = proof[0][:-2] + ("A=" if proof[0][-2] != "A" else "B=")
+    first = bytearray(unb64(proof[0]))
+    first[0] ^= 0x01  # still canonical base64, now the wrong hash
+    proof[0] = b64(bytes(first))
     with pytest.raises(EvidenceError, match=r"entry \d+ of de-bafa: inclusion"):
         verify_bundle(canonical_bytes(doc))
     with pytest.raises(EvidenceError, match="not in RFC 8785 canonical form"):
