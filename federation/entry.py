@@ -143,7 +143,7 @@ def seal(
         origin=origin,
         seq=seq,
         type=draft.type,
-        issued_at=parse_time(header["issued_at"]),
+        issued_at=draft.issued_at.astimezone(UTC).replace(microsecond=0),  # as signed
         audience=draft.audience,
         key_id=key.key_id,
         envelope=envelope,
@@ -151,6 +151,16 @@ def seal(
         salt=salt,
         body=draft.body,
     )
+
+
+def seal_many(
+    *, federation: str, origin: str, start: int, drafts: Sequence[Draft], key: KeyPair
+) -> list[SealedEntry]:
+    """Seal `drafts` as the consecutive entries `start, start+1, ...`, all with `key`."""
+    return [
+        seal(federation=federation, origin=origin, seq=start + offset, draft=draft, key=key)
+        for offset, draft in enumerate(drafts)
+    ]
 
 
 @dataclass(frozen=True)

@@ -11,3 +11,7 @@ class EntryError(FederationError):
 
 class LogError(FederationError):
     """A log cannot be appended to or read as asked."""
+
+
+class StaleSeal(LogError):
+    """Entries sealed ahead of time no longer fit: the log grew meanwhile."""

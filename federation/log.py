@@ -10,13 +10,14 @@ import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import tree
+from federation.bulk import insert_rows
 from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from federation.entry import Draft, SealedEntry, seal
-from federation.errors import LogError
+from federation.errors import LogError, StaleSeal
 from federation.tables import CheckpointRow, EntryRow, LogRow
 from keys.ed25519 import KeyPair
 
@@ -77,17 +78,52 @@ async def append_own(
     if not drafts:
         return []
     log = await lock_log(session, origin)
-    sealed: list[SealedEntry] = []
-    for offset, draft in enumerate(drafts):
-        entry = seal(
+    sealed = [
+        seal(
             federation=federation,
             origin=origin,
             seq=log.size + offset,
             draft=draft,
             key=signer(draft.type),
         )
-        sealed.append(entry)
-    await session.execute(insert(EntryRow), [entry_values(e, stored_at=now) for e in sealed])
+        for offset, draft in enumerate(drafts)
+    ]
+    await _store(session, log, federation, sealed, checkpoint_key, now)
+    return sealed
+
+
+async def append_sealed(
+    session: AsyncSession,
+    *,
+    federation: str,
+    origin: str,
+    sealed: Sequence[SealedEntry],
+    checkpoint_key: KeyPair,
+    now: datetime,
+) -> None:
+    """Store entries sealed ahead of time (bulk import signs in worker processes) as the next
+    entries of this node's own log. Raises StaleSeal, writing nothing, if they do not start
+    at the log's current size (someone else appended meanwhile): the caller seals again."""
+    if not sealed:
+        return
+    log = await lock_log(session, origin)
+    expected = list(range(log.size, log.size + len(sealed)))
+    if [e.seq for e in sealed] != expected or any(e.origin != origin for e in sealed):
+        raise StaleSeal(f"entries were sealed for seq {sealed[0].seq}; the log is at {log.size}")
+    await _store(session, log, federation, sealed, checkpoint_key, now)
+
+
+async def _store(
+    session: AsyncSession,
+    log: LogRow,
+    federation: str,
+    sealed: Sequence[SealedEntry],
+    checkpoint_key: KeyPair,
+    now: datetime,
+) -> None:
+    """Insert sealed entries, extend the tree, sign and store the checkpoint (lock held)."""
+    origin = log.origin
+    await insert_rows(session, EntryRow, [entry_values(e, stored_at=now) for e in sealed])
     root = await tree.extend(session, origin, log.size, [e.leaf_hash for e in sealed])
     log.size += len(sealed)
     note = sign_checkpoint(
@@ -96,7 +132,6 @@ async def append_own(
     log.root, log.checkpoint, log.updated_at = root, note, now
     session.add(CheckpointRow(origin=origin, size=log.size, root=root, note=note, stored_at=now))
     await session.flush()
-    return sealed
 
 
 async def log_size(session: AsyncSession, origin: str) -> int:

@@ -7,13 +7,19 @@ Wraps `cryptography` so the rest of denex handles raw 32-byte public keys and on
 import base64
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from keys.errors import KeysError
 
@@ -57,11 +63,21 @@ class KeyPair:
     def generate(cls) -> "KeyPair":
         return cls(Ed25519PrivateKey.generate())
 
-    @property
+    @classmethod
+    def from_raw(cls, raw: bytes) -> "KeyPair":
+        """The key pair of a raw 32-byte private key (see `raw_private`)."""
+        return cls(Ed25519PrivateKey.from_private_bytes(raw))
+
+    def raw_private(self) -> bytes:
+        """The raw 32-byte private key, only for handing to a worker process of this node
+        (bulk import signs on every core). Never log, store or send it anywhere else."""
+        return self.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+    @cached_property
     def public(self) -> bytes:
         return self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return key_id(self.public)
 

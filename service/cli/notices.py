@@ -1,22 +1,95 @@
 """`denex notice import` (JSON lines or CSV, signed in batches) and `denex notice export`."""
 
 import json
+import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.progress import Progress
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.entry import SealedEntry
 from service import audit
 from service.cli.common import CliError, DataDir, run, say, settings_for
 from service.notices import importing, publishing, queries
+from service.notices.import_workers import LineError, Setup, Workers
 from service.notices.lifecycle import status
 from service.runtime import open_node, utc_now
+from service.settings import Settings
 
 notice_app = typer.Typer(help="Bulk import and export of notices.", no_args_is_help=True)
 
 BATCH = 1000
+WORKERS_FROM = 2000  # notices in a file from which worker processes pay for their start
+
+
+def _report_errors(file: Path, errors: list[LineError]) -> CliError:
+    for err in errors[: importing.MAX_ERRORS]:
+        say(f"{file}: {err}")
+    more = len(errors) - importing.MAX_ERRORS
+    return CliError(
+        f"{file}: {len(errors)} error(s){f' ({more} not shown)' if more > 0 else ''}; "
+        "nothing was imported"
+    )
+
+
+async def _import(
+    settings: Settings, file: Path, text: str, kind: str, batch: int, processes: int | None
+) -> int:
+    records, errors = importing.records(text, fmt=kind)
+    if errors:
+        raise _report_errors(file, errors)
+    if not records:
+        raise CliError(f"{file}: no notices found")
+    if processes is None:  # starting workers costs about a second: only for big files
+        processes = (os.cpu_count() or 1) if len(records) >= WORKERS_FROM else 0
+    db, node = await open_node(settings, upgrade=False)
+    try:
+        async with db.read() as session:
+            signing = await node.current_signer(session)
+        setup = Setup(
+            context=publishing.notice_context(node),
+            federation=node.identity.federation,
+            signing_key=signing.raw_private(),
+        )
+        workers = Workers(setup, processes)
+        try:
+            prepared, errors = workers.prepare(records)
+            if errors:
+                raise _report_errors(file, errors)
+
+            with Progress(transient=True, console=None) as progress:
+                task = progress.add_task("signing and storing", total=len(prepared))
+
+                async def after_batch(
+                    session: AsyncSession, sealed: list[SealedEntry], now: datetime
+                ) -> None:
+                    await audit.record(
+                        session,
+                        actor="cli:import",
+                        action="notice.import",
+                        target=str(file.name),
+                        detail={"count": len(sealed), "first_seq": sealed[0].seq},
+                        now=now,
+                    )
+                    progress.update(task, advance=len(sealed))
+
+                return await importing.publish_all(
+                    db,
+                    node,
+                    workers,
+                    prepared,
+                    batch=batch,
+                    clock=utc_now,
+                    after_batch=after_batch,
+                )
+        finally:
+            workers.close()
+    finally:
+        await db.dispose()
 
 
 @notice_app.command("import")
@@ -26,10 +99,16 @@ def import_(
         Literal["auto", "jsonl", "csv"] | None, typer.Option("--format", help="auto by suffix")
     ] = "auto",
     batch: Annotated[int, typer.Option("--batch", min=1, max=10000)] = BATCH,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=0, max=64, help="worker processes (default: one per core; 0: none)"
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Validate every notice in FILE, then publish them in signed batches. Nothing is written
-    if any notice is invalid."""
+    """Validate every notice in FILE against this node, then publish them in signed batches.
+    Nothing is written if any notice is invalid."""
     settings = settings_for(data_dir)
     try:
         text = file.read_text(encoding="utf-8")
@@ -38,44 +117,7 @@ def import_(
     kind = (
         fmt if fmt not in (None, "auto") else ("csv" if file.suffix.lower() == ".csv" else "jsonl")
     )
-    notices, errors = importing.parse(text, fmt=kind)
-    if errors:
-        for err in errors[: importing.MAX_ERRORS]:
-            say(f"{file}: {err}")
-        more = len(errors) - importing.MAX_ERRORS
-        raise CliError(
-            f"{file}: {len(errors)} error(s){f' ({more} not shown)' if more > 0 else ''}; "
-            "nothing was imported"
-        )
-    if not notices:
-        raise CliError(f"{file}: no notices found")
-
-    async def _import() -> int:
-        db, node = await open_node(settings, upgrade=False)
-        done = 0
-        try:
-            with Progress(transient=True, console=None) as progress:
-                task = progress.add_task("signing and storing", total=len(notices))
-                for start in range(0, len(notices), batch):
-                    chunk = notices[start : start + batch]
-                    now = utc_now()
-                    async with db.write() as session:
-                        rows = await publishing.publish_many(session, node, chunk, now=now)
-                        await audit.record(
-                            session,
-                            actor="cli:import",
-                            action="notice.import",
-                            target=str(file.name),
-                            detail={"count": len(rows), "first_seq": rows[0][1].seq},
-                            now=now,
-                        )
-                    done += len(rows)
-                    progress.update(task, advance=len(rows))
-        finally:
-            await db.dispose()
-        return done
-
-    count = run(_import())
+    count = run(_import(settings, file, text, kind, batch, workers))
     say(f"imported {count} notices from {file}")
 
 

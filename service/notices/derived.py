@@ -7,16 +7,16 @@ reused notice_id, an out-of-order version, a change by someone other than the or
 that is not a notice) is flagged on the entry and otherwise ignored.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+import orjson
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.bulk import insert_plain
+from federation.bulk import insert_rows
 from federation.entry import SealedEntry
 from federation.tables import EntryRow
 from service.notices import text
@@ -67,66 +67,93 @@ def _terms(body: dict[str, Any]) -> set[tuple[str, str]]:
     return terms
 
 
-def _fill(row: NoticeRow, body: dict[str, Any], audience: list[str], seq: int) -> None:
-    row.version = body["version"]
-    row.reference = body["reference"]
-    row.decision = body["decision"]
-    row.decided_on = date.fromisoformat(body["decided_on"])
-    row.valid_until = date.fromisoformat(body["valid_until"])
-    row.destination = body["destination"]
-    row.regimes = list(body["regimes"])
-    row.audience = list(audience)
-    row.body = body
-    row.last_seq = seq
+def _values(body: dict[str, Any], audience: list[str], seq: int) -> dict[str, Any]:
+    """The notice columns a (published or amended) version sets."""
+    return {
+        "version": body["version"],
+        "reference": body["reference"],
+        "decision": body["decision"],
+        "decided_on": date.fromisoformat(body["decided_on"]),
+        "valid_until": date.fromisoformat(body["valid_until"]),
+        "destination": body["destination"],
+        "regimes": list(body["regimes"]),
+        "audience": list(audience),
+        "body": body,
+        "last_seq": seq,
+    }
+
+
+_NEW_ROW = {
+    "revoked_on": None,
+    "revoked_reason": None,
+    "revoked_seq": None,
+}
 
 
 class _Batch:
-    """Applies a batch in memory, then writes it with a few bulk statements."""
+    """Applies a batch in memory, then writes it with a few bulk statements.
+
+    Notices already stored are ORM rows (changed in place, flushed as updates); notices new
+    in this batch are plain column dicts, bulk-inserted, and become rows only if asked."""
 
     def __init__(self, known: dict[str, NoticeRow]) -> None:
         self.known = known
-        self.new_rows: list[NoticeRow] = []
+        self.new: dict[str, dict[str, Any]] = {}
         self.versions: list[dict[str, Any]] = []
         self.terms: dict[tuple[str, str], set[tuple[str, str]]] = {}
         self.stale_terms: set[tuple[str, str]] = set()
         self.flags: list[tuple[NoticeEntry, str]] = []
 
-    def apply(self, entry: NoticeEntry, body: dict[str, Any]) -> NoticeRow:
+    def _current(self, notice_id: str) -> dict[str, Any] | NoticeRow | None:
+        return self.new.get(notice_id) or self.known.get(notice_id)
+
+    def apply(self, entry: NoticeEntry, body: dict[str, Any]) -> str:
+        """Apply one entry; return the notice id it changed. Raises _Skip."""
         notice_id = body["notice_id"]
-        existing = self.known.get(notice_id)
+        existing = self._current(notice_id)
         if entry.type == "notice.published":
             if existing is not None:
                 raise _Skip(f"notice_id {notice_id} is already used")
-            row = NoticeRow(origin=entry.origin, notice_id=notice_id, first_seq=entry.seq)
-            _fill(row, body, entry.audience, entry.seq)
-            row.invalid_reason = entry.invalid_reason  # shown as invalidated, never dropped
-            self.known[notice_id] = row
-            self.new_rows.append(row)
+            self.new[notice_id] = {
+                "origin": entry.origin,
+                "notice_id": notice_id,
+                "first_seq": entry.seq,
+                **_values(body, entry.audience, entry.seq),
+                **_NEW_ROW,
+                "invalid_reason": entry.invalid_reason,  # shown as invalidated, never dropped
+            }
             self.terms[(entry.origin, notice_id)] = _terms(body)
             kind, version = "published", body["version"]
         else:
-            if existing is None or existing.origin != entry.origin:
+            current = _Fields(existing) if existing is not None else None
+            if current is None or current["origin"] != entry.origin:
                 raise _Skip(f"{entry.type} of unknown notice {notice_id}")
-            if existing.revoked_seq is not None:
+            if current["revoked_seq"] is not None:
                 raise _Skip(f"{entry.type} of revoked notice {notice_id}")
-            row = existing
             if entry.invalid_reason is not None:  # listed in the history, not applied
-                kind, version = f"invalid {entry.type.removeprefix('notice.')}", row.version
+                kind = f"invalid {entry.type.removeprefix('notice.')}"
+                version = current["version"]
             elif entry.type == "notice.amended":
-                if body["version"] != row.version + 1 or body["supersedes"] != row.version:
+                if body["version"] != current["version"] + 1 or (
+                    body["supersedes"] != current["version"]
+                ):
                     raise _Skip(f"amendment of {notice_id} out of order")
-                _fill(row, body, entry.audience, entry.seq)
-                key = (row.origin, notice_id)
+                current.update(_values(body, entry.audience, entry.seq))
+                key = (entry.origin, notice_id)
                 if key not in self.terms:
                     self.stale_terms.add(key)
                 self.terms[key] = _terms(body)
                 kind, version = "amended", body["version"]
             else:
-                row.revoked_on = date.fromisoformat(body["revoked_on"])
-                row.revoked_reason = str(body["reason"])
-                row.revoked_seq = entry.seq
-                row.last_seq = entry.seq
-                kind, version = "revoked", row.version
+                current.update(
+                    {
+                        "revoked_on": date.fromisoformat(body["revoked_on"]),
+                        "revoked_reason": str(body["reason"]),
+                        "revoked_seq": entry.seq,
+                        "last_seq": entry.seq,
+                    }
+                )
+                kind, version = "revoked", current["version"]
         self.versions.append(
             {
                 "origin": entry.origin,
@@ -136,14 +163,16 @@ class _Batch:
                 "kind": kind,
             }
         )
-        return row
+        return str(notice_id)
+
+    def row(self, notice_id: str) -> NoticeRow:
+        """The notice as a row (new ones become detached ORM objects, built on demand)."""
+        if notice_id in self.new:
+            return NoticeRow(**self.new[notice_id])
+        return self.known[notice_id]
 
     async def write(self, session: AsyncSession) -> None:
-        if self.new_rows:  # a bulk insert; the returned rows stay plain (transient) objects
-            columns = [c.key for c in NoticeRow.__table__.columns]
-            await session.execute(
-                insert(NoticeRow), [{c: getattr(r, c) for c in columns} for r in self.new_rows]
-            )
+        await insert_rows(session, NoticeRow, list(self.new.values()))
         await session.flush()
         stale = sorted(self.stale_terms)
         for start in range(0, len(stale), CHUNK):
@@ -159,8 +188,8 @@ class _Batch:
             for (origin, notice_id), terms in self.terms.items()
             for kind, term in sorted(terms)
         ]
-        await insert_plain(session, NoticeTermRow, rows)
-        await insert_plain(session, NoticeVersionRow, self.versions)
+        await insert_rows(session, NoticeTermRow, rows)
+        await insert_rows(session, NoticeVersionRow, self.versions)
         for entry, reason in self.flags:
             await session.execute(
                 update(EntryRow)
@@ -169,9 +198,28 @@ class _Batch:
             )
 
 
+class _Fields:
+    """Dict-style access to a notice whether it is a new column dict or a stored ORM row."""
+
+    def __init__(self, target: dict[str, Any] | NoticeRow) -> None:
+        self.target = target
+
+    def __getitem__(self, name: str) -> Any:
+        if isinstance(self.target, dict):
+            return self.target[name]
+        return getattr(self.target, name)
+
+    def update(self, values: dict[str, Any]) -> None:
+        if isinstance(self.target, dict):
+            self.target.update(values)
+        else:
+            for name, value in values.items():
+                setattr(self.target, name, value)
+
+
 def _parse(entry: NoticeEntry) -> dict[str, Any]:
     try:
-        body = json.loads(entry.body or b"")
+        body = orjson.loads(entry.body or b"")
     except ValueError as exc:
         raise _Skip("body is not JSON") from exc
     if not isinstance(body, dict) or not isinstance(body.get("notice_id"), str):
@@ -191,10 +239,11 @@ async def _known(session: AsyncSession, notice_ids: set[str]) -> dict[str, Notic
 
 
 async def apply_entries(
-    session: AsyncSession, entries: Sequence[NoticeEntry]
+    session: AsyncSession, entries: Sequence[NoticeEntry], *, rows: bool = True
 ) -> list[tuple[NoticeEntry, NoticeRow | None, str | None]]:
     """Apply notice entries (others are passed over) in order; for each notice entry return
-    the affected notice, or None and the reason it was flagged."""
+    the affected notice (None when `rows` is false: bulk callers that only count), or None
+    and the reason it was flagged."""
     parsed: list[tuple[NoticeEntry, dict[str, Any] | None, str | None]] = []
     for entry in entries:
         if entry.type not in NOTICE_TYPES or entry.body is None:
@@ -204,21 +253,30 @@ async def apply_entries(
         except _Skip as skip:
             parsed.append((entry, None, str(skip)))
     batch = _Batch(await _known(session, {b["notice_id"] for _, b, _ in parsed if b}))
-    results: list[tuple[NoticeEntry, NoticeRow | None, str | None]] = []
+    changed: list[tuple[NoticeEntry, str | None, str | None]] = []
     for entry, body, problem in parsed:
-        row = None
+        notice_id = None
         if body is not None:
             try:
-                row = batch.apply(entry, body)
+                notice_id = batch.apply(entry, body)
             except _Skip as skip:
                 problem = str(skip)
             except (KeyError, TypeError, ValueError) as exc:
                 problem = f"body fails the notice schema: {type(exc).__name__}"
         if problem is not None:
             batch.flags.append((entry, problem))
-        results.append((entry, row, problem))
+        changed.append((entry, notice_id, problem))
     await batch.write(session)
-    return results
+    made: dict[str, NoticeRow] = {}
+
+    def row(notice_id: str | None) -> NoticeRow | None:
+        if notice_id is None or not rows:
+            return None
+        if notice_id not in made:
+            made[notice_id] = batch.row(notice_id)
+        return made[notice_id]
+
+    return [(entry, row(notice_id), problem) for entry, notice_id, problem in changed]
 
 
 async def rebuild(session: AsyncSession) -> int:

@@ -8,15 +8,22 @@ party_role, party_name, party_aliases (`;`), party_country, party_identifiers
 Everything is validated before anything is written; errors name the line and the field.
 """
 
+import asyncio
 import csv
 import io
-import json
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.notices.schema import NoticeContext, NoticeInput, field_errors
+from federation.entry import Draft, SealedEntry
+from federation.errors import StaleSeal
+from federation.log import log_size
+from service.node import Node
+from service.notices import publishing
+from service.notices.import_workers import LineError, Prepared, Record, Workers
+from service.storage.database import Database
 
 CSV_COLUMNS = (
     "reference",
@@ -43,44 +50,11 @@ CSV_COLUMNS = (
 MAX_ERRORS = 20
 
 
-@dataclass(frozen=True)
-class LineError:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
-def _validate(
-    raw: Any, line: int, errors: list[LineError], context: NoticeContext | None
-) -> NoticeInput | None:
-    if not isinstance(raw, dict):
-        errors.append(LineError(line, "a notice must be a JSON object"))
-        return None
-    try:
-        return NoticeInput.model_validate(raw, context={"node": context})
-    except ValidationError as exc:
-        errors.extend(LineError(line, f"{e['field']}: {e['message']}") for e in field_errors(exc))
-        return None
-
-
-def parse_json_lines(
-    text: str, context: NoticeContext | None = None
-) -> tuple[list[NoticeInput], list[LineError]]:
-    notices: list[NoticeInput] = []
-    errors: list[LineError] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(LineError(number, f"not valid JSON: {exc.msg}"))
-            continue
-        if (notice := _validate(raw, number, errors, context)) is not None:
-            notices.append(notice)
-    return notices, errors
+def json_records(text: str) -> list[Record]:
+    """The non-blank lines of a JSON lines file, parsed later (in the workers)."""
+    return [
+        (number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()
+    ]
 
 
 def _split(cell: str) -> list[str]:
@@ -121,9 +95,8 @@ def _row_parts(row: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any], dic
     return item, party, ground
 
 
-def parse_csv(
-    text: str, context: NoticeContext | None = None
-) -> tuple[list[NoticeInput], list[LineError]]:
+def csv_records(text: str) -> tuple[list[Record], list[LineError]]:
+    """CSV rows merged into one raw notice per `reference`, each with its first line."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [
         c for c in ("reference", "decision", "decided_on") if c not in (reader.fieldnames or [])
@@ -158,18 +131,60 @@ def parse_csv(
         for key, part in (("items", item), ("parties", party), ("grounds", ground)):
             if any(v for v in part.values()) and part not in notice[key]:
                 notice[key].append(part)
-    notices: list[NoticeInput] = []
-    errors: list[LineError] = []
-    for line, raw in merged.values():
-        if (parsed := _validate(raw, line, errors, context)) is not None:
-            notices.append(parsed)
-    return notices, errors
+    return [(line, raw) for line, raw in merged.values()], []
 
 
-def parse(
-    text: str, *, fmt: str, context: NoticeContext | None = None
-) -> tuple[list[NoticeInput], list[LineError]]:
-    """Validate every notice of a file (against this node when `context` is given)."""
+def records(text: str, *, fmt: str) -> tuple[list[Record], list[LineError]]:
     if fmt == "csv":
-        return parse_csv(text, context)
-    return parse_json_lines(text, context)
+        return csv_records(text)
+    return json_records(text), []
+
+
+async def publish_all(
+    db: Database,
+    node: Node,
+    workers: Workers,
+    prepared: Sequence[Prepared],
+    *,
+    batch: int,
+    clock: Callable[[], datetime],
+    after_batch: Callable[[AsyncSession, list[SealedEntry], datetime], Awaitable[None]],
+) -> int:
+    """Publish prepared notices in batches, one transaction each. The workers seal batch k+1
+    (at the seq it will have if nobody else appends) while batch k is written; if the log
+    grew or the key changed meanwhile, the batch is sealed again under the lock."""
+    origin = node.identity.node_id
+    batches = [prepared[i : i + batch] for i in range(0, len(prepared), batch)]
+    if not batches:
+        return 0
+    async with db.read() as session:
+        start = await log_size(session, origin)
+    now = clock()
+    pending = asyncio.ensure_future(workers.seal(start, batches[0], now))
+    done = 0
+    for number, items in enumerate(batches):
+        sealed, sealed_at = await pending, now
+        if number + 1 < len(batches):
+            now = clock()
+            pending = asyncio.ensure_future(
+                workers.seal(sealed[-1].seq + 1, batches[number + 1], now)
+            )
+        try:
+            async with db.write() as session:
+                await publishing.store_sealed(session, node, sealed, now=sealed_at)
+                await after_batch(session, sealed, sealed_at)
+        except StaleSeal:
+            sealed_at = clock()
+            async with db.write() as session:
+                drafts = [Draft(kind, body, audience, sealed_at) for kind, body, audience in items]
+                resealed = await publishing.publish_drafts(session, node, drafts, now=sealed_at)
+                sealed = [entry for _row, entry in resealed]
+                await after_batch(session, sealed, sealed_at)
+            if number + 1 < len(batches):  # the prediction for the next batch is wrong too
+                await pending
+                now = clock()
+                pending = asyncio.ensure_future(
+                    workers.seal(sealed[-1].seq + 1, batches[number + 1], now)
+                )
+        done += len(sealed)
+    return done

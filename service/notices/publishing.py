@@ -5,20 +5,20 @@ the audit record commit together or not at all.
 """
 
 from datetime import datetime
-from typing import Any
 
-import uuid_utils.compat as uuid_compat
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.entry import Draft, SealedEntry
-from federation.log import append_own, lock_log
+from federation.errors import StaleSeal
+from federation.log import append_own, append_sealed, lock_log
 from keys.canonical import canonical_bytes
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from service.node import Identity, Node
 from service.notices.body import notice_body, revocation_body
 from service.notices.derived import NoticeEntry, apply_entries
+from service.notices.drafting import audience, check_regimes, published_draft
 from service.notices.schema import NoticeContext, NoticeInput, RevokeInput, field_errors
 from service.storage.models import NoticeRow
 
@@ -42,42 +42,10 @@ def validate(raw: object, node: Node) -> NoticeInput:
         raise InvalidInput("notice is invalid", field_errors(exc)) from exc
 
 
-def _audience(node: Node, notice: NoticeInput, previous: list[str] | None) -> list[str]:
-    context = notice_context(node)
-    allowed = context.audience_for(notice.regimes)
-    if notice.audience is None:
-        return sorted(set(previous)) if previous is not None else allowed
-    requested = set(notice.audience) | {node.identity.node_id}
-    outside = sorted(requested - set(allowed))
-    if outside:
-        raise InvalidInput(
-            "audience may only narrow the regimes' members",
-            [
-                {
-                    "field": "audience",
-                    "message": f"not a member of the notice's regimes: {', '.join(outside)}",
-                }
-            ],
-        )
-    return sorted(requested)
-
-
-def _check_regimes(node: Node, regimes: list[str]) -> None:
-    unknown = sorted(set(regimes) - set(node.identity.regimes))
-    if unknown:
-        raise InvalidInput(
-            "notice names regimes this node does not belong to",
-            [{"field": "regimes", "message": f"not a regime of this node: {', '.join(unknown)}"}],
-        )
-
-
-async def _append(
-    session: AsyncSession,
-    node: Node,
-    items: list[tuple[str, dict[str, Any], list[str]]],
-    now: datetime,
+async def publish_drafts(
+    session: AsyncSession, node: Node, drafts: list[Draft], *, now: datetime
 ) -> list[tuple[NoticeRow, SealedEntry]]:
-    """Seal (type, body, audience) items as consecutive entries and apply each one."""
+    """Seal notice drafts as consecutive entries of this node's log and apply each one."""
     await lock_log(session, node.identity.node_id)
     signing = await node.current_signer(session)
     ident = node.identity
@@ -85,11 +53,17 @@ async def _append(
         session,
         federation=ident.federation,
         origin=ident.node_id,
-        drafts=[Draft(t, canonical_bytes(body), tuple(aud), now) for t, body, aud in items],
+        drafts=drafts,
         signer=lambda _type: signing,
         checkpoint_key=signing,
         now=now,
     )
+    return await _apply(session, sealed)
+
+
+async def _apply(
+    session: AsyncSession, sealed: list[SealedEntry]
+) -> list[tuple[NoticeRow, SealedEntry]]:
     applied = await apply_entries(session, [NoticeEntry.of(e) for e in sealed])
     rows = []
     for (_entry, row, problem), entry in zip(applied, sealed, strict=True):
@@ -99,13 +73,19 @@ async def _append(
     return rows
 
 
+async def _apply_all(session: AsyncSession, sealed: list[SealedEntry]) -> None:
+    """Apply entries that must all apply, without building the notices as rows."""
+    applied = await apply_entries(session, [NoticeEntry.of(e) for e in sealed], rows=False)
+    for _entry, _row, problem in applied:
+        if problem is not None:
+            raise Conflict(problem)
+
+
 async def publish(
     session: AsyncSession, node: Node, notice: NoticeInput, *, now: datetime
 ) -> NoticeRow:
-    _check_regimes(node, notice.regimes)
-    audience = _audience(node, notice, None)
-    body = notice_body(notice, notice_id=str(uuid_compat.uuid7()), version=1, supersedes=None)
-    [(row, _entry)] = await _append(session, node, [("notice.published", body, audience)], now)
+    draft = published_draft(notice_context(node), notice, now)
+    [(row, _entry)] = await publish_drafts(session, node, [draft], now=now)
     return row
 
 
@@ -113,12 +93,29 @@ async def publish_many(
     session: AsyncSession, node: Node, notices: list[NoticeInput], *, now: datetime
 ) -> list[tuple[NoticeRow, SealedEntry]]:
     """Publish a batch of notices as consecutive entries in one transaction (bulk import)."""
-    items = []
-    for notice in notices:
-        _check_regimes(node, notice.regimes)
-        body = notice_body(notice, notice_id=str(uuid_compat.uuid7()), version=1, supersedes=None)
-        items.append(("notice.published", body, _audience(node, notice, None)))
-    return await _append(session, node, items, now)
+    context = notice_context(node)
+    drafts = [published_draft(context, notice, now) for notice in notices]
+    return await publish_drafts(session, node, drafts, now=now)
+
+
+async def store_sealed(
+    session: AsyncSession, node: Node, sealed: list[SealedEntry], *, now: datetime
+) -> None:
+    """Store notice entries sealed ahead of time by the signing key in force (bulk import).
+    Raises StaleSeal, writing nothing, if the log grew or the key was rotated meanwhile."""
+    signing = await node.current_signer(session)
+    if any(e.key_id != signing.key_id for e in sealed):
+        raise StaleSeal("entries were sealed with a key that is no longer the signing key")
+    ident = node.identity
+    await append_sealed(
+        session,
+        federation=ident.federation,
+        origin=ident.node_id,
+        sealed=sealed,
+        checkpoint_key=signing,
+        now=now,
+    )
+    await _apply_all(session, sealed)
 
 
 async def own_notice(session: AsyncSession, node: Node, notice_id: str) -> NoticeRow:
@@ -137,10 +134,16 @@ async def amend(
     session: AsyncSession, node: Node, notice_id: str, notice: NoticeInput, *, now: datetime
 ) -> NoticeRow:
     row = await own_notice(session, node, notice_id)
-    _check_regimes(node, notice.regimes)
-    audience = _audience(node, notice, row.audience)
+    context = notice_context(node)
+    check_regimes(context, notice.regimes)
     body = notice_body(notice, notice_id=notice_id, version=row.version + 1, supersedes=row.version)
-    [(row, _entry)] = await _append(session, node, [("notice.amended", body, audience)], now)
+    draft = Draft(
+        "notice.amended",
+        canonical_bytes(body),
+        tuple(audience(context, notice, row.audience)),
+        now,
+    )
+    [(row, _entry)] = await publish_drafts(session, node, [draft], now=now)
     return row
 
 
@@ -150,7 +153,6 @@ async def revoke(
     row = await own_notice(session, node, notice_id)
     revoked_on = revocation.revoked_on or now.date().isoformat()
     body = revocation_body(notice_id=notice_id, reason=revocation.reason, revoked_on=revoked_on)
-    [(row, _entry)] = await _append(
-        session, node, [("notice.revoked", body, list(row.audience))], now
-    )
+    draft = Draft("notice.revoked", canonical_bytes(body), tuple(row.audience), now)
+    [(row, _entry)] = await publish_drafts(session, node, [draft], now=now)
     return row

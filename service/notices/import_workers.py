@@ -1,0 +1,169 @@
+"""The CPU-bound half of bulk import, run in worker processes on every core: validating raw
+notices against this node and sealing (signing) their entries. Pure: no database, and only
+light imports, so that workers start quickly."""
+
+import asyncio
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from federation.entry import Draft, SealedEntry, seal_many
+from keys.ed25519 import KeyPair
+from service.errors import InvalidInput
+from service.notices.drafting import published_draft
+from service.notices.schema import NoticeContext, NoticeInput, field_errors
+
+PREPARE_CHUNK = 500
+_PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # replaced by the time of signing
+
+Record = tuple[int, str | dict[str, Any]]  # (line, a JSON line's text or a merged CSV row)
+Prepared = tuple[str, bytes, tuple[str, ...]]  # an entry's type, canonical body, audience
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+def _validate(
+    raw: Any, line: int, errors: list[LineError], context: NoticeContext | None
+) -> NoticeInput | None:
+    if not isinstance(raw, dict):
+        errors.append(LineError(line, "a notice must be a JSON object"))
+        return None
+    try:
+        return NoticeInput.model_validate(raw, context={"node": context})
+    except ValidationError as exc:
+        errors.extend(LineError(line, f"{e['field']}: {e['message']}") for e in field_errors(exc))
+        return None
+
+
+def prepare(
+    context: NoticeContext, batch: Sequence[Record]
+) -> tuple[list[Prepared], list[LineError]]:
+    """Validate raw notices against this node and turn each into its entry's parts."""
+    prepared: list[Prepared] = []
+    errors: list[LineError] = []
+    for line, raw in batch:
+        if isinstance(raw, str):
+            try:
+                raw = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                errors.append(LineError(line, f"not valid JSON: {exc.msg}"))
+                continue
+        notice = _validate(raw, line, errors, context)
+        if notice is None:
+            continue
+        try:
+            draft = published_draft(context, notice, _PLACEHOLDER_TIME)
+        except InvalidInput as exc:
+            errors.extend(LineError(line, f"{f['field']}: {f['message']}") for f in exc.errors)
+            continue
+        prepared.append((draft.type, draft.body, draft.audience))
+    return prepared, errors
+
+
+# --- worker processes: validating and signing on every core ------------------------------
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a worker needs: the node's validation context, federation and signing key."""
+
+    context: NoticeContext
+    federation: str
+    signing_key: bytes = field(repr=False)  # raw private key, never logged
+
+
+def seal_prepared(
+    setup: Setup, start: int, batch: Sequence[Prepared], now: datetime
+) -> list[SealedEntry]:
+    drafts = [Draft(kind, body, audience, now) for kind, body, audience in batch]
+    return seal_many(
+        federation=setup.federation,
+        origin=setup.context.origin,
+        start=start,
+        drafts=drafts,
+        key=KeyPair.from_raw(setup.signing_key),
+    )
+
+
+_SETUP: Setup | None = None
+
+
+def _init_worker(setup: Setup) -> None:
+    global _SETUP
+    _SETUP = setup
+
+
+def _worker_setup() -> Setup:
+    if _SETUP is None:
+        raise RuntimeError("import worker used before it was set up")
+    return _SETUP
+
+
+def _prepare_in_worker(batch: list[Record]) -> tuple[list[Prepared], list[LineError]]:
+    return prepare(_worker_setup().context, batch)
+
+
+def _seal_in_worker(start: int, batch: list[Prepared], now: datetime) -> list[SealedEntry]:
+    return seal_prepared(_worker_setup(), start, batch, now)
+
+
+class Workers:
+    """A pool of `processes` worker processes (none: everything runs in this process)."""
+
+    def __init__(self, setup: Setup, processes: int) -> None:
+        self.setup = setup
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        if processes > 0:
+            self._pool = ProcessPoolExecutor(
+                processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(setup,),
+            )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def prepare(self, all_records: Sequence[Record]) -> tuple[list[Prepared], list[LineError]]:
+        """Validate every record (in order); the prepared notices and every error."""
+        if self._pool is None:
+            return prepare(self.setup.context, all_records)
+        chunks = [
+            list(all_records[i : i + PREPARE_CHUNK])
+            for i in range(0, len(all_records), PREPARE_CHUNK)
+        ]
+        prepared: list[Prepared] = []
+        errors: list[LineError] = []
+        for chunk_prepared, chunk_errors in self._pool.map(_prepare_in_worker, chunks):
+            prepared.extend(chunk_prepared)
+            errors.extend(chunk_errors)
+        return prepared, errors
+
+    async def seal(self, start: int, batch: Sequence[Prepared], now: datetime) -> list[SealedEntry]:
+        """Seal a batch as entries `start, ...`, split across every worker."""
+        if self._pool is None:
+            return seal_prepared(self.setup, start, batch, now)
+        loop = asyncio.get_running_loop()
+        share = -(-len(batch) // self.processes)
+        parts = [
+            loop.run_in_executor(
+                self._pool, _seal_in_worker, start + i, list(batch[i : i + share]), now
+            )
+            for i in range(0, len(batch), share)
+        ]
+        return [entry for part in await asyncio.gather(*parts) for entry in part]

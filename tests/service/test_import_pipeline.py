@@ -1,0 +1,142 @@
+"""Bulk import's pipeline: validation against this node in workers, signing ahead in worker
+processes, and resealing when the log moved on meanwhile."""
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.entry import SealedEntry, verify_entry
+from federation.tables import EntryRow
+from keys.ed25519 import key_id
+from service.notices import importing, publishing
+from service.notices.import_workers import Setup, Workers
+from service.storage.models import NoticeRow, NoticeTermRow, NoticeVersionRow
+from tests.nodes import FakeClock, LiveNode
+from tests.service.notice_data import notice
+
+
+def _setup(live: LiveNode) -> Setup:
+    return Setup(
+        context=publishing.notice_context(live.node),
+        federation=live.node.identity.federation,
+        signing_key=live.node.signing.raw_private(),
+    )
+
+
+def _records(count: int) -> list[importing.Record]:
+    text = "\n".join(json.dumps(notice(reference=f"IMP-{n}")) for n in range(count))
+    records, errors = importing.records(text, fmt="jsonl")
+    assert errors == []
+    return records
+
+
+async def _count(live: LiveNode, column: object) -> int:
+    async with live.db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(column)) or 0)  # type: ignore[arg-type]
+
+
+async def _verify_log(live: LiveNode) -> list[EntryRow]:
+    """Every entry of the node's own log verifies under its key, at its seq, with content."""
+    ident = live.node.identity
+    async with live.db.read() as session:
+        rows = list(
+            await session.scalars(
+                select(EntryRow).where(EntryRow.origin == ident.node_id).order_by(EntryRow.seq)
+            )
+        )
+    assert [r.seq for r in rows] == list(range(len(rows)))
+    signing = {live.node.signing.key_id: live.node.signing.public}
+    root = {key_id(ident.root_key): ident.root_key}
+    for row in rows[1:]:  # entry 0 is the root-signed key.added
+        verify_entry(
+            row.envelope,
+            federation=ident.federation,
+            origin=ident.node_id,
+            seq=row.seq,
+            signing_keys=signing,
+            root_key=root,
+            salt=row.content_salt,
+            body=row.content_body,
+        )
+    return rows
+
+
+async def _no_audit(_s: AsyncSession, _sealed: list[SealedEntry], _now: datetime) -> None:
+    return None
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+async def test_import_signs_in_workers_and_every_entry_verifies(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock, processes: int
+) -> None:
+    live = await make_node("de-bafa")
+    workers = Workers(_setup(live), processes)
+    try:
+        prepared, errors = workers.prepare(_records(45))
+        assert errors == []
+        done = await importing.publish_all(
+            live.db, live.node, workers, prepared, batch=10, clock=clock, after_batch=_no_audit
+        )
+    finally:
+        workers.close()
+    assert done == 45
+    rows = await _verify_log(live)
+    assert len(rows) == 1 + 45
+    assert await _count(live, NoticeRow) == 45
+    assert await _count(live, NoticeVersionRow) == 45
+    assert await _count(live, NoticeTermRow) > 45
+    async with live.db.read() as session:
+        references = set(await session.scalars(select(NoticeRow.reference)))
+    assert references == {f"IMP-{n}" for n in range(45)}
+
+
+async def test_a_concurrent_append_makes_the_next_batch_be_sealed_again(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+) -> None:
+    live = await make_node("de-bafa")
+    workers = Workers(_setup(live), 0)
+    context = publishing.notice_context(live.node)
+    batches: list[int] = []
+
+    async def after_batch(session: AsyncSession, sealed: list[SealedEntry], now: datetime) -> None:
+        batches.append(sealed[0].seq)
+        if len(batches) == 1:  # another writer appends inside this batch's transaction
+            other = publishing.validate(notice(reference="OTHER"), live.node)
+            await publishing.publish_many(session, live.node, [other], now=now)
+
+    prepared, errors = workers.prepare(_records(30))
+    assert errors == [] and context.origin == live.node.identity.node_id
+    done = await importing.publish_all(
+        live.db, live.node, workers, prepared, batch=10, clock=clock, after_batch=after_batch
+    )
+    assert done == 30
+    # batch 1 was predicted to start at 11, but the interloper took seq 11
+    assert batches == [1, 12, 22]
+    rows = await _verify_log(live)
+    assert len(rows) == 1 + 30 + 1
+    assert await _count(live, NoticeRow) == 31
+
+
+async def test_validation_names_lines_and_checks_this_nodes_regimes(
+    make_node: Callable[..., Awaitable[LiveNode]],
+) -> None:
+    live = await make_node("de-bafa")
+    lines = [
+        json.dumps(notice(reference="GOOD-1")),
+        "{not json",
+        json.dumps(notice(reference="BAD-REGIME", regimes=["NSG"])),
+        json.dumps(notice(reference="BAD-COUNTRY", destination="XX")),
+    ]
+    records, errors = importing.records("\n".join(lines), fmt="jsonl")
+    workers = Workers(_setup(live), 0)
+    prepared, errors = workers.prepare(records)
+    assert len(prepared) == 1
+    assert [e.line for e in errors] == [2, 3, 4]
+    assert "not valid JSON" in errors[0].message
+    assert "regimes" in errors[1].message and "NSG" in errors[1].message
+    assert "destination" in errors[2].message
+    assert await _count(live, EntryRow) == 1  # nothing written: only the key.added entry
