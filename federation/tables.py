@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     SmallInteger,
@@ -90,3 +91,21 @@ class TreeNodeRow(Base):
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class PeerRow(Base):
+    """A partner node in this node's roster, from its root-signed card (DESIGN §2)."""
+
+    __tablename__ = "peers"
+
+    node_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    federation: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500))
+    root_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    regimes: Mapped[list[str]] = mapped_column(JSON)  # as confirmed by this node's admin
+    card_version: Mapped[int] = mapped_column(Integer)
+    card: Mapped[bytes] = mapped_column(LargeBinary)  # the card envelope, bytes as received
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
