@@ -23,6 +23,7 @@ from service.settings import Settings
 from service.storage.models import NodeRow
 
 ROOT_KEY_FILE = "root.pem"
+_SIGNING_KEY = select(NodeRow.signing_key)  # read once per append: built once
 
 
 def signing_key_file(kid: str) -> str:
@@ -66,7 +67,7 @@ class Node:
 
     async def current_signer(self, session: AsyncSession) -> KeyPair:
         """The signing key in force now; call with the log's append lock held."""
-        current = await session.scalar(select(NodeRow.signing_key))
+        current = await session.scalar(_SIGNING_KEY)
         if current is None or current == self.signing.public:
             return self.signing
         if self.settings is None:

@@ -1,11 +1,12 @@
 """The app factory: one FastAPI app per node, with its state passed in."""
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import problems
 from service.api.routes import audit, evidence, federation, health, notices
@@ -13,6 +14,33 @@ from service.api.state import AppState
 from service.notices.schema import NoticeInput, RevokeInput
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+class Measure:
+    """Request count and latency per method, route and status, as a plain ASGI middleware
+    (Starlette's BaseHTTPMiddleware costs a task group and a stream per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_status)
+        path = getattr(scope.get("route"), "path", "unmatched")
+        metrics = scope["app"].state.denex.metrics
+        metrics.latency.labels(scope["method"], path).observe(time.perf_counter() - started)
+        metrics.requests.labels(scope["method"], path, str(status)).inc()
 
 
 def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> FastAPI:
@@ -35,18 +63,7 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
     ):
         app.include_router(router)
 
-    @app.middleware("http")
-    async def _measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics = request.app.state.denex.metrics
-        metrics.latency.labels(request.method, path).observe(time.perf_counter() - started)
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        return response
+    app.add_middleware(Measure)
 
     def _openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -12,7 +12,7 @@ from service.tokens import Caller, authenticate
 _bearer = HTTPBearer(auto_error=False, description="A token from `denex token create`")
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:  # async: a plain def runs in a thread
     state: AppState = request.app.state.denex
     return state
 

@@ -3,15 +3,22 @@
 SQLite (the embedded default) runs in WAL mode; write transactions open with
 `BEGIN IMMEDIATE` so that appends are serialised before they read the log size. PostgreSQL
 uses ordinary transactions; per-origin advisory locks serialise appends (see federation.log).
+
+SQLite statements run on the event loop's own thread (`InlineSQLite`), not on a driver
+thread: they take microseconds, and a hand-off per call cost more than the work. Only a
+statement that meets another process's lock waits, and it waits on a worker thread
+(docs/decisions/0010-inline-sqlite.md).
 """
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,9 +27,164 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+BUSY_TIMEOUT_MS = 60_000  # how long a statement waits for another process's lock
+T = TypeVar("T")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+class _InlineCursor:
+    """The cursor half of `InlineSQLite` (the aiosqlite cursor interface SQLAlchemy uses)."""
+
+    def __init__(self, connection: "InlineSQLite") -> None:
+        self._connection = connection
+        self._cursor = connection._conn.cursor()
+
+    async def __aenter__(self) -> "_InlineCursor":
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Any = ()) -> "_InlineCursor":
+        await self._connection.run(self._cursor.execute, sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Any) -> "_InlineCursor":
+        await self._connection.run(self._cursor.executemany, sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class _RunNow:
+    """Stands in for aiosqlite's queue to its thread (SQLAlchemy's isolation-level setter)."""
+
+    def put_nowait(self, item: tuple["asyncio.Future[Any]", Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:
+            future.set_exception(exc)
+
+
+class InlineSQLite:
+    """A sqlite3 connection with aiosqlite's interface whose calls run on the calling (event
+    loop) thread. A call that finds the database locked by another connection is retried on
+    a worker thread with SQLite's busy timeout, so lock waits never stall the loop."""
+
+    def __init__(self, raw: sqlite3.Connection, busy_timeout_ms: int) -> None:
+        self.raw: sqlite3.Connection | None = raw
+        self._busy_timeout_ms = busy_timeout_ms
+        self._tx = _RunNow()
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:  # what SQLAlchemy checks before commit
+        return self.raw
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self.raw is None:
+            raise ValueError("no active connection")
+        return self.raw
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        try:
+            return function(*args)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+        waiting = asyncio.ensure_future(asyncio.to_thread(self._patiently, function, *args))
+        try:
+            return await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # The connection is busy until the statement ends (as on aiosqlite's thread);
+            # let it end before anything else, such as a rollback, uses the connection.
+            await asyncio.wait([waiting])
+            raise
+
+    def _patiently(self, function: Callable[..., T], *args: Any) -> T:
+        conn = self._conn
+        conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        try:
+            return function(*args)
+        finally:
+            conn.execute("PRAGMA busy_timeout=0")
+
+    def cursor(self) -> _InlineCursor:
+        return _InlineCursor(self)
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> _InlineCursor:
+        return await self.cursor().execute(sql, parameters)
+
+    async def commit(self) -> None:
+        await self.run(self._conn.commit)
+
+    async def rollback(self) -> None:
+        await self.run(self._conn.rollback)
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
+
+    async def close(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.raw is not None:
+            self.raw.close()
+            self.raw = None
+
+
+def _inline_connector(url: str) -> Callable[[], Any]:
+    """An `async_creator` opening the file `url` names, as SQLAlchemy's sqlite dialect would."""
+    [database], kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
+    options: dict[str, Any] = {**kwargs, "timeout": 0, "isolation_level": None}
+    options["check_same_thread"] = False  # a lock wait runs on a worker thread
+
+    async def connect() -> InlineSQLite:
+        return InlineSQLite(sqlite3.connect(database, **options), BUSY_TIMEOUT_MS)
+
+    return connect
+
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 60})
+    engine = create_async_engine(url, async_creator=_inline_connector(url))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -30,7 +192,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA busy_timeout=0")  # waits happen off the loop (InlineSQLite.run)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
