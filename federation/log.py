@@ -68,16 +68,18 @@ async def append_own(
     signer: Callable[[str], KeyPair],
     checkpoint_key: KeyPair,
     now: datetime,
+    locked: LogRow | None = None,
 ) -> list[SealedEntry]:
     """Seal `drafts` as the next entries of this node's own log, extend its Merkle tree and
     sign the new checkpoint, all in the caller's transaction.
 
     `signer(entry_type)` picks the key (root key for key statements, signing key otherwise);
-    `checkpoint_key` is the signing key in force once the drafts are in the log.
+    `checkpoint_key` is the signing key in force once the drafts are in the log. `locked` is
+    the log row when the caller already holds the lock (`lock_log` in this transaction).
     """
     if not drafts:
         return []
-    log = await lock_log(session, origin)
+    log = locked if locked is not None else await lock_log(session, origin)
     sealed = [
         seal(
             federation=federation,

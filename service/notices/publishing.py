@@ -46,7 +46,7 @@ async def publish_drafts(
     session: AsyncSession, node: Node, drafts: list[Draft], *, now: datetime
 ) -> list[tuple[NoticeRow, SealedEntry]]:
     """Seal notice drafts as consecutive entries of this node's log and apply each one."""
-    await lock_log(session, node.identity.node_id)
+    log = await lock_log(session, node.identity.node_id)
     signing = await node.current_signer(session)
     ident = node.identity
     sealed = await append_own(
@@ -57,6 +57,7 @@ async def publish_drafts(
         signer=lambda _type: signing,
         checkpoint_key=signing,
         now=now,
+        locked=log,
     )
     return await _apply(session, sealed)
 
