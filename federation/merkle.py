@@ -101,7 +101,11 @@ def subtree_keys(start: int, end: int) -> list[Key]:
 
 def range_hash(start: int, end: int, lookup: Callable[[Key], bytes]) -> bytes:
     """MTH of leaves [start, end) from the hashes of its complete subtrees."""
-    keys = subtree_keys(start, end)
+    return fold(subtree_keys(start, end), lookup)
+
+
+def fold(keys: Sequence[Key], lookup: Callable[[Key], bytes]) -> bytes:
+    """MTH of the range that `keys` (as `subtree_keys` gives them) split into subtrees."""
     if not keys:
         return EMPTY_ROOT
     acc = lookup(keys[-1])

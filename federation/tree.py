@@ -1,11 +1,14 @@
 """The stored Merkle tree of each log: hashes of complete subtrees, kept as entries arrive.
 
 `extend` adds the leaves of newly appended entries and returns the new root; proofs and
-roots at any size read only the O(log n) complete subtrees they need, in one query.
+roots at any size read only the O(log n) complete subtrees they need, in one query, and a
+`SubtreeCache` lets readers skip the large subtrees that many proofs share.
 Nothing here commits: the caller's transaction also holds the entries and the checkpoint.
 """
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +17,54 @@ from federation import merkle
 from federation.bulk import insert_plain
 from federation.tables import TreeNodeRow
 
+CACHE_ENTRIES = 32_768  # about 8 MB: every subtree of >= 64 leaves of a 1,000,000-entry log
+CACHE_MIN_LEVEL = 6  # subtrees of 64 leaves and more; smaller ones differ from proof to proof
 
+
+class SubtreeCache:
+    """Hashes of complete subtrees read from the database, kept in memory, least recently
+    used out first, at most `max_entries`.
+
+    Safe because a stored subtree is complete and the log is append-only: the hash at
+    (origin, level, idx) never changes once committed, whichever process wrote it, so no
+    invalidation is needed. Two rules keep it so: (1) only hashes read through a session
+    that has written nothing go in (pass the cache with read sessions only: a write session
+    sees its own new nodes before they commit, and they may roll back); (2) only subtrees of
+    2**min_level leaves or more, which many proofs share; the small ones near the leaves
+    differ for nearly every proof and would only push the shared ones out.
+    """
+
+    def __init__(self, max_entries: int = CACHE_ENTRIES, min_level: int = CACHE_MIN_LEVEL) -> None:
+        if max_entries < 1 or min_level < 0:
+            raise ValueError("a subtree cache needs max_entries >= 1 and min_level >= 0")
+        self.max_entries = max_entries
+        self.min_level = min_level
+        self._hashes: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def keys(self) -> list[tuple[str, int, int]]:
+        """(origin, level, idx) of every cached subtree, least recently used first."""
+        return list(self._hashes)
+
+    def get(self, origin: str, key: merkle.Key) -> bytes | None:
+        full = (origin, key[0], key[1])
+        found = self._hashes.get(full)
+        if found is not None:
+            self._hashes.move_to_end(full)
+        return found
+
+    def put(self, origin: str, key: merkle.Key, hashed: bytes) -> None:
+        if key[0] < self.min_level:
+            return
+        self._hashes[(origin, key[0], key[1])] = hashed
+        self._hashes.move_to_end((origin, key[0], key[1]))
+        while len(self._hashes) > self.max_entries:
+            self._hashes.popitem(last=False)
+
+
+@lru_cache(maxsize=512)
 def _lookup_sql(count: int, paramstyle: str) -> str:
     """One statement for `count` subtrees: an OR of full-key equalities, the origin inside
     each term, so SQLite answers it with one index search per key (a row-value IN, or the
@@ -33,22 +83,38 @@ def _lookup_sql(count: int, paramstyle: str) -> str:
 
 
 async def subtree_hashes(
-    session: AsyncSession, origin: str, keys: Iterable[merkle.Key]
+    session: AsyncSession,
+    origin: str,
+    keys: Iterable[merkle.Key],
+    cache: SubtreeCache | None = None,
 ) -> dict[merkle.Key, bytes]:
-    wanted = sorted(set(keys))
+    """The stored hashes of these complete subtrees: from `cache` when it holds them, the
+    rest in one statement (per 200). Pass a cache only with a session that has written
+    nothing (see SubtreeCache)."""
+    found: dict[merkle.Key, bytes] = {}
+    wanted: list[merkle.Key] = []
+    for key in set(keys):
+        cached = None if cache is None else cache.get(origin, key)
+        if cached is None:
+            wanted.append(key)
+        else:
+            found[key] = cached
     if not wanted:
-        return {}
+        return found
+    wanted.sort()
     connection = await session.connection()
     paramstyle = connection.dialect.paramstyle
     if paramstyle not in ("qmark", "numeric_dollar"):
         raise merkle.ProofError(f"no tree lookup for parameter style {paramstyle}")
-    found: dict[merkle.Key, bytes] = {}
     for start in range(0, len(wanted), 200):
         chunk = wanted[start : start + 200]
         params = tuple(value for lv, ix in chunk for value in (origin, lv, ix))
         rows = await connection.exec_driver_sql(_lookup_sql(len(chunk), paramstyle), params)
         for level, idx, hashed in cast("list[tuple[int, int, bytes]]", rows.all()):
-            found[(int(level), int(idx))] = bytes(hashed)
+            key, value = (int(level), int(idx)), bytes(hashed)
+            found[key] = value
+            if cache is not None:
+                cache.put(origin, key, value)
     missing = [k for k in wanted if k not in found]
     if missing:
         raise merkle.ProofError(f"tree of {origin} lacks subtree {missing[0]}: not stored")
@@ -82,13 +148,29 @@ async def extend(
     return merkle.range_hash(0, new_size, lookup)
 
 
-async def inclusion_proof(session: AsyncSession, origin: str, index: int, size: int) -> list[bytes]:
-    ranges = merkle.inclusion_ranges(index, size)
-    hashes = await subtree_hashes(session, origin, merkle.needed_keys(ranges))
-    return merkle.assemble(ranges, hashes)
+async def _proof(
+    session: AsyncSession, origin: str, ranges: Sequence[merkle.Range], cache: SubtreeCache | None
+) -> list[bytes]:
+    parts = [merkle.subtree_keys(start, end) for start, end in ranges]
+    hashes = await subtree_hashes(session, origin, (k for part in parts for k in part), cache)
+    return [merkle.fold(part, hashes.__getitem__) for part in parts]
 
 
-async def consistency_proof(session: AsyncSession, origin: str, old: int, new: int) -> list[bytes]:
-    ranges = merkle.consistency_ranges(old, new)
-    hashes = await subtree_hashes(session, origin, merkle.needed_keys(ranges))
-    return merkle.assemble(ranges, hashes)
+async def inclusion_proof(
+    session: AsyncSession,
+    origin: str,
+    index: int,
+    size: int,
+    cache: SubtreeCache | None = None,
+) -> list[bytes]:
+    return await _proof(session, origin, merkle.inclusion_ranges(index, size), cache)
+
+
+async def consistency_proof(
+    session: AsyncSession,
+    origin: str,
+    old: int,
+    new: int,
+    cache: SubtreeCache | None = None,
+) -> list[bytes]:
+    return await _proof(session, origin, merkle.consistency_ranges(old, new), cache)
