@@ -15,3 +15,13 @@ class LogError(FederationError):
 
 class StaleSeal(LogError):
     """Entries sealed ahead of time no longer fit: the log grew meanwhile."""
+
+
+class PeerAuthError(FederationError):
+    """An HTTP request's RFC 9421 signature is missing, malformed, stale, by an unknown key,
+    or does not verify (or its Content-Digest does not match its body)."""
+
+
+class AppendsStopped(LogError):
+    """This node may not append to its own log now: a peer holds a longer or different copy
+    of it (a restored backup); `denex recover` fetches it back first (DESIGN §5)."""

@@ -47,3 +47,15 @@ class InvalidInput(ServiceError):
 
 class BadRequest(ServiceError):
     """A request that cannot be answered as asked (e.g. a proof outside the tree)."""
+
+
+class PeerAuthenticationError(AuthenticationError):
+    """A federation request without a valid RFC 9421 signature by an active peer's key."""
+
+
+class Unavailable(ServiceError):
+    """The node cannot do this now (appends stopped until `denex recover`)."""
+
+
+class TooManyRequests(ServiceError):
+    """The caller asks more often than allowed (a peer's hints: one a second)."""

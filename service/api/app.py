@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import problems
-from service.api.routes import audit, evidence, federation, health, notices
+from service.api.routes import audit, evidence, federation, health, notices, peers
 from service.api.state import AppState
 from service.notices.schema import NoticeInput, RevokeInput
 
@@ -59,6 +59,7 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
         evidence.router,
         audit.router,
         federation.router,
+        peers.router,
         health.router,
     ):
         app.include_router(router)
@@ -72,7 +73,9 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
             schema = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            app.openapi_schema = problems.fix_openapi(schema, [NoticeInput, RevokeInput])
+            app.openapi_schema = problems.fix_openapi(
+                schema, [NoticeInput, RevokeInput, federation.Hint]
+            )
         return app.openapi_schema
 
     app.openapi = _openapi  # type: ignore[method-assign]

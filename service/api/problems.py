@@ -19,6 +19,7 @@ PROBLEM_TYPE = "application/problem+json"
 STATUS: dict[type[errors.ServiceError], tuple[int, str]] = {
     errors.BadRequest: (400, "Bad Request"),
     errors.AuthenticationError: (401, "Unauthorized"),
+    errors.PeerAuthenticationError: (401, "Unauthorized"),
     errors.PermissionDenied: (403, "Forbidden"),
     errors.NotFound: (404, "Not Found"),
     errors.Conflict: (409, "Conflict"),
@@ -26,6 +27,8 @@ STATUS: dict[type[errors.ServiceError], tuple[int, str]] = {
     errors.NotInitialisedError: (503, "Service Unavailable"),
     errors.SchemaError: (503, "Service Unavailable"),
     errors.ConfigError: (503, "Service Unavailable"),
+    errors.Unavailable: (503, "Service Unavailable"),
+    errors.TooManyRequests: (429, "Too Many Requests"),
 }
 
 
@@ -116,6 +119,8 @@ def openapi_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found",
         409: "Conflicts with the current state",
         422: "Invalid input; `errors` names each offending field",
+        429: "Asked too often",
+        503: "Not possible now (e.g. appends stopped until `denex recover`)",
     }
     return {code: {"description": descriptions[code], "model": Problem} for code in codes}
 

@@ -61,3 +61,34 @@ class AuditPage(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class PeerStatus(BaseModel):
+    """How syncing from a peer goes (filled by the sync engine; empty until it has run)."""
+
+    last_success: str | None = Field(
+        default=None, description="RFC 3339 time of the last successful sync round"
+    )
+    last_error: str | None = Field(default=None, description="the last round's error, if any")
+    lag: dict[str, int] = Field(
+        default_factory=dict, description="origin -> entries this node is behind the peer"
+    )
+    alerts: list[str] = Field(default_factory=list, description="open alerts about this peer")
+
+
+class Peer(BaseModel):
+    node_id: str
+    name: str
+    country: str
+    url: str
+    regimes: list[str] = Field(description="regimes as confirmed by this node's admin")
+    fingerprint: str = Field(description="the root key id in groups of four hex digits")
+    card_version: int
+    added_at: str
+    removed_at: str | None = Field(description="set when removed from the roster")
+    status: PeerStatus
+
+
+class PeerList(BaseModel):
+    items: list[Peer]
+    next_cursor: str | None = Field(default=None, description="always null: one page")

@@ -7,10 +7,13 @@ import typer
 
 from keys.errors import KeysError
 from service.cli.common import CliError
+from service.cli.demo import demo
 from service.cli.evidence import evidence, verify, verify_log
 from service.cli.keys import keys_app
 from service.cli.node import init, node_app, serve
 from service.cli.notices import notice_app
+from service.cli.peers import peer_app
+from service.cli.sync import recover, sync
 from service.cli.tokens import token_app
 from service.errors import ServiceError
 
@@ -26,10 +29,14 @@ app.command("serve")(serve)
 app.command("evidence")(evidence)
 app.command("verify")(verify)
 app.command("verify-log")(verify_log)
+app.command("sync")(sync)
+app.command("demo")(demo)
+app.command("recover")(recover)
 app.add_typer(node_app, name="node")
 app.add_typer(token_app, name="token")
 app.add_typer(keys_app, name="keys")
 app.add_typer(notice_app, name="notice")
+app.add_typer(peer_app, name="peer")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,9 @@ responses (201/200 with a full `Notice`) are checked too.
 Missing tokens (401) and tokens of a role that may not call the operation (403) are sent
 explicitly, so those documented error responses are checked as well.
 
+The federation operations answer only roster peers: they are called signed (RFC 9421) as a
+peer that the fixture adds to the node's roster; unsigned or token-carrying calls get 401.
+
 Bounded and reproducible: `derandomize=True` (the examples depend only on the test), no example
 database, at most `MAX_EXAMPLES` examples per operation and mode; about 25 s in all. This run
 emits no warnings, so pytest's `filterwarnings = error` needs no exception here.
@@ -28,6 +31,7 @@ from typing import Any
 
 import hypothesis
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,8 +43,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from federation import httpsig
+from keys.ed25519 import KeyPair
 from service.api.app import create_app
 from tests.nodes import LiveNode
+from tests.peers import Partner, befriend
 from tests.service.notice_data import notice
 
 MAX_EXAMPLES = 25
@@ -55,8 +62,8 @@ CHECKS = [
 NOTICE = "/api/v1/notices/{notice_id}"
 
 
-# Every operation of the API: the role whose token it is called with, a role that must be refused
-# (403), and marks. The health, readiness and metrics endpoints need no token; they are sent the
+# Every operation of the API: the role whose token it is called with ("peer": signed as a roster
+# peer instead), a role that must be refused (403; 401 for peer-only operations), and marks. The health, readiness and metrics endpoints need no token; they are sent the
 # officer's, which they must ignore. `test_every_operation_is_listed` keeps this list equal to
 # the OpenAPI document.
 OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ...]]] = [
@@ -67,11 +74,13 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("POST", NOTICE + "/revoke", "officer", "auditor", ()),
     ("GET", "/api/v1/evidence/{notice_id}", "auditor", "admin", ()),
     ("GET", "/api/v1/audit", "auditor", "officer", ()),
-    ("GET", "/federation/v1/logs", "auditor", "officer", ()),
-    ("GET", "/federation/v1/logs/{origin}/checkpoint", "auditor", "officer", ()),
-    ("GET", "/federation/v1/logs/{origin}/entries", "auditor", "officer", ()),
-    ("GET", "/federation/v1/logs/{origin}/proof/inclusion", "auditor", "officer", ()),
-    ("GET", "/federation/v1/logs/{origin}/proof/consistency", "auditor", "officer", ()),
+    ("GET", "/api/v1/peers", "admin", "officer", ()),
+    ("GET", "/federation/v1/logs", "peer", "admin", ()),
+    ("GET", "/federation/v1/logs/{origin}/checkpoint", "peer", "admin", ()),
+    ("GET", "/federation/v1/logs/{origin}/entries", "peer", "admin", ()),
+    ("GET", "/federation/v1/logs/{origin}/proof/inclusion", "peer", "admin", ()),
+    ("GET", "/federation/v1/logs/{origin}/proof/consistency", "peer", "admin", ()),
+    ("POST", "/federation/v1/hint", "peer", "admin", ()),
     ("GET", "/healthz", "officer", None, ()),
     ("GET", "/readyz", "officer", None, ()),
     ("GET", "/metrics", "officer", None, ()),
@@ -96,11 +105,37 @@ FUZZ_SETTINGS = settings(
 )
 
 
+class SignAsPeer(requests.auth.AuthBase):
+    """Signs each request that schemathesis sends (a requests PreparedRequest) as a peer."""
+
+    def __init__(self, key: KeyPair, live: LiveNode) -> None:
+        self.key, self.live = key, live
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = r.body or b""
+        fields = httpsig.sign_request(
+            r.method or "GET",
+            r.url or "",
+            body=body.encode() if isinstance(body, str) else body,
+            key=self.key,
+            now=self.live.state.clock(),
+        )
+        r.headers.update(fields)
+        return r
+
+
 @dataclass
 class Api:
     live: LiveNode
     schema: Any
     notice_id: str
+    peer: SignAsPeer
+
+    def credentials(self, role: str) -> dict[str, Any]:
+        """Keyword arguments that make a call as `role` (or signed as a roster peer)."""
+        if role == "peer":
+            return {"headers": {}, "auth": self.peer}
+        return {"headers": self.live.auth(role)}
 
 
 @pytest.fixture
@@ -110,19 +145,23 @@ async def api(make_node: Callable[..., Awaitable[LiveNode]]) -> Api:
         "/api/v1/notices", json=notice(), headers=live.auth("officer")
     )
     assert published.status_code == 201, published.text
+    partner = Partner.make("fr-sbdu")
+    await befriend(live, partner)
     app = create_app(live.state)  # the node's real app, on the same state as `live.client`
     config = schemathesis.Config()
     # Tokens are ours to send (valid ones, per operation); schemathesis must not generate or drop
     # the Authorization header. Missing and wrong-role tokens are checked explicitly below.
     config.projects.default.generation.update(with_security_parameters=False)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
-    return Api(live=live, schema=schema, notice_id=published.json()["notice_id"])
+    return Api(live, schema, published.json()["notice_id"], SignAsPeer(partner.signing, live))
 
 
 def _valid_case(api: Api, method: str, path: str) -> Any:
     """One fully valid request for the operation, against the real notice where it takes one."""
     operation = api.schema[path][method]
     path_parameters = _real_path_parameters(api, path)
+    if path.endswith("/hint"):
+        return operation.Case(body={"origin": "de-bafa", "size": 1}, media_type="application/json")
     if path.startswith("/federation/"):
         query = {
             "entries": {"start": 0, "limit": 10},
@@ -175,12 +214,12 @@ def test_every_operation_is_listed(api: Api) -> None:
     [pytest.param(m, p, r, id=f"{m} {p}", marks=marks) for m, p, r, _f, marks in OPERATIONS],
 )
 def test_operation_conforms_to_openapi(api: Api, method: str, path: str, role: str) -> None:
-    headers = api.live.auth(role)
+    credentials = api.credentials(role)
     operation = api.schema[path][method]
 
     valid = _valid_case(api, method, path)
-    response = valid.call_and_validate(headers=headers, checks=CHECKS)
-    assert response.status_code in (200, 201), response.text
+    response = valid.call_and_validate(checks=CHECKS, **credentials)
+    assert response.status_code in (200, 201, 202), response.text
 
     modes = [GenerationMode.POSITIVE]
     if _has_inputs(operation):
@@ -190,7 +229,7 @@ def test_operation_conforms_to_openapi(api: Api, method: str, path: str, role: s
         @FUZZ_SETTINGS
         @given(case=_strategy(api, method, path, mode))
         def fuzz(case: Any) -> None:
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            case.call_and_validate(checks=CHECKS, **credentials)
 
         fuzz()
 
@@ -200,8 +239,10 @@ def test_operation_conforms_to_openapi(api: Api, method: str, path: str, role: s
     [pytest.param(m, p, f, id=f"{m} {p}") for m, p, _r, f, _marks in OPERATIONS if f],
 )
 def test_refusals_conform_to_openapi(api: Api, method: str, path: str, forbidden: str) -> None:
-    """No token: 401; a token of a role that may not call the operation: 403; both documented."""
-    for headers, expected in (({}, 401), (api.live.auth(forbidden), 403)):
+    """No token: 401; a token of a role that may not call the operation: 403 (401 where only
+    a peer's signature is accepted); all documented."""
+    refused = 401 if path.startswith("/federation/") else 403
+    for headers, expected in (({}, 401), (api.live.auth(forbidden), refused)):
         response = _valid_case(api, method, path).call_and_validate(headers=headers, checks=CHECKS)
         assert response.status_code == expected, response.text
 

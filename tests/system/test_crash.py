@@ -44,15 +44,16 @@ from sqlalchemy.pool import NullPool
 
 from federation import merkle, tree
 from federation.checkpoint import origin_line, verify_checkpoint
+from federation.client import PeerAuth
 from federation.tables import CheckpointRow, EntryRow, LogRow, TreeNodeRow
 from keys.card import verify_card
 from service.audit import verify_chain
 from service.storage.models import AuditRow, NoticeRow, NoticeVersionRow
+from tests.peers import Partner
 from tests.service.notice_data import notice
 from tests.system.conftest import (
     DENEX,
     NodeDir,
-    ServedNode,
     ok,
     plain_url,
     start_serving,
@@ -428,6 +429,7 @@ def test_import_killed_three_times_leaves_log_consistent(
 ) -> None:
     node = make_node_copy(backend)
     ident = card_identity(node)
+    peer = roster_peer(node, tmp_path / "partner")
     everything = notice_lines(TOTAL)
     seen = [check_consistent(node, ident).head]
     assert seen[0].size == 1  # entry 0, the key statement
@@ -475,10 +477,10 @@ def test_import_killed_three_times_leaves_log_consistent(
             )
             assert response.status_code == 201, response.text
             assert response.json()["versions"][0]["seq"] == TOTAL + 1
-            new = served_head(client, served, ident)
+            new = served_head(client, peer, ident)
             assert new.size == TOTAL + 2
             for old in seen:
-                prove_consistent(client, served, old, new)
+                prove_consistent(client, peer, old, new)
         assert served.stop() == 0, served.stderr()
     assert "Traceback" not in served.stderr(), served.stderr()
     final = check_consistent(node, ident, seen)
@@ -488,15 +490,25 @@ def test_import_killed_three_times_leaves_log_consistent(
 # --- denex serve, killed during a burst ------------------------------------------------------
 
 
-def served_head(client: httpx.Client, served: ServedNode, ident: Ident) -> Head:
-    """The node's newest checkpoint over HTTP, verified."""
-    response = client.get(f"/federation/v1/logs/{ORIGIN}/checkpoint", headers=served.auth("admin"))
+def roster_peer(node: NodeDir, directory: Path) -> PeerAuth:
+    """Put a partner in the node's roster with `denex peer add`; sign requests as it."""
+    partner = Partner.make("fr-sbdu", federation="denex.system.test")
+    card = directory / "fr-sbdu.card"
+    card.parent.mkdir(parents=True, exist_ok=True)
+    card.write_bytes(partner.card())
+    ok(node.run("peer", "add", card, "--yes"))
+    return PeerAuth(partner.signing)
+
+
+def served_head(client: httpx.Client, peer: PeerAuth, ident: Ident) -> Head:
+    """The node's newest checkpoint over HTTP (read as a roster peer), verified."""
+    response = client.get(f"/federation/v1/logs/{ORIGIN}/checkpoint", auth=peer)
     assert response.status_code == 200, response.text
     verified = verify_checkpoint(response.text, origin=ident.origin, keys=[ident.signing_key])
     return Head(verified.checkpoint.size, verified.checkpoint.root, response.text)
 
 
-def prove_consistent(client: httpx.Client, served: ServedNode, old: Head, new: Head) -> None:
+def prove_consistent(client: httpx.Client, peer: PeerAuth, old: Head, new: Head) -> None:
     """GET the consistency proof from `old` to `new` and verify it against both roots."""
     if old.size == new.size:
         assert old.root == new.root
@@ -504,7 +516,7 @@ def prove_consistent(client: httpx.Client, served: ServedNode, old: Head, new: H
     response = client.get(
         f"/federation/v1/logs/{ORIGIN}/proof/consistency",
         params={"from": old.size, "to": new.size},
-        headers=served.auth("admin"),
+        auth=peer,
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -532,6 +544,7 @@ def test_serve_killed_during_burst_leaves_log_consistent(
 ) -> None:
     node = make_node_copy(backend)
     ident = card_identity(node)
+    peer = roster_peer(node, tmp_path / "partner")
     seen = [check_consistent(node, ident).head]
 
     served = start_serving(node, tmp_path / "serve1")
@@ -544,9 +557,9 @@ def test_serve_killed_during_burst_leaves_log_consistent(
                 NOTICES, json=notice(reference="BEFORE-BURST"), headers=served.auth("officer")
             )
             assert first.status_code == 201, first.text
-            before = served_head(client, served, ident)
+            before = served_head(client, peer, ident)
             assert before.size == 2
-            prove_consistent(client, served, seen[0], before)
+            prove_consistent(client, peer, seen[0], before)
         seen.append(before)
 
         def publisher(index: int) -> None:
@@ -623,10 +636,10 @@ def test_serve_killed_during_burst_leaves_log_consistent(
             )
             assert response.status_code == 201, response.text
             assert response.json()["versions"][0]["seq"] == state.head.size
-            new = served_head(client, again, ident)
+            new = served_head(client, peer, ident)
             assert new.size == state.head.size + 1
             for old in seen:
-                prove_consistent(client, again, old, new)
+                prove_consistent(client, peer, old, new)
         assert again.stop() == 0, again.stderr()
     assert "Traceback" not in again.stderr(), again.stderr()
     final = check_consistent(node, ident, seen)

@@ -1,0 +1,42 @@
+"""The roster as admins and auditors see it: every peer, its card's facts and its sync status."""
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from federation.entry import format_time
+from keys.ed25519 import fingerprint
+from service import roster
+from service.api.deps import AuditReader, StateDep
+from service.api.problems import openapi_errors
+from service.api.schemas import Peer, PeerList, PeerStatus
+
+router = APIRouter(prefix="/api/v1/peers", tags=["peers"])
+
+
+def _time(moment: datetime) -> str:
+    return format_time(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
+
+
+@router.get("", response_model=PeerList, responses=openapi_errors(401, 403, 422))
+async def peers(state: StateDep, _caller: AuditReader) -> PeerList:
+    """Every peer in the roster, removed ones included (with `removed_at`)."""
+    async with state.db.read() as session:
+        rows = await roster.list_peers(session)
+    return PeerList(
+        items=[
+            Peer(
+                node_id=r.node_id,
+                name=r.name,
+                country=r.country,
+                url=r.url,
+                regimes=list(r.regimes),
+                fingerprint=fingerprint(r.root_key),
+                card_version=r.card_version,
+                added_at=_time(r.added_at),
+                removed_at=_time(r.removed_at) if r.removed_at is not None else None,
+                status=PeerStatus(),
+            )
+            for r in rows
+        ]
+    )

@@ -1,0 +1,229 @@
+"""Peer authentication of `/federation/v1` (DESIGN §5), on a real node's app.
+
+A request is answered only if it carries an RFC 9421 signature made with the signing key of
+an active roster peer, with `created` within ±300 s of the node's clock. Which keys a peer may
+use: the key statements of its log when this node holds it (a retired key for 24 h more, a
+revoked one never), else its card's hint. Everything else is a 401 problem document.
+"""
+
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation import httpsig
+from federation.client import PeerAuth
+from federation.tables import EntryRow
+from keys.ed25519 import KeyPair
+from service.keyadmin import revoke, rotate
+from service.node import ROOT_KEY_FILE, load_keypair, signing_key_file, stored_card
+from service.roster import CACHE_TTL, PeerKey, PeerKeyCache, peer_signing_keys, remove_peer
+from tests.nodes import FakeClock, LiveNode
+from tests.peers import Partner, befriend, peer_auth
+
+LOGS = "/federation/v1/logs"
+URL = f"http://node{LOGS}"
+
+
+def _refused(r: httpx.Response, *words: str) -> None:
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    detail = r.json()["detail"]
+    for word in words:
+        assert word in detail, detail
+
+
+async def test_a_roster_peer_is_answered(live: LiveNode) -> None:
+    auth = await peer_auth(live)
+    r = await live.client.get(LOGS, auth=auth)
+    assert r.status_code == 200, r.text
+    r = await live.client.get(f"{LOGS}/de-bafa/entries", params={"start": 0}, auth=auth)
+    assert r.status_code == 200 and r.json()["next"] == 1
+
+
+async def test_unsigned_requests_and_tokens_are_401(live: LiveNode) -> None:
+    await peer_auth(live)
+    _refused(await live.client.get(LOGS), "RFC 9421")
+    _refused(await live.client.get(LOGS, headers=live.auth("admin")), "RFC 9421")
+
+
+async def test_a_key_of_no_peer_is_401(live: LiveNode) -> None:
+    await peer_auth(live)
+    stranger = Partner.make("jp-meti")  # not in the roster
+    _refused(await live.client.get(LOGS, auth=stranger.auth(live.state.clock)), "not a signing key")
+
+
+async def test_the_root_key_does_not_sign_requests(live: LiveNode) -> None:
+    partner = Partner.make()
+    await befriend(live, partner)
+    r = await live.client.get(LOGS, auth=partner.auth(live.state.clock, key=partner.root))
+    _refused(r, "not a signing key")
+
+
+async def test_a_removed_peer_is_401_and_answered_again_when_re_added(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    partner = Partner.make()
+    await befriend(live, partner)
+    auth = partner.auth(live.state.clock)
+    assert (await live.client.get(LOGS, auth=auth)).status_code == 200
+    async with live.db.write() as session:
+        await remove_peer(session, "fr-sbdu", now=live.state.clock())
+    clock.advance(seconds=1)  # roster changes are in force within CACHE_TTL
+    _refused(await live.client.get(LOGS, auth=auth), "not a signing key")
+    await befriend(live, partner)
+    clock.advance(seconds=1)
+    assert (await live.client.get(LOGS, auth=auth)).status_code == 200
+
+
+async def test_the_key_cache_queries_only_after_its_ttl_and_sees_changes(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    partner = Partner.make()
+    await befriend(live, partner)
+    opened = 0
+
+    def sessions() -> AbstractAsyncContextManager[AsyncSession]:
+        nonlocal opened
+        opened += 1
+        return live.db.read()
+
+    cache = PeerKeyCache()
+    start = clock()
+    assert partner.signing.key_id in await cache.get(sessions, start)
+    await cache.get(sessions, start + timedelta(seconds=0.5))
+    assert opened == 1  # within the ttl: no query at all
+    await cache.get(sessions, start + CACHE_TTL)
+    assert opened == 2  # one stamp query: nothing changed, nothing recomputed
+    async with live.db.write() as session:
+        await remove_peer(session, "fr-sbdu", now=start)
+    assert partner.signing.key_id in await cache.get(sessions, start + CACHE_TTL * 1.5)
+    assert await cache.get(sessions, start + CACHE_TTL * 2) == {}
+    assert await cache.get(sessions, start) == {}  # the clock went back: checked again
+    assert opened == 4
+
+
+async def test_created_must_be_within_300_seconds(live: LiveNode) -> None:
+    partner = Partner.make()
+    await befriend(live, partner)
+    for offset, status in ((-301, 401), (-299, 200), (299, 200), (301, 401)):
+        skewed = live.state.clock() + timedelta(seconds=offset)
+        r = await live.client.get(LOGS, auth=PeerAuth(partner.signing, clock=lambda t=skewed: t))
+        assert r.status_code == status, (offset, r.text)
+        if status == 401:
+            _refused(r, "±300 s")
+
+
+async def test_a_signature_for_another_request_is_401(live: LiveNode) -> None:
+    partner = Partner.make()
+    await befriend(live, partner)
+    now = live.state.clock()
+    for signed_url in (f"{URL}?x=1", URL.replace("logs", "logz"), URL.replace("node", "other")):
+        headers = httpsig.sign_request("GET", signed_url, body=b"", key=partner.signing, now=now)
+        _refused(await live.client.get(LOGS, headers=headers))
+    headers = httpsig.sign_request("POST", URL, body=b"", key=partner.signing, now=now)
+    _refused(await live.client.get(LOGS, headers=headers))
+
+
+async def test_a_body_must_match_its_signed_digest(live: LiveNode) -> None:
+    partner = Partner.make()
+    await befriend(live, partner)
+    now = live.state.clock()
+    body = b'{"origin": "fr-sbdu", "size": 3}'
+    headers = httpsig.sign_request("GET", URL, body=body, key=partner.signing, now=now)
+    assert (
+        await live.client.request("GET", LOGS, content=body, headers=headers)
+    ).status_code == 200
+    r = await live.client.request("GET", LOGS, content=body + b" ", headers=headers)
+    _refused(r, "Content-Digest")
+    unsigned_body = httpsig.sign_request("GET", URL, body=b"", key=partner.signing, now=now)
+    _refused(await live.client.request("GET", LOGS, content=body, headers=unsigned_body))
+
+
+async def _hold_log_of(live: LiveNode, other: LiveNode) -> None:
+    """Copy `other`'s key statements into `live`'s store, as sync will have done."""
+    async with other.db.read() as session:
+        rows = list(
+            await session.scalars(
+                select(EntryRow).where(EntryRow.origin == other.node.identity.node_id)
+            )
+        )
+    columns = [c.key for c in EntryRow.__table__.columns]
+    async with live.db.write() as session:
+        await session.execute(
+            EntryRow.__table__.delete().where(EntryRow.origin == other.node.identity.node_id)
+        )
+        await session.execute(insert(EntryRow), [{c: getattr(r, c) for c in columns} for r in rows])
+
+
+async def test_keys_come_from_the_peer_log_with_a_grace_period_for_retired_keys(
+    live: LiveNode, make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+) -> None:
+    partner = await make_node("fr-sbdu")  # a real node (on SQLite) whose log this node holds
+    async with partner.db.read() as session:
+        card = (await stored_card(session)).encode()
+    await befriend(live, card)
+    old = partner.node.signing
+    assert (await live.client.get(LOGS, auth=PeerAuth(old, clock=clock))).status_code == 200
+
+    root = load_keypair(partner.settings, partner.settings.keys_dir / ROOT_KEY_FILE)
+    async with partner.db.write() as session:
+        _old_id, new_id = await rotate(session, partner.settings, root, now=clock())
+    new = load_keypair(partner.settings, partner.settings.keys_dir / signing_key_file(new_id))
+
+    # Until this node holds the rotation, the card's hint (old key) is all it knows.
+    _refused(await live.client.get(LOGS, auth=PeerAuth(new, clock=clock)), "not a signing key")
+
+    await _hold_log_of(live, partner)
+    clock.advance(seconds=1)  # the key cache's ttl
+    assert (await live.client.get(LOGS, auth=PeerAuth(new, clock=clock))).status_code == 200
+    assert (await live.client.get(LOGS, auth=PeerAuth(old, clock=clock))).status_code == 200
+    clock.advance(hours=23, minutes=59)
+    assert (await live.client.get(LOGS, auth=PeerAuth(old, clock=clock))).status_code == 200
+    clock.advance(minutes=1)
+    _refused(await live.client.get(LOGS, auth=PeerAuth(old, clock=clock)), "not a signing key")
+    assert (await live.client.get(LOGS, auth=PeerAuth(new, clock=clock))).status_code == 200
+
+    # A revoked key is refused at once, with no grace.
+    async with partner.db.write() as session:
+        await revoke(
+            session,
+            partner.settings,
+            root,
+            revoked_key=new_id,
+            valid_below=3,
+            reason="stolen",
+            now=clock(),
+        )
+    await _hold_log_of(live, partner)
+    clock.advance(seconds=1)
+    _refused(await live.client.get(LOGS, auth=PeerAuth(new, clock=clock)), "not a signing key")
+    async with live.db.read() as session:
+        keys = await peer_signing_keys(session, clock())
+    # revoking the key in use added a third one: only that one is left
+    assert [k.node_id for k in keys.values()] == ["fr-sbdu"]
+    assert next(iter(keys.values())).key not in (old.public, new.public)
+
+
+async def test_signing_keys_map_to_their_peers(live: LiveNode) -> None:
+    one, two = Partner.make("fr-sbdu"), Partner.make("jp-meti")
+    await befriend(live, one)
+    await befriend(live, two)
+    async with live.db.read() as session:
+        keys = await peer_signing_keys(session, live.state.clock())
+    assert keys == {
+        one.signing.key_id: PeerKey("fr-sbdu", one.signing.public),
+        two.signing.key_id: PeerKey("jp-meti", two.signing.public),
+    }
+
+
+async def test_a_key_claimed_by_two_peers_cards_is_accepted_for_neither(live: LiveNode) -> None:
+    one, two = Partner.make("fr-sbdu"), Partner.make("jp-meti")
+    shared = KeyPair.generate()
+    await befriend(live, one.card(signing=[one.signing.public, shared.public]))
+    await befriend(live, two.card(signing=[shared.public]))
+    _refused(await live.client.get(LOGS, auth=PeerAuth(shared, clock=live.state.clock)))
+    assert (await live.client.get(LOGS, auth=one.auth(live.state.clock))).status_code == 200
