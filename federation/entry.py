@@ -4,6 +4,7 @@ Pure functions of bytes and values. The header is the DSSE payload; the content
 (`salt`, `body`) travels beside it and is bound to it by `content_hash`.
 """
 
+import functools
 import hashlib
 import os
 import re
@@ -53,8 +54,16 @@ _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 def parse_time(text: str) -> datetime:
     if not isinstance(text, str) or not _TIME.fullmatch(text):
         raise EntryError(f"issued_at {text!r} is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)")
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    try:  # the fields by position (the pattern fixed them), which strptime does 20x slower
+        return datetime(
+            int(text[0:4]),
+            int(text[5:7]),
+            int(text[8:10]),
+            int(text[11:13]),
+            int(text[14:16]),
+            int(text[17:19]),
+            tzinfo=UTC,
+        )
     except ValueError as exc:
         raise EntryError(f"issued_at {text!r} is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)") from exc
 
@@ -66,6 +75,17 @@ def content_hash(salt: bytes, body: bytes) -> str:
 def leaf_hash(envelope: bytes) -> bytes:
     """RFC 9162 leaf hash: SHA-256(0x00 || envelope bytes)."""
     return hashlib.sha256(b"\x00" + envelope).digest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _audience_problem(audience: tuple[str, ...], origin: str, entry_type: str) -> str | None:
+    """What `check_audience` says of an audience of node ids, or None; remembered, since a
+    log repeats a few audiences over and over."""
+    try:
+        check_audience(audience, origin=origin, entry_type=entry_type)
+    except EntryError as exc:
+        return str(exc)
+    return None
 
 
 def check_audience(audience: Sequence[str], *, origin: str, entry_type: str) -> None:
@@ -83,6 +103,11 @@ def check_audience(audience: Sequence[str], *, origin: str, entry_type: str) -> 
         raise EntryError("audience holds something that is not a node id")
     if origin not in audience:
         raise EntryError("audience must include the origin")
+
+
+def may_see(audience: Sequence[str], node_id: str) -> bool:
+    """May `node_id` receive the content of an entry with this audience?"""
+    return list(audience) == EVERYONE or node_id in audience
 
 
 @dataclass(frozen=True)
@@ -171,6 +196,10 @@ class VerifiedHeader:
     header: dict[str, Any]
     key_id: str
     flag: str | None = None
+    issued_at: datetime | None = None  # parsed, unless the header version is not supported
+
+
+_is_federation_id = functools.lru_cache(maxsize=64)(is_federation_id)
 
 
 def _is_int(value: object) -> bool:
@@ -202,7 +231,7 @@ def verify_entry(
     header = verified.body
     if not _is_int(header.get("v")):
         raise EntryError(f"{where}: header version must be an integer")
-    if header.get("federation") != federation or not is_federation_id(federation):
+    if header.get("federation") != federation or not _is_federation_id(federation):
         raise EntryError(f"{where}: federation {header.get('federation')!r} is not {federation!r}")
     if header.get("origin") != origin:
         raise EntryError(f"{where}: origin {header.get('origin')!r} is not {origin!r}")
@@ -223,10 +252,16 @@ def verify_entry(
     if set(header) != HEADER_FIELDS:
         raise EntryError(f"{where}: header fields are not exactly {sorted(HEADER_FIELDS)}")
     try:
-        parse_time(header["issued_at"])
-        if not isinstance(header["audience"], list):
+        issued_at = parse_time(header["issued_at"])
+        audience = header["audience"]
+        if not isinstance(audience, list):
             raise EntryError("audience must be a list")
-        check_audience(header["audience"], origin=origin, entry_type=str(entry_type))
+        if all(type(a) is str for a in audience):
+            problem = _audience_problem(tuple(audience), origin, str(entry_type))
+            if problem is not None:
+                raise EntryError(problem)
+        else:
+            check_audience(audience, origin=origin, entry_type=str(entry_type))
     except EntryError as exc:
         raise EntryError(f"{where}: {exc}") from exc
     if not isinstance(header["content_hash"], str):
@@ -241,4 +276,4 @@ def verify_entry(
         if content_hash(salt, body) != header["content_hash"]:
             raise EntryError(f"{where}: content does not match its signed content_hash")
     flag = None if entry_type in ENTRY_TYPES else f"unknown entry type {entry_type!r}"
-    return VerifiedHeader(header=header, key_id=verified.key_id, flag=flag)
+    return VerifiedHeader(header=header, key_id=verified.key_id, flag=flag, issued_at=issued_at)

@@ -17,7 +17,7 @@ from federation import tree
 from federation.bulk import insert_rows
 from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from federation.entry import Draft, SealedEntry, seal
-from federation.errors import LogError, StaleSeal
+from federation.errors import AppendsStopped, LogError, StaleSeal
 from federation.tables import CheckpointRow, EntryRow, LogRow
 from keys.ed25519 import KeyPair
 
@@ -125,6 +125,8 @@ async def _store(
 ) -> None:
     """Insert sealed entries, extend the tree, sign and store the checkpoint (lock held)."""
     origin = log.origin
+    if log.frozen_reason is not None:
+        raise AppendsStopped(f"appends to {origin} are stopped: {log.frozen_reason}")
     await insert_rows(session, EntryRow, [entry_values(e, stored_at=now) for e in sealed])
     root = await tree.extend(session, origin, log.size, [e.leaf_hash for e in sealed])
     log.size += len(sealed)

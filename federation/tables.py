@@ -44,6 +44,8 @@ class LogRow(Base):
     root: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     checkpoint: Mapped[str | None] = mapped_column(Text)  # newest verified signed checkpoint
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fresh_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # DESIGN §4
+    frozen_reason: Mapped[str | None] = mapped_column(Text)  # proven equivocation: no new entries
 
 
 class CheckpointRow(Base):
@@ -109,3 +111,57 @@ class PeerRow(Base):
     card: Mapped[bytes] = mapped_column(LargeBinary)  # the card envelope, bytes as received
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PeerSyncRow(Base):
+    """How syncing from one peer goes: the last attempt, success and error, and backoff."""
+
+    __tablename__ = "peer_sync"
+
+    peer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # network failures in a row
+    next_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PeerHeadRow(Base):
+    """The size of each origin's log at a peer, as its last `GET /logs` said (for lag)."""
+
+    __tablename__ = "peer_heads"
+
+    peer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuarantineRow(Base):
+    """What a peer served that failed verification: the bytes (capped) and the reason."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    peer: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str] = mapped_column(String(32))
+    start: Mapped[int | None] = mapped_column(BigInteger)  # first seq of the page, if a page
+    reason: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EquivocationRow(Base):
+    """Proof that an origin showed two histories: two origin-signed statements that cannot
+    both be true (DESIGN §4). Only origin-signed material is kept as evidence."""
+
+    __tablename__ = "equivocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    origin: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # "checkpoints" or "entries"
+    first: Mapped[str] = mapped_column(Text)  # checkpoint note or envelope, exact text
+    second: Mapped[str] = mapped_column(Text)
+    via: Mapped[str | None] = mapped_column(String(32))  # the peer that served the second
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -4,7 +4,10 @@ The root key signs only key statements and node cards; the signing key signs eve
 else. Key files live in `<data dir>/keys/`, encrypted unless development mode allows otherwise.
 """
 
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.entry import KEY_TYPES, Draft, format_time
 from federation.log import append_own
+from federation.tables import PeerRow
 from keys.canonical import canonical_bytes
 from keys.card import card_body, make_card
 from keys.custody import load_key, save_key
@@ -24,6 +28,7 @@ from service.storage.models import NodeRow
 
 ROOT_KEY_FILE = "root.pem"
 _SIGNING_KEY = select(NodeRow.signing_key)  # read once per append: built once
+_ROSTER = select(PeerRow.node_id, PeerRow.regimes).where(PeerRow.removed_at.is_(None))
 
 
 def signing_key_file(kid: str) -> str:
@@ -59,6 +64,28 @@ class Node:
     identity: Identity
     signing: KeyPair
     settings: Settings | None = None
+    # regime -> roster peers confirmed in it (DESIGN §2), read by `refresh_members`
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    members_read: float | None = None  # monotonic time of the last read
+
+    async def refresh_members(
+        self,
+        read: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        *,
+        max_age: float = 2.0,
+    ) -> None:
+        """Re-read the regime memberships of the active roster if older than `max_age`
+        seconds (the roster changes in another process, `denex peer add`)."""
+        if self.members_read is not None and time.monotonic() - self.members_read < max_age:
+            return
+        async with read() as session:
+            rows = (await session.execute(_ROSTER)).all()
+        members: dict[str, list[str]] = {}
+        for node_id, regimes in rows:
+            for regime in regimes:
+                members.setdefault(regime, []).append(node_id)
+        self.members = {regime: tuple(sorted(ids)) for regime, ids in members.items()}
+        self.members_read = time.monotonic()
 
     def signer(self, entry_type: str) -> KeyPair:
         if entry_type in KEY_TYPES:

@@ -4,6 +4,8 @@ Used by the CLI (`denex serve` checks everything before binding a port) and by u
 factory in each worker process.
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from service.settings import Settings
 from service.storage import migrate
 from service.storage.database import Database
 from service.storage.models import NodeRow
+from service.syncing import SyncLoop
 from service.tokens import create_token
 
 
@@ -67,9 +70,15 @@ def make_app() -> FastAPI:
         app.state.denex = AppState(
             settings=settings, db=db, node=node, clock=utc_now, metrics=metrics
         )
+        loop = SyncLoop(db=db, node=node, settings=settings, clock=utc_now)
+        app.state.denex.sync_loop = loop
+        task = asyncio.create_task(loop.run())
         try:
             yield
         finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
             await db.dispose()
 
     return create_app(None, lifespan=lifespan)

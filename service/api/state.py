@@ -9,6 +9,7 @@ from service.node import Node
 from service.notices.group import PublishQueue
 from service.settings import Settings
 from service.storage.database import Database
+from service.syncing import SyncLoop
 
 
 @dataclass
@@ -19,6 +20,7 @@ class AppState:
     clock: Callable[[], datetime]
     metrics: Metrics
     publisher: PublishQueue = field(init=False)
+    sync_loop: SyncLoop | None = None  # set by `denex serve` in the process that runs it
 
     def __post_init__(self) -> None:
         self.publisher = PublishQueue(self.db, self.node, self.clock)

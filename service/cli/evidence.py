@@ -9,7 +9,7 @@ import typer
 from federation.audit_log import LogAuditError, LogAuditor
 from federation.evidence import EvidenceError, verify_bundle
 from federation.log import read_entries
-from federation.tables import LogRow
+from federation.tables import LogRow, PeerRow
 from keys.ed25519 import b64, key_id
 from service import audit
 from service.cli.common import CliError, DataDir, run, say, settings_for
@@ -86,12 +86,15 @@ def verify_log(
     async def _verify() -> list[str]:
         identity = await load_identity(settings)
         name = origin or identity.node_id
-        if name != identity.node_id:
-            raise CliError(
-                f"only this node's own log can be verified until partners' cards are in the "
-                f"roster (federation); {name} is not {identity.node_id}"
-            )
-        auditor = LogAuditor(identity.federation, name, identity.root_key)
+        root_key = identity.root_key
+        async with opened_database(settings) as db:
+            if name != identity.node_id:
+                async with db.read() as session:
+                    peer = await session.get(PeerRow, name)
+                if peer is None:
+                    raise CliError(f"{name} is neither this node nor a peer in its roster")
+                root_key = peer.root_key
+        auditor = LogAuditor(identity.federation, name, root_key)
         async with opened_database(settings) as db:
             start = 0
             while True:

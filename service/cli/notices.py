@@ -48,6 +48,7 @@ async def _import(
         processes = (os.cpu_count() or 1) if len(records) >= WORKERS_FROM else 0
     db, node = await open_node(settings, upgrade=False)
     try:
+        await node.refresh_members(db.read)
         async with db.read() as session:
             signing = await node.current_signer(session)
         setup = Setup(

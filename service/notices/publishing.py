@@ -11,11 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.entry import Draft, SealedEntry
-from federation.errors import StaleSeal
+from federation.errors import AppendsStopped, StaleSeal
 from federation.log import append_own, append_sealed, lock_log
 from keys.canonical import canonical_bytes
-from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from service.node import Identity, Node
+from service.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
+from service.node import Node
 from service.notices.body import notice_body, revocation_body
 from service.notices.derived import NoticeEntry, apply_entries
 from service.notices.drafting import audience, check_regimes, published_draft
@@ -23,14 +29,11 @@ from service.notices.schema import NoticeContext, NoticeInput, RevokeInput, fiel
 from service.storage.models import NoticeRow
 
 
-def notice_context_for(identity: Identity) -> NoticeContext:
-    """What validation needs to know about this node. The roster arrives with federation;
-    until then no regime has members besides this node."""
-    return NoticeContext(origin=identity.node_id, regimes=identity.regimes, members={})
-
-
 def notice_context(node: Node) -> NoticeContext:
-    return notice_context_for(node.identity)
+    """What validation needs to know about this node: its regimes, and which roster peers
+    are members of each (as last read by `Node.refresh_members`)."""
+    ident = node.identity
+    return NoticeContext(origin=ident.node_id, regimes=ident.regimes, members=node.members)
 
 
 def validate(raw: object, node: Node) -> NoticeInput:
@@ -49,16 +52,19 @@ async def publish_drafts(
     log = await lock_log(session, node.identity.node_id)
     signing = await node.current_signer(session)
     ident = node.identity
-    sealed = await append_own(
-        session,
-        federation=ident.federation,
-        origin=ident.node_id,
-        drafts=drafts,
-        signer=lambda _type: signing,
-        checkpoint_key=signing,
-        now=now,
-        locked=log,
-    )
+    try:
+        sealed = await append_own(
+            session,
+            federation=ident.federation,
+            origin=ident.node_id,
+            drafts=drafts,
+            signer=lambda _type: signing,
+            checkpoint_key=signing,
+            now=now,
+            locked=log,
+        )
+    except AppendsStopped as exc:
+        raise Unavailable(str(exc)) from exc
     return await _apply(session, sealed)
 
 
@@ -108,14 +114,17 @@ async def store_sealed(
     if any(e.key_id != signing.key_id for e in sealed):
         raise StaleSeal("entries were sealed with a key that is no longer the signing key")
     ident = node.identity
-    await append_sealed(
-        session,
-        federation=ident.federation,
-        origin=ident.node_id,
-        sealed=sealed,
-        checkpoint_key=signing,
-        now=now,
-    )
+    try:
+        await append_sealed(
+            session,
+            federation=ident.federation,
+            origin=ident.node_id,
+            sealed=sealed,
+            checkpoint_key=signing,
+            now=now,
+        )
+    except AppendsStopped as exc:
+        raise Unavailable(str(exc)) from exc
     await _apply_all(session, sealed)
 
 

@@ -1,24 +1,33 @@
 """The federation protocol's read endpoints (DESIGN §5): logs, checkpoints, entries, proofs.
 
-Until peers authenticate with HTTP message signatures (the federation issue), these answer
-only this node's admin and auditor tokens, so nothing leaks.
+Every request must carry an RFC 9421 signature by an active roster peer's signing key
+(service.api.peer_auth); anything else is a 401 problem document.
 """
 
+import time
 from typing import Annotated
+from weakref import WeakKeyDictionary
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import merkle, tree
+from federation.entry import may_see
 from federation.log import read_entries
 from federation.tables import LogRow
+from federation.witness import cosigned
 from keys.ed25519 import b64
-from service.api.deps import AuditReader, StateDep
+from service.api.body import json_body, parse_model, request_body
+from service.api.deps import StateDep
+from service.api.peer_auth import PeerCaller
 from service.api.problems import openapi_errors
 from service.api.schemas import Content
-from service.errors import BadRequest, NotFound
+from service.errors import BadRequest, NotFound, TooManyRequests
+from service.storage.database import Database
+from service.syncing import hint_received
 
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
 
@@ -58,16 +67,32 @@ class ConsistencyProof(BaseModel):
     hashes: list[str]
 
 
-async def _log(state: StateDep, origin: str) -> LogRow:
-    async with state.db.read() as session:
-        row = await session.get(LogRow, origin)
+# Complete subtrees never change (federation.tree.SubtreeCache), so every proof this process
+# serves from one database shares one cache; keyed by the database, as tests run several.
+_subtree_caches: WeakKeyDictionary[Database, tree.SubtreeCache] = WeakKeyDictionary()
+
+
+def _subtree_cache(db: Database) -> tree.SubtreeCache:
+    cache = _subtree_caches.get(db)
+    if cache is None:
+        cache = _subtree_caches[db] = tree.SubtreeCache()
+    return cache
+
+
+async def _read_log(session: AsyncSession, origin: str) -> LogRow:
+    row = await session.get(LogRow, origin)
     if row is None:
         raise NotFound(f"this node holds no log of {origin}")
     return row
 
 
+async def _log(state: StateDep, origin: str) -> LogRow:
+    async with state.db.read() as session:
+        return await _read_log(session, origin)
+
+
 @router.get("/logs", response_model=list[LogHead], responses=openapi_errors(401, 403))
-async def logs(state: StateDep, _caller: AuditReader) -> list[LogHead]:
+async def logs(state: StateDep, _caller: PeerCaller) -> list[LogHead]:
     """Every log this node holds, with its size, root and newest checkpoint."""
     async with state.db.read() as session:
         rows = list(await session.scalars(select(LogRow).order_by(LogRow.origin)))
@@ -90,12 +115,21 @@ async def logs(state: StateDep, _caller: AuditReader) -> list[LogHead]:
         **openapi_errors(401, 403, 404, 422),
     },
 )
-async def checkpoint(state: StateDep, _caller: AuditReader, origin: Origin) -> PlainTextResponse:
-    """The newest checkpoint of `origin` as a C2SP signed note."""
+async def checkpoint(state: StateDep, _caller: PeerCaller, origin: Origin) -> PlainTextResponse:
+    """The newest checkpoint of `origin` this node verified, as a C2SP signed note; for other
+    origins with this node's cosignature (tlog-cosignature v1), timestamped now."""
     row = await _log(state, origin)
     if row.checkpoint is None:
         raise NotFound(f"no checkpoint of {origin} yet")
-    return PlainTextResponse(row.checkpoint, media_type="text/plain; charset=utf-8")
+    text = row.checkpoint
+    if origin != state.node.identity.node_id and row.frozen_reason is None:
+        text = cosigned(
+            text,
+            witness=state.node.identity.origin_line,
+            key=state.node.signing,
+            timestamp=int(state.clock().timestamp()),
+        )
+    return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
 
 
 @router.get(
@@ -103,12 +137,14 @@ async def checkpoint(state: StateDep, _caller: AuditReader, origin: Origin) -> P
 )
 async def entries(
     state: StateDep,
-    _caller: AuditReader,
+    caller: PeerCaller,
     origin: Origin,
     start: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
 ) -> EntryPage:
-    """Entries of `origin` from `start`, contiguous; an empty page past the end."""
+    """Entries of `origin` from `start`, contiguous; an empty page past the end. Content
+    goes only to members of each entry's audience; others get the signed header alone,
+    which still verifies the tree (DESIGN §4)."""
     await _log(state, origin)
     async with state.db.read() as session:
         rows = await read_entries(session, origin, start=start, limit=limit)
@@ -118,7 +154,7 @@ async def entries(
             leaf_hash=b64(r.leaf_hash),
             envelope=r.envelope.decode("utf-8"),
             content=None
-            if r.content_salt is None or r.content_body is None
+            if r.content_salt is None or r.content_body is None or not may_see(r.audience, caller)
             else Content(salt=b64(r.content_salt), body=b64(r.content_body)),
         )
         for r in rows
@@ -133,19 +169,21 @@ async def entries(
 )
 async def inclusion(
     state: StateDep,
-    _caller: AuditReader,
+    _caller: PeerCaller,
     origin: Origin,
     index: Annotated[int, Query(ge=0, le=MAX_SEQ)],
     size: Annotated[int, Query(ge=1, le=MAX_SEQ)],
 ) -> InclusionProof:
     """The RFC 9162 inclusion proof of leaf `index` in the tree of `size`."""
-    log = await _log(state, origin)
-    if size > log.size:
-        raise BadRequest(f"size {size} is beyond the log of {origin} ({log.size} entries)")
-    if index >= size:
-        raise BadRequest(f"index {index} is outside a tree of size {size}")
-    async with state.db.read() as session:
-        hashes = await tree.inclusion_proof(session, origin, index, size)
+    async with state.db.read() as session:  # one session: the log's size, then the proof
+        log = await _read_log(session, origin)
+        if size > log.size:
+            raise BadRequest(f"size {size} is beyond the log of {origin} ({log.size} entries)")
+        if index >= size:
+            raise BadRequest(f"index {index} is outside a tree of size {size}")
+        hashes = await tree.inclusion_proof(
+            session, origin, index, size, cache=_subtree_cache(state.db)
+        )
     return InclusionProof(index=index, size=size, hashes=[b64(h) for h in hashes])
 
 
@@ -157,24 +195,65 @@ async def inclusion(
 )
 async def consistency(
     state: StateDep,
-    _caller: AuditReader,
+    _caller: PeerCaller,
     origin: Origin,
     from_: Annotated[int, Query(alias="from", ge=0, le=MAX_SEQ)],
     to: Annotated[int, Query(ge=0, le=MAX_SEQ)],
 ) -> ConsistencyProof:
     """The RFC 9162 consistency proof from size `from` to size `to` (`[]` when equal)."""
-    log = await _log(state, origin)
-    if from_ == 0:
-        raise BadRequest("a consistency proof from the empty tree proves nothing (from = 0)")
-    if from_ > to:
-        raise BadRequest(f"from {from_} is larger than to {to}")
-    if to > log.size:
-        raise BadRequest(f"to {to} is beyond the log of {origin} ({log.size} entries)")
-    async with state.db.read() as session:
+    async with state.db.read() as session:  # one session: the log's size, then the proof
+        log = await _read_log(session, origin)
+        if from_ == 0:
+            raise BadRequest("a consistency proof from the empty tree proves nothing (from = 0)")
+        if from_ > to:
+            raise BadRequest(f"from {from_} is larger than to {to}")
+        if to > log.size:
+            raise BadRequest(f"to {to} is beyond the log of {origin} ({log.size} entries)")
         try:
-            hashes = await tree.consistency_proof(session, origin, from_, to)
+            hashes = await tree.consistency_proof(
+                session, origin, from_, to, cache=_subtree_cache(state.db)
+            )
         except merkle.ProofError as exc:
             raise BadRequest(str(exc)) from exc
     return ConsistencyProof.model_validate(
         {"from": from_, "to": to, "hashes": [b64(h) for h in hashes]}
     )
+
+
+class Hint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    origin: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+    size: int = Field(ge=0, le=MAX_SEQ)
+
+
+HINT_INTERVAL = 1.0  # seconds between two hints of one peer that are acted on
+
+
+class HintAccepted(BaseModel):
+    peer: str = Field(description="the peer this node will pull from soon")
+
+
+@router.post(
+    "/hint",
+    status_code=202,
+    response_model=HintAccepted,
+    responses=openapi_errors(401, 422, 429),
+    openapi_extra=request_body(Hint),
+)
+async def hint(state: StateDep, caller: PeerCaller, request: Request) -> HintAccepted:
+    """A peer says it has news (`{"origin", "size"}`): this node pulls from it soon."""
+    parse_model(Hint, await json_body(request))
+    now = time.monotonic()
+    hints: dict[str, float] | None = getattr(request.app.state, "hints", None)
+    if hints is None:
+        hints = request.app.state.hints = {}  # peer -> monotonic time of its last hint
+    last = hints.get(caller)
+    if last is not None and now - last < HINT_INTERVAL:
+        raise TooManyRequests(f"at most one hint a second from {caller}")
+    hints[caller] = now
+    async with state.db.write() as session:
+        await hint_received(session, caller, now=state.clock())
+    if state.sync_loop is not None:
+        state.sync_loop.wake.set()
+    return HintAccepted(peer=caller)

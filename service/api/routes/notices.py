@@ -90,11 +90,12 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
     "",
     status_code=201,
     response_model=Notice,
-    responses=openapi_errors(401, 403, 422),
+    responses=openapi_errors(401, 403, 422, 503),
     openapi_extra=request_body(NoticeInput),
 )
 async def publish_notice(state: StateDep, caller: Officer, request: Request) -> Notice:
     """Publish a new denial notice as a signed `notice.published` entry of this node's log."""
+    await state.node.refresh_members(state.db.read)
     notice = publishing.validate(await json_body(request), state.node)
     row, entry = await state.publisher.submit(notice, actor=caller.actor)
     state.metrics.notices_published.labels("published").inc()
@@ -121,13 +122,14 @@ async def publish_notice(state: StateDep, caller: Officer, request: Request) -> 
 @router.post(
     "/{notice_id}/amend",
     response_model=Notice,
-    responses=openapi_errors(401, 403, 404, 409, 422),
+    responses=openapi_errors(401, 403, 404, 409, 422, 503),
     openapi_extra=request_body(NoticeInput),
 )
 async def amend_notice(
     state: StateDep, caller: Officer, notice_id: NoticeId, request: Request
 ) -> Notice:
     """Amend one of this node's notices: the full new version, `version` + 1."""
+    await state.node.refresh_members(state.db.read)
     notice = publishing.validate(await json_body(request), state.node)
     now = state.clock()
     async with state.db.write() as session:
@@ -148,7 +150,7 @@ async def amend_notice(
 @router.post(
     "/{notice_id}/revoke",
     response_model=Notice,
-    responses=openapi_errors(401, 403, 404, 409, 422),
+    responses=openapi_errors(401, 403, 404, 409, 422, 503),
     openapi_extra=request_body(RevokeInput),
 )
 async def revoke_notice(

@@ -1,0 +1,278 @@
+"""This node's copies of other origins' logs: where a follower starts, storing verified pages,
+accepting an origin's checkpoint once the copy reaches it, and marking entries a later key
+revocation invalidated. The database edge of sync; nothing here commits.
+"""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation import checkpoint as cp
+from federation import keystate, note, tree
+from federation.bulk import insert_rows
+from federation.entry import KEY_TYPES
+from federation.errors import FederationError, LogError
+from federation.follow import Accepted, Follower
+from federation.log import lock_log, log_size
+from federation.tables import (
+    CheckpointRow,
+    EntryRow,
+    EquivocationRow,
+    LogRow,
+    PeerHeadRow,
+    PeerSyncRow,
+    QuarantineRow,
+)
+from keys.canonical import parse_canonical
+from keys.ed25519 import b64
+
+
+class CheckpointMismatch(FederationError):
+    """An origin-signed checkpoint disagrees with this node's copy: equivocation evidence.
+    `ours` is this node's origin-signed checkpoint of that size, or failing that its newest
+    one of the origin (the tree it was checked against grew from verified entries)."""
+
+    def __init__(self, message: str, *, theirs: str, ours: str | None) -> None:
+        super().__init__(message)
+        self.theirs, self.ours = theirs, ours
+
+
+class Frozen(LogError):
+    """The origin is frozen after proven equivocation: no new entries are accepted."""
+
+
+async def stored_key_state(session: AsyncSession, origin: str) -> keystate.KeyState:
+    """Replay the key statements this node holds of `origin`'s log, in seq order."""
+    rows = await session.scalars(
+        select(EntryRow).where(EntryRow.origin == origin, EntryRow.type.in_(KEY_TYPES))
+    )  # sorted here: ORDER BY seq would make SQLite walk the whole log
+    return keystate.replay(
+        keystate.Statement(r.seq, r.type, parse_canonical(r.content_body or b"{}"), r.issued_at)
+        for r in sorted(rows, key=lambda r: r.seq)
+    )
+
+
+async def follower_for(
+    session: AsyncSession, *, federation: str, origin: str, root_key: bytes, me: str
+) -> Follower:
+    return Follower(
+        federation=federation,
+        origin=origin,
+        root_key=root_key,
+        me=me,
+        size=await log_size(session, origin),
+        state=await stored_key_state(session, origin),
+    )
+
+
+async def store_accepted(
+    session: AsyncSession,
+    origin: str,
+    accepted: Sequence[Accepted],
+    *,
+    now: datetime,
+    recovering: bool = False,
+) -> int:
+    """Store verified entries that continue the copy of `origin`; extend its tree. Returns
+    the new size. Raises LogError if the copy moved meanwhile (another sync stored them), and
+    Frozen if the origin is frozen (unless this node is `recovering` its own log)."""
+    log = await lock_log(session, origin)
+    if log.frozen_reason is not None and not recovering:
+        raise Frozen(f"{origin} is frozen: {log.frozen_reason}")
+    if not accepted:
+        return log.size
+    if accepted[0].wire.seq != log.size:
+        raise LogError(
+            f"copy of {origin} is at {log.size}, the page starts at {accepted[0].wire.seq}"
+        )
+    await insert_rows(
+        session,
+        EntryRow,
+        [
+            {
+                "origin": origin,
+                "seq": a.wire.seq,
+                "type": a.type,
+                "issued_at": a.issued_at,
+                "key_id": a.key_id,
+                "audience": list(a.audience),
+                "envelope": a.wire.envelope,
+                "leaf_hash": a.wire.leaf_hash,
+                "content_salt": a.wire.salt,
+                "content_body": a.wire.body,
+                "flagged": a.flag is not None,
+                "flag_reason": a.flag,
+                "invalid_reason": None,
+                "stored_at": now,
+            }
+            for a in accepted
+        ],
+    )
+    log.root = await tree.extend(session, origin, log.size, [a.wire.leaf_hash for a in accepted])
+    log.size += len(accepted)
+    log.updated_at = now
+    await session.flush()
+    return log.size
+
+
+async def accept_checkpoint(
+    session: AsyncSession,
+    *,
+    federation: str,
+    origin: str,
+    text: str,
+    state: keystate.KeyState,
+    now: datetime,
+) -> bool:
+    """Verify an origin-signed checkpoint against this node's copy and keep it when the copy
+    has reached its size. Returns False when the copy is still shorter (nothing to judge
+    yet). Raises CheckpointMismatch (evidence) when the root differs at that size, and
+    FederationError subclasses when the note is malformed or not signed by a valid key."""
+    parsed = cp.parse_text(note.parse(text).text)
+    verified = cp.verify_checkpoint(
+        text,
+        origin=cp.origin_line(federation, origin),
+        keys=state.checkpoint_keys(parsed.size),
+    )
+    size = verified.checkpoint.size
+    log = await lock_log(session, origin)
+    if size > log.size:
+        return False
+    root = log.root if size == log.size else await tree.root_at(session, origin, size)
+    if root != verified.checkpoint.root:
+        ours = await checkpoint_at(session, origin, size) or log.checkpoint
+        raise CheckpointMismatch(
+            f"checkpoint of {origin} at size {size} has root {b64(verified.checkpoint.root)}, "
+            f"this node's copy has {b64(root) if root is not None else 'none'}",
+            theirs=text,
+            ours=ours,
+        )
+    if size == log.size and log.checkpoint != text:
+        existing = await session.get(CheckpointRow, (origin, size))
+        if existing is None:
+            session.add(
+                CheckpointRow(origin=origin, size=size, root=root, note=text, stored_at=now)
+            )
+        log.checkpoint = text
+        await session.flush()
+    return True
+
+
+async def mark_invalidated(session: AsyncSession, origin: str, state: keystate.KeyState) -> int:
+    """Mark the entries of `origin` that a key revocation invalidated (DESIGN §2); return how
+    many were newly marked."""
+    marked = 0
+    for life in state.revocations():
+        if life.valid_below is None or life.revoked_seq is None:
+            continue
+        result = await session.execute(
+            update(EntryRow)
+            .where(
+                EntryRow.origin == origin,
+                EntryRow.key_id == life.key_id,
+                EntryRow.seq >= life.valid_below,
+                EntryRow.seq < life.revoked_seq,
+                EntryRow.type.not_in(KEY_TYPES),
+                EntryRow.invalid_reason.is_(None),
+            )
+            .values(
+                invalid_reason=f"signed by key {life.key_id[:16]}..., revoked below seq "
+                f"{life.valid_below}: {life.reason or 'no reason given'}"
+            )
+        )
+        marked += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return marked
+
+
+async def logs(session: AsyncSession) -> list[LogRow]:
+    return list(await session.scalars(select(LogRow).order_by(LogRow.origin)))
+
+
+# --- bookkeeping: peer status, heads, quarantine, evidence, freezing ------------------------
+
+MAX_QUARANTINE_BYTES = 1024 * 1024
+
+
+async def peer_sync(session: AsyncSession, peer: str) -> PeerSyncRow:
+    row = await session.get(PeerSyncRow, peer)
+    if row is None:
+        row = PeerSyncRow(peer=peer, failures=0)
+        session.add(row)
+    return row
+
+
+async def record_heads(
+    session: AsyncSession, peer: str, sizes: Mapping[str, int], *, now: datetime
+) -> None:
+    await session.execute(delete(PeerHeadRow).where(PeerHeadRow.peer == peer))
+    session.add_all(
+        PeerHeadRow(peer=peer, origin=origin, size=size, seen_at=now)
+        for origin, size in sizes.items()
+    )
+    await session.flush()
+
+
+async def quarantine(
+    session: AsyncSession,
+    *,
+    peer: str,
+    origin: str,
+    start: int | None,
+    reason: str,
+    data: bytes,
+    now: datetime,
+) -> None:
+    session.add(
+        QuarantineRow(
+            peer=peer,
+            origin=origin,
+            start=start,
+            reason=reason,
+            data=data[:MAX_QUARANTINE_BYTES],
+            at=now,
+        )
+    )
+    await session.flush()
+
+
+async def freeze(
+    session: AsyncSession,
+    *,
+    origin: str,
+    reason: str,
+    first: str,
+    second: str,
+    kind: str,
+    via: str | None,
+    now: datetime,
+) -> None:
+    """Keep the evidence of an origin's equivocation and stop accepting its new entries."""
+    session.add(
+        EquivocationRow(
+            origin=origin, kind=kind, first=first, second=second, via=via, detected_at=now
+        )
+    )
+    log = await lock_log(session, origin)
+    if log.frozen_reason is None:
+        log.frozen_reason = reason
+    await session.flush()
+
+
+async def checkpoint_at(session: AsyncSession, origin: str, size: int) -> str | None:
+    row = await session.get(CheckpointRow, (origin, size))
+    return None if row is None else row.note
+
+
+async def seen_fresh(session: AsyncSession, origin: str, moment: datetime) -> None:
+    """`origin`'s newest checkpoint was seen current at `moment` (kept if newer)."""
+    log = await session.get(LogRow, origin)
+    if log is None:
+        return
+    known = log.fresh_at
+    if known is not None and known.tzinfo is None:
+        known = known.replace(tzinfo=moment.tzinfo)
+    if known is None or moment > known:
+        log.fresh_at = moment
+    await session.flush()

@@ -1,0 +1,431 @@
+"""Sync: pulling, verifying and storing the logs a peer holds (DESIGN §5).
+
+One round against one peer: `GET /logs`; for every origin in this node's roster whose copy
+at the peer is longer than ours, fetch the missing entries in pages (the next page is fetched
+while the current one is verified and stored), verify each page with `federation.follow`,
+store it in its own transaction together with the derived state (`on_stored`, given by the
+service), and accept the origin's checkpoint once the copy reaches its size. Logs relay
+transitively: the peer may serve any origin, not only itself.
+
+A page that fails verification stops that origin's sync from that peer for this round;
+nothing of it is stored and the reason is reported. Other origins go on. Network failures
+and bad answers become `PeerError`; the caller decides about retries and backoff.
+"""
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation import replica, witness
+from federation.errors import FederationError
+from federation.follow import MAX_PAGE_ENTRIES, Accepted, Follower, PageError, parse_page
+from federation.log import lock_log, log_size
+from federation.tables import EquivocationRow, LogRow
+
+MAX_PAGE_BYTES = 8 * 1024 * 1024
+MAX_LOGS_BYTES = 1024 * 1024
+MAX_CHECKPOINT_BYTES = 16 * 1024
+RESTORED = "restored from a backup?"  # the start of the reason appends stopped
+
+Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+OnStored = Callable[[AsyncSession, str, list[Accepted]], Awaitable[None]]
+
+
+class PeerError(FederationError):
+    """A peer could not be reached or gave an answer that is not the protocol's."""
+
+
+class _BadPage(PageError):
+    """A page that failed, with where it started and what was served (for quarantine)."""
+
+    def __init__(self, start: int, doc: Any, cause: PageError) -> None:
+        super().__init__(str(cause))
+        self.start, self.doc = start, doc
+
+
+@dataclass(frozen=True)
+class LogHead:
+    origin: str
+    size: int
+    checkpoint: str | None
+
+
+@dataclass
+class OriginReport:
+    origin: str
+    before: int
+    after: int
+    checkpoint: bool = False  # the peer's checkpoint was verified and kept
+    error: str | None = None
+    substantive: int = 0  # new entries other than witness statements
+    equivocations: list[str] = field(default_factory=list)  # found in witness entries
+
+    @property
+    def fetched(self) -> int:
+        return self.after - self.before
+
+
+@dataclass
+class PeerReport:
+    peer: str
+    origins: list[OriginReport] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def fetched(self) -> int:
+        return sum(o.fetched for o in self.origins)
+
+
+async def _get_json(client: httpx.AsyncClient, url: str, *, limit: int) -> Any:
+    try:
+        async with client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise PeerError(f"GET {url}: HTTP {response.status_code}")
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data.extend(chunk)
+                if len(data) > limit:
+                    raise PeerError(f"GET {url}: answer exceeds {limit} bytes")
+    except httpx.HTTPError as exc:
+        raise PeerError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+    try:
+        return json.loads(bytes(data))
+    except ValueError as exc:
+        raise PeerError(f"GET {url}: answer is not JSON") from exc
+
+
+async def _get_text(client: httpx.AsyncClient, url: str, *, limit: int) -> str:
+    try:
+        response = await client.get(url)
+    except httpx.HTTPError as exc:
+        raise PeerError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+    if response.status_code != 200 or len(response.content) > limit:
+        raise PeerError(f"GET {url}: HTTP {response.status_code}, {len(response.content)} bytes")
+    try:
+        return response.content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PeerError(f"GET {url}: not UTF-8") from exc
+
+
+def parse_heads(doc: Any) -> list[LogHead]:
+    if not isinstance(doc, list):
+        raise PeerError("/logs must answer a list")
+    heads = []
+    for item in doc:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("origin"), str)
+            or type(item.get("size")) is not int
+            or item["size"] < 0
+            or not isinstance(item.get("checkpoint"), str | None)
+        ):
+            raise PeerError("/logs entries need origin, size and checkpoint")
+        checkpoint = item.get("checkpoint")
+        if checkpoint is not None and len(checkpoint) > MAX_CHECKPOINT_BYTES:
+            raise PeerError(f"checkpoint of {item['origin']} exceeds {MAX_CHECKPOINT_BYTES} bytes")
+        heads.append(LogHead(item["origin"], item["size"], checkpoint))
+    return heads
+
+
+def backoff(failures: int, *, base: float, cap: float, jitter: float) -> timedelta:
+    """Delay before the next attempt after `failures` network failures in a row: capped
+    exponential, times a jitter factor in [0.5, 1.5) (`jitter` in [0, 1))."""
+    return timedelta(seconds=min(cap, base * 2 ** max(0, failures - 1)) * (0.5 + jitter))
+
+
+@dataclass
+class Syncer:
+    """Pulls from peers into this node's database. `roots` maps each origin this node follows
+    (its roster) to that origin's root key; `on_stored` applies derived state in the same
+    transaction as each stored page."""
+
+    client: httpx.AsyncClient
+    federation: str
+    me: str
+    roots: Mapping[str, bytes]
+    read: Sessions
+    write: Sessions
+    clock: Callable[[], datetime]
+    on_stored: OnStored
+    page_size: int = MAX_PAGE_ENTRIES
+    retry_base: float = 30.0
+    retry_cap: float = 900.0
+    jitter: Callable[[], float] = random.random
+    own_root: bytes | None = None  # this node's root key: set to recover its own log
+
+    async def sync_peer(self, peer: str, url: str) -> PeerReport:
+        """One round against `peer`; its status is recorded whatever happens."""
+        report = PeerReport(peer)
+        base = url.rstrip("/") + "/federation/v1"
+        now = self.clock()
+        try:
+            heads = parse_heads(await _get_json(self.client, f"{base}/logs", limit=MAX_LOGS_BYTES))
+        except PeerError as exc:
+            report.error = str(exc)
+            async with self.write() as session:
+                status = await replica.peer_sync(session, peer)
+                status.last_attempt = status.last_error_at = now
+                status.last_error = report.error
+                status.failures += 1
+                status.next_attempt = now + backoff(
+                    status.failures, base=self.retry_base, cap=self.retry_cap, jitter=self.jitter()
+                )
+            return report
+        async with self.write() as session:
+            await replica.record_heads(session, peer, {h.origin: h.size for h in heads}, now=now)
+        for head in heads:
+            if head.origin == self.me:
+                own = await (
+                    self._origin(peer, base, head) if self.own_root else self._own(peer, head)
+                )
+                if own is not None:
+                    report.origins.append(own)
+            elif head.origin in self.roots:
+                report.origins.append(await self._origin(peer, base, head))
+        errors = [f"{o.origin}: {o.error}" for o in report.origins if o.error]
+        async with self.write() as session:
+            status = await replica.peer_sync(session, peer)
+            status.last_attempt, status.failures, status.next_attempt = now, 0, None
+            if errors:
+                status.last_error, status.last_error_at = "; ".join(errors)[:2000], now
+            else:
+                status.last_success = now
+        return report
+
+    async def _own(self, peer: str, head: LogHead) -> OriginReport | None:
+        """What a peer holds of this node's own log. A longer copy means this node runs on a
+        restored backup: appends stop until `denex recover` (it never re-issues a seq). A
+        checkpoint of this node that its own tree contradicts is evidence of a stolen key."""
+        async with self.read() as session:
+            size = await log_size(session, self.me)
+        report = OriginReport(self.me, size, size)
+        if head.size > size:
+            report.error = (
+                f"{RESTORED} {peer} holds {head.size} entries of this node's log, this node "
+                f"{size}; run `denex recover`"
+            )
+            async with self.write() as session:
+                log = await lock_log(session, self.me)
+                if log.frozen_reason is None:
+                    log.frozen_reason = report.error
+            return report
+        if head.checkpoint is None:
+            return None
+        try:
+            async with self.write() as session:
+                state = await replica.stored_key_state(session, self.me)
+                await replica.accept_checkpoint(
+                    session,
+                    federation=self.federation,
+                    origin=self.me,
+                    text=head.checkpoint,
+                    state=state,
+                    now=self.clock(),
+                )
+        except replica.CheckpointMismatch as exc:
+            report.error = f"equivocation: a checkpoint of this node's own log: {exc}"
+            async with self.write() as session:
+                session.add(
+                    EquivocationRow(
+                        origin=self.me,
+                        kind="checkpoints",
+                        first=exc.ours or "",
+                        second=exc.theirs,
+                        via=peer,
+                        detected_at=self.clock(),
+                    )
+                )
+            return report
+        except FederationError:
+            return None  # not signed by this node's keys: the peer's problem, not ours
+        return None
+
+    async def _origin(self, peer: str, base: str, head: LogHead) -> OriginReport:
+        recovering = head.origin == self.me and self.own_root is not None
+        root = self.own_root if recovering else self.roots[head.origin]
+        assert root is not None
+        async with self.read() as session:
+            follower = await replica.follower_for(
+                session,
+                federation=self.federation,
+                origin=head.origin,
+                root_key=root,
+                me=self.me,
+            )
+            log = await session.get(LogRow, head.origin)
+        report = OriginReport(head.origin, follower.size, follower.size)
+        if log is not None and log.frozen_reason is not None and not recovering:
+            report.error = f"{head.origin} is frozen after equivocation: {log.frozen_reason}"
+            return report
+        page_start: int | None = None
+        raw: bytes = b""
+        witnesses: list[Accepted] = []
+        try:
+            async for start, doc, accepted in self._pages(base, head, follower):
+                page_start, raw = start, json.dumps(doc).encode()
+                report.substantive += sum(1 for a in accepted if a.type != witness.WITNESSED)
+                witnesses.extend(a for a in accepted if a.type == witness.WITNESSED and a.wire.body)
+                async with self.write() as session:
+                    report.after = await replica.store_accepted(
+                        session, head.origin, accepted, now=self.clock(), recovering=recovering
+                    )
+                    if any(a.type == "key.revoked" for a in accepted):
+                        await replica.mark_invalidated(session, head.origin, follower.state)
+                    await self.on_stored(session, head.origin, accepted)
+            page_start, raw = None, (head.checkpoint or "").encode()
+            if head.checkpoint is not None:
+                async with self.write() as session:
+                    report.checkpoint = await replica.accept_checkpoint(
+                        session,
+                        federation=self.federation,
+                        origin=head.origin,
+                        text=head.checkpoint,
+                        state=follower.state,
+                        now=self.clock(),
+                    )
+                    if report.checkpoint and peer == head.origin:
+                        await replica.seen_fresh(session, head.origin, self.clock())
+            if report.checkpoint and peer != head.origin:
+                await self._cosigned_freshness(peer, base, head.origin)
+        except replica.CheckpointMismatch as exc:
+            report.error = f"equivocation: {exc}"
+            async with self.write() as session:
+                await replica.freeze(
+                    session,
+                    origin=head.origin,
+                    reason=str(exc),
+                    first=exc.ours or "",
+                    second=exc.theirs,
+                    kind="checkpoints",
+                    via=peer,
+                    now=self.clock(),
+                )
+        except PeerError as exc:
+            report.error = str(exc)
+        except (FederationError, ValueError) as exc:
+            witnesses.clear()  # only what was stored is checked below
+            report.error = str(exc)
+            if isinstance(exc, _BadPage):
+                page_start, raw = exc.start, json.dumps(exc.doc).encode()
+            async with self.write() as session:
+                await replica.quarantine(
+                    session,
+                    peer=peer,
+                    origin=head.origin,
+                    start=page_start,
+                    reason=report.error,
+                    data=raw,
+                    now=self.clock(),
+                )
+        for entry in witnesses:
+            report.equivocations.extend(await self._check_witnessed(head.origin, entry))
+        return report
+
+    async def _cosigned_freshness(self, peer: str, base: str, origin: str) -> None:
+        """The peer's cosignature on its newest checkpoint of `origin` says when it saw that
+        checkpoint as the newest: the origin's log was fresh then (DESIGN §4)."""
+        try:
+            text = await _get_text(
+                self.client, f"{base}/logs/{origin}/checkpoint", limit=MAX_CHECKPOINT_BYTES
+            )
+            async with self.read() as session:
+                state = await replica.stored_key_state(session, peer)
+                size = await log_size(session, peer)
+            times = witness.cosignature_times(
+                text,
+                witness=f"{self.federation}/{peer}",
+                keys=list(state.valid_keys(size).values()),
+            )
+        except (PeerError, FederationError):
+            return
+        now = self.clock()
+        seen = [datetime.fromtimestamp(t, UTC) for t in times]
+        seen = [t for t in seen if t <= now + timedelta(seconds=300)]  # not from the future
+        if seen:
+            async with self.write() as session:
+                await replica.seen_fresh(session, origin, max(seen))
+
+    async def _check_witnessed(self, witness_origin: str, entry: Accepted) -> list[str]:
+        """Check every origin-signed checkpoint in a stored witness entry against this node's
+        copies (DESIGN §4); a validly signed one that disagrees freezes its origin. Returns
+        the equivocations found. A malformed or badly signed one implicates the witness only,
+        and is passed over here (its log verified; the statement inside is its own)."""
+        try:
+            claims = witness.witnessed(entry.wire.body or b"")
+        except witness.WitnessError:
+            return []
+        found = []
+        for origin_line, text in claims:
+            federation, _, origin = origin_line.rpartition("/")
+            if federation != self.federation or origin not in self.roots:
+                continue  # this node's own log is checked by recovery, not here
+            try:
+                async with self.write() as session:
+                    state = await replica.stored_key_state(session, origin)
+                    await replica.accept_checkpoint(
+                        session,
+                        federation=self.federation,
+                        origin=origin,
+                        text=text,
+                        state=state,
+                        now=self.clock(),
+                    )
+            except replica.CheckpointMismatch as exc:
+                found.append(f"{origin}: {exc}")
+                async with self.write() as session:
+                    await replica.freeze(
+                        session,
+                        origin=origin,
+                        reason=str(exc),
+                        first=exc.ours or "",
+                        second=exc.theirs,
+                        kind="checkpoints",
+                        via=witness_origin,
+                        now=self.clock(),
+                    )
+            except FederationError:
+                continue
+        return found
+
+    async def _pages(
+        self, base: str, head: LogHead, follower: Follower
+    ) -> AsyncIterator[tuple[int, Any, list[Accepted]]]:
+        """(start, page as served, verified entries) for `head.origin` up to the peer's
+        size; the next page is already being fetched while the caller stores this one."""
+
+        async def fetch(start: int) -> Any:
+            limit = min(self.page_size, head.size - start)
+            url = f"{base}/logs/{head.origin}/entries?start={start}&limit={limit}"
+            return await _get_json(self.client, url, limit=MAX_PAGE_BYTES)
+
+        start = follower.size
+        pending = asyncio.ensure_future(fetch(start)) if start < head.size else None
+        try:
+            while pending is not None:
+                doc = await pending
+                pending = None
+                try:
+                    wire, nxt = parse_page(doc, start=start)
+                    if not wire:
+                        raise PageError(
+                            f"the peer claims {head.size} entries of {head.origin} "
+                            f"but serves none from {start}"
+                        )
+                    if nxt < head.size:
+                        pending = asyncio.ensure_future(fetch(nxt))
+                    accepted = follower.check(wire)
+                except PageError as exc:
+                    raise _BadPage(start, doc, exc) from exc
+                yield start, doc, accepted
+                start = nxt
+        finally:
+            if pending is not None:
+                pending.cancel()

@@ -1,0 +1,295 @@
+"""Running sync for this node: which peers and origins it follows (the roster), the derived
+state of what arrives (notices), and one round against every peer or one of them."""
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.client import PeerAuth
+from federation.entry import Draft, SealedEntry
+from federation.follow import MAX_PAGE_ENTRIES, Accepted
+from federation.log import append_own, lock_log, log_size
+from federation.sync import RESTORED, PeerReport, Syncer
+from federation.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow
+from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
+from service.errors import NotFound
+from service.node import Node
+from service.notices.derived import NoticeEntry, apply_entries, rebuild
+from service.roster import active_peers
+from service.settings import Settings
+from service.storage.database import Database
+
+log = logging.getLogger("denex.sync")
+
+
+async def apply_derived(session: AsyncSession, origin: str, accepted: list[Accepted]) -> None:
+    """Derived state of entries just stored from a peer, in the same transaction."""
+    if any(a.type == "key.revoked" for a in accepted):
+        await rebuild(session)  # a revocation may have invalidated earlier entries
+        return
+    await apply_entries(
+        session,
+        [
+            NoticeEntry(origin, a.wire.seq, a.type, list(a.audience), a.wire.body)
+            for a in accepted
+            if a.flag is None
+        ],
+        rows=False,
+    )
+
+
+async def sync_round(
+    db: Database,
+    node: Node,
+    client: httpx.AsyncClient,
+    *,
+    clock: Callable[[], datetime],
+    peer: str | None = None,
+    page_size: int = MAX_PAGE_ENTRIES,
+) -> list[PeerReport]:
+    """One sync round: pull from every active peer (or only `peer`), one after another."""
+    async with db.read() as session:
+        roster = await active_peers(session)
+    if peer is not None:
+        roster = [p for p in roster if p.node_id == peer]
+        if not roster:
+            raise NotFound(f"{peer} is not an active peer of this node")
+    async with db.read() as session:
+        everyone = await active_peers(session)
+    syncer = Syncer(
+        client=client,
+        federation=node.identity.federation,
+        me=node.identity.node_id,
+        roots={p.node_id: p.root_key for p in everyone},
+        read=db.read,
+        write=db.write,
+        clock=clock,
+        on_stored=apply_derived,
+        page_size=page_size,
+    )
+    return [await syncer.sync_peer(p.node_id, p.url) for p in roster]
+
+
+def peer_client(
+    node: Node, *, clock: Callable[[], datetime], timeout: float = 30.0
+) -> httpx.AsyncClient:
+    """This node's HTTP client to its peers: every request signed with the signing key in
+    force (RFC 9421), bounded timeouts, no redirects followed."""
+    return httpx.AsyncClient(
+        auth=PeerAuth(lambda: node.signing, clock=clock),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+    )
+
+
+async def due_peers(session: AsyncSession, now: datetime, *, interval: float) -> list[PeerRow]:
+    """Active peers to pull from now: never tried, hinted or backed off until now, or last
+    tried at least `interval` seconds ago."""
+    statuses = {s.peer: s for s in await session.scalars(select(PeerSyncRow))}
+    due = []
+    for peer in await active_peers(session):
+        status = statuses.get(peer.node_id)
+        if status is None or status.last_attempt is None:
+            due.append(peer)
+        elif status.next_attempt is not None:
+            if _aware(status.next_attempt) <= now:
+                due.append(peer)
+        elif _aware(status.last_attempt) <= now - timedelta(seconds=interval):
+            due.append(peer)
+    return due
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def recover(
+    db: Database, node: Node, client: httpx.AsyncClient, *, clock: Callable[[], datetime]
+) -> tuple[list[PeerReport], bool]:
+    """Fetch this node's own entries back from its peers, verified like any origin's
+    (DESIGN §5, a restored backup). Appends resume (returns True) once no reachable peer
+    holds more of this node's log than it does; it never re-issues a seq."""
+    me = node.identity.node_id
+    async with db.read() as session:
+        roster = await active_peers(session)
+    syncer = Syncer(
+        client=client,
+        federation=node.identity.federation,
+        me=me,
+        roots={p.node_id: p.root_key for p in roster},
+        read=db.read,
+        write=db.write,
+        clock=clock,
+        on_stored=apply_derived,
+        own_root=node.identity.root_key,
+    )
+    reports = [await syncer.sync_peer(p.node_id, p.url) for p in roster]
+    own_errors = [o.error for r in reports for o in r.origins if o.origin == me and o.error]
+    async with db.write() as session:
+        log = await lock_log(session, me)
+        ahead = await session.scalar(
+            select(func.max(PeerHeadRow.size)).where(PeerHeadRow.origin == me)
+        )
+        resumed = not own_errors and (ahead is None or ahead <= log.size)
+        if resumed and log.frozen_reason is not None and log.frozen_reason.startswith(RESTORED):
+            log.frozen_reason = None
+        resumed = resumed and log.frozen_reason is None
+    return reports, resumed
+
+
+async def witness(db: Database, node: Node, *, now: datetime) -> SealedEntry | None:
+    """Append one `checkpoints.witnessed` entry to this node's log with the newest verified
+    checkpoint of every other origin it holds (none if there is none)."""
+    me = node.identity.node_id
+    async with db.write() as session:
+        log = await lock_log(session, me)
+        rows = await session.scalars(
+            select(LogRow).where(
+                LogRow.origin != me,
+                LogRow.checkpoint.is_not(None),
+                LogRow.frozen_reason.is_(None),
+            )
+        )
+        checkpoints = [row.checkpoint for row in rows if row.checkpoint is not None]
+        if not checkpoints:
+            return None
+        signing = await node.current_signer(session)
+        [entry] = await append_own(
+            session,
+            federation=node.identity.federation,
+            origin=me,
+            drafts=[Draft(WITNESSED, witness_body(checkpoints[:MAX_CHECKPOINTS]), ("*",), now)],
+            signer=lambda _type: signing,
+            checkpoint_key=signing,
+            now=now,
+            locked=log,
+        )
+    return entry
+
+
+async def hint_received(session: AsyncSession, peer: str, *, now: datetime) -> None:
+    """A peer says it has news: pull from it at the next tick."""
+    status = await session.get(PeerSyncRow, peer)
+    if status is None:
+        status = PeerSyncRow(peer=peer, failures=0)
+        session.add(status)
+    status.next_attempt = now
+
+
+@dataclass
+class SyncLoop:
+    """The background sync of `denex serve`: every tick, pull from the peers that are due,
+    and tell every peer when this node's own log grew (a push hint). One per data dir: the
+    process holding `sync.lock` runs it (several workers share one node)."""
+
+    db: Database
+    node: Node
+    settings: Settings
+    clock: Callable[[], datetime]
+    tick: float = 1.0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    hinted_size: int | None = None
+    witnessed_at: datetime | None = None
+
+    async def run(self) -> None:
+        lock = _loop_lock(self.settings.data_dir)
+        if lock is None:
+            return  # another worker of this node runs the loop
+        try:
+            async with peer_client(self.node, clock=self.clock) as client:
+                while True:
+                    await self.round(client)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), self.tick)
+                    self.wake.clear()
+        finally:
+            lock.close()
+
+    async def round(self, client: httpx.AsyncClient) -> list[PeerReport]:
+        now = self.clock()
+        async with self.db.read() as session:
+            due = await due_peers(session, now, interval=self.settings.sync_interval)
+        reports = []
+        for peer in due:
+            try:
+                reports.extend(
+                    await sync_round(
+                        self.db, self.node, client, clock=self.clock, peer=peer.node_id
+                    )
+                )
+            except Exception:  # one peer's trouble never stops the loop
+                log.exception("sync from %s failed", peer.node_id)
+        for report in reports:
+            _log_report(report)
+        await self.maybe_witness(reports, now)
+        await self.push_hints(client)
+        return reports
+
+    async def maybe_witness(self, reports: list[PeerReport], now: datetime) -> None:
+        """After a round that verified new entries of other origins (witness entries do not
+        count, so witnessing never feeds on itself), at most every `witness_interval`."""
+        if not any(o.substantive for r in reports for o in r.origins):
+            return
+        interval = timedelta(seconds=self.settings.witness_interval)
+        if self.witnessed_at is not None and now - self.witnessed_at < interval:
+            return
+        if await witness(self.db, self.node, now=now) is not None:
+            self.witnessed_at = now
+
+    async def push_hints(self, client: httpx.AsyncClient) -> None:
+        origin = self.node.identity.node_id
+        async with self.db.read() as session:
+            size = await log_size(session, origin)
+            peers = await active_peers(session)
+        if self.hinted_size is None:
+            self.hinted_size = size  # nothing new since start-up as far as peers care
+            return
+        if size <= self.hinted_size:
+            return
+        self.hinted_size = size
+        body = {"origin": origin, "size": size}
+        for peer in peers:
+            url = peer.url.rstrip("/") + "/federation/v1/hint"
+            with contextlib.suppress(httpx.HTTPError):
+                await client.post(url, json=body, timeout=5.0)
+
+
+def _loop_lock(data_dir: Path) -> IO[bytes] | None:
+    """An exclusive, non-blocking lock on `<data dir>/sync.lock`; None if another process
+    holds it. The lock lasts as long as the returned file stays open."""
+    handle = (data_dir / "sync.lock").open("ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def _log_report(report: PeerReport) -> None:
+    if report.error:
+        log.warning("sync from %s: %s", report.peer, report.error)
+    for origin in report.origins:
+        if origin.error and origin.error.startswith("equivocation"):
+            log.error("ALERT sync from %s: %s", report.peer, origin.error)
+        elif origin.error:
+            log.warning("sync of %s from %s: %s", origin.origin, report.peer, origin.error)
+        elif origin.fetched:
+            log.info(
+                "sync of %s from %s: %d new entries (now %d)",
+                origin.origin,
+                report.peer,
+                origin.fetched,
+                origin.after,
+            )

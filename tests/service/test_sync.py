@@ -1,0 +1,461 @@
+"""Sync between two nodes in one process: node A pulls node B's log through B's real app
+(httpx ASGITransport), verifies every entry and stores it with its derived notices; a peer
+that serves forged or broken pages gets nothing of them stored."""
+
+import base64
+import json
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from federation.entry import Draft
+from federation.follow import PageError, WireEntry, parse_page
+from federation.log import append_own
+from federation.sync import PeerReport
+from federation.tables import EntryRow, EquivocationRow, LogRow
+from federation.witness import witness_body, witnessed
+from service.storage.models import NoticeRow
+from service.syncing import due_peers, recover, sync_round, witness
+from tests.nodes import FakeClock, LiveNode
+from tests.postgres import PostgresServer
+from tests.service.notice_data import notice
+from tests.sync_peers import Rewrite, befriend, peer_client, reopen
+
+
+async def _publish(live: LiveNode, count: int, prefix: str = "B") -> list[str]:
+    ids = []
+    for n in range(count):
+        r = await live.client.post(
+            "/api/v1/notices", json=notice(reference=f"{prefix}-{n}"), headers=live.auth("officer")
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["notice_id"])
+    return ids
+
+
+async def _rows(live: LiveNode, origin: str) -> list[EntryRow]:
+    async with live.db.read() as session:
+        return list(
+            await session.scalars(
+                select(EntryRow).where(EntryRow.origin == origin).order_by(EntryRow.seq)
+            )
+        )
+
+
+async def _sync(
+    a: LiveNode, b: LiveNode, clock: FakeClock, *, page_size: int = 1000, rewrite: Rewrite = None
+) -> PeerReport:
+    async with peer_client(a, b, rewrite=rewrite) as client:
+        [report] = await sync_round(
+            a.db, a.node, client, clock=clock, peer=b.node.identity.node_id, page_size=page_size
+        )
+    return report
+
+
+@pytest.fixture
+async def pair(
+    make_node: Callable[..., Awaitable[LiveNode]],
+    database_url: str | None,
+    request: pytest.FixtureRequest,
+) -> tuple[LiveNode, LiveNode]:
+    a = await make_node("fr-sbdu", database_url)
+    other = None
+    if database_url is not None:  # PostgreSQL: each node has a database of its own
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        other = server.create_database(f"t_sync_b_{uuid.uuid4().hex[:12]}")
+    b = await make_node("de-bafa", other)
+    await befriend(a, b)
+    await befriend(b, a)
+    return a, b
+
+
+async def test_a_pulls_b_verifies_everything_and_sees_b_notices(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    a, b = pair
+    ids = await _publish(b, 5)
+    report = await _sync(a, b, clock)
+    assert report.error is None
+    [origin] = report.origins
+    assert (origin.origin, origin.before, origin.after, origin.error) == ("de-bafa", 0, 6, None)
+    assert origin.checkpoint
+    # the copy is byte for byte B's log, with B's checkpoint
+    theirs, ours = await _rows(b, "de-bafa"), await _rows(a, "de-bafa")
+    assert [(r.seq, r.envelope, r.leaf_hash, r.content_body) for r in ours] == [
+        (r.seq, r.envelope, r.leaf_hash, r.content_body) for r in theirs
+    ]
+    async with a.db.read() as session, b.db.read() as other:
+        mine = await session.get(LogRow, "de-bafa")
+        source = await other.get(LogRow, "de-bafa")
+        assert mine is not None and source is not None
+        assert (mine.size, mine.root, mine.checkpoint) == (
+            source.size,
+            source.root,
+            source.checkpoint,
+        )
+        notices = set(
+            await session.scalars(select(NoticeRow.notice_id).where(NoticeRow.origin == "de-bafa"))
+        )
+    assert notices == set(ids)
+    r = await a.client.get(f"/api/v1/notices/{ids[0]}", headers=a.auth("officer"))
+    assert r.status_code == 200 and r.json()["origin"] == "de-bafa"
+
+
+async def test_sync_is_incremental_and_idempotent(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    a, b = pair
+    await _publish(b, 3)
+    assert (await _sync(a, b, clock)).fetched == 4
+    assert (await _sync(a, b, clock)).fetched == 0
+    await _publish(b, 2, prefix="MORE")
+    again = await _sync(a, b, clock, page_size=1)
+    assert again.fetched == 2 and again.origins[0].error is None
+    assert len(await _rows(a, "de-bafa")) == 6
+
+
+def _tamper_page(doc: dict[str, Any], index: int, how: str) -> None:
+    item = doc["entries"][index]
+    if how == "signature":
+        env = json.loads(item["envelope"])
+        sig = bytearray(base64.b64decode(env["signatures"][0]["sig"]))
+        sig[0] ^= 1
+        env["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
+        item["envelope"] = json.dumps(env, separators=(",", ":"), sort_keys=True)
+    elif how == "leaf":
+        leaf = bytearray(base64.b64decode(item["leaf_hash"]))
+        leaf[0] ^= 1
+        item["leaf_hash"] = base64.b64encode(bytes(leaf)).decode()
+    elif how == "content":
+        body = bytearray(base64.b64decode(item["content"]["body"]))
+        body[-2] ^= 1
+        item["content"]["body"] = base64.b64encode(bytes(body)).decode()
+    elif how == "gap":
+        del doc["entries"][index]
+        doc["next"] -= 1
+    elif how == "reorder":
+        doc["entries"][index], doc["entries"][index + 1] = (
+            doc["entries"][index + 1],
+            doc["entries"][index],
+        )
+
+
+@pytest.mark.parametrize("how", ["signature", "leaf", "content", "gap", "reorder"])
+async def test_a_forged_page_stores_nothing_of_it(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock, how: str
+) -> None:
+    a, b = pair
+    await _publish(b, 4)
+
+    def corrupt(path: str, doc: Any) -> Any:
+        if path.endswith("/entries"):
+            _tamper_page(doc, 2, how)
+        return doc
+
+    report = await _sync(a, b, clock, rewrite=corrupt)
+    [origin] = report.origins
+    assert origin.error is not None and origin.after == 0, origin
+    assert await _rows(a, "de-bafa") == []
+    async with a.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 0
+    # the honest peer afterwards: everything arrives
+    assert (await _sync(a, b, clock)).fetched == 5
+
+
+async def test_a_checkpoint_that_does_not_match_is_reported_and_not_kept(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    a, b = pair
+    await _publish(b, 2)
+    async with b.db.read() as session:
+        other = await session.get(LogRow, "de-bafa")
+        assert other is not None and other.checkpoint is not None
+        wrong = other.checkpoint
+
+    await _publish(b, 1, prefix="LATER")
+
+    def stale_checkpoint(path: str, doc: Any) -> Any:
+        if path.endswith("/logs"):
+            for head in doc:
+                if head["origin"] == "de-bafa":
+                    head["checkpoint"] = wrong.replace("\n3\n", "\n4\n")  # size 4, signed for 3
+        return doc
+
+    report = await _sync(a, b, clock, rewrite=stale_checkpoint)
+    [origin] = report.origins
+    assert origin.after == 4 and origin.error is not None and not origin.checkpoint
+    async with a.db.read() as session:
+        mine = await session.get(LogRow, "de-bafa")
+        assert mine is not None and mine.checkpoint is None
+
+
+def test_parse_page_refuses_malformed_pages() -> None:
+    good = {
+        "entries": [
+            {"seq": 5, "leaf_hash": base64.b64encode(b"x" * 32).decode(), "envelope": "{}"}
+        ],
+        "next": 6,
+    }
+    assert parse_page(good, start=5)[1] == 6
+    assert isinstance(parse_page(good, start=5)[0][0], WireEntry)
+    for bad in (
+        {**good, "next": 7},
+        {"entries": good["entries"]},
+        {"entries": [{**good["entries"][0], "seq": 6}], "next": 6},
+        {"entries": [{**good["entries"][0], "leaf_hash": "AAAA"}], "next": 6},
+        {"entries": [{**good["entries"][0], "extra": 1}], "next": 6},
+        {"entries": [{**good["entries"][0], "content": {"salt": "x"}}], "next": 6},
+        [],
+    ):
+        with pytest.raises(PageError):
+            parse_page(bad, start=5)
+
+
+async def test_a_validly_signed_checkpoint_of_another_history_freezes_the_origin(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    a, b = pair
+    await _publish(b, 2)
+    assert (await _sync(a, b, clock)).fetched == 3
+    ident = b.node.identity
+    # B (or a thief of its key) signs a checkpoint of the same size over another tree
+    other_history = sign_checkpoint(
+        Checkpoint(origin_line(ident.federation, ident.node_id), 3, b"\x07" * 32), b.node.signing
+    )
+
+    def equivocate(path: str, doc: Any) -> Any:
+        if path.endswith("/logs"):
+            for head in doc:
+                if head["origin"] == "de-bafa":
+                    head["checkpoint"] = other_history
+        return doc
+
+    report = await _sync(a, b, clock, rewrite=equivocate)
+    [origin] = report.origins
+    assert origin.error is not None and origin.error.startswith("equivocation")
+    async with a.db.read() as session:
+        log = await session.get(LogRow, "de-bafa")
+        [evidence] = list(await session.scalars(select(EquivocationRow)))
+    assert log is not None and log.frozen_reason is not None
+    assert evidence.second == other_history and evidence.first == log.checkpoint
+    assert evidence.via == "de-bafa" and evidence.kind == "checkpoints"
+    # B's later entries are no longer accepted, even from an honest answer
+    await _publish(b, 1, prefix="AFTER")
+    later = await _sync(a, b, clock)
+    assert later.origins[0].error is not None and "frozen" in later.origins[0].error
+    assert len(await _rows(a, "de-bafa")) == 3
+
+
+async def test_witness_entries_carry_checkpoints_and_expose_an_equivocating_origin(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+) -> None:
+    """fr witnesses de's checkpoint in its own log; when fr has been shown another history of
+    de (same size, other root, signed with de's key) and witnesses that, nl reads it in fr's
+    log, checks it against its own copy of de, and freezes de with the evidence."""
+    fr = await make_node("fr-sbdu")
+    de = await make_node("de-bafa")
+    nl = await make_node("nl-cdiu")
+    for x in (fr, de, nl):
+        for y in (fr, de, nl):
+            if x is not y:
+                await befriend(x, y)
+    await _publish(de, 2)
+    assert (await _sync(fr, de, clock)).fetched == 3
+    entry = await witness(fr.db, fr.node, now=clock())
+    assert entry is not None and entry.type == "checkpoints.witnessed"
+    async with fr.db.read() as session:
+        fr_copy = await session.get(LogRow, "de-bafa")
+        assert fr_copy is not None and fr_copy.checkpoint is not None
+    assert witnessed(entry.body or b"") == [("denex.test/de-bafa", fr_copy.checkpoint)]
+
+    assert (await _sync(nl, de, clock)).fetched == 3
+    report = await _sync(nl, fr, clock)  # the honest witness statement: nothing found
+    assert not any(o.equivocations for o in report.origins)
+
+    ident = de.node.identity
+    fork = sign_checkpoint(
+        Checkpoint(origin_line(ident.federation, ident.node_id), 3, b"\x05" * 32),
+        de.node.signing,
+    )
+    async with fr.db.write() as session:  # fr witnesses what it was shown
+        signing = fr.node.signing
+        await append_own(
+            session,
+            federation=fr.node.identity.federation,
+            origin="fr-sbdu",
+            drafts=[Draft("checkpoints.witnessed", witness_body([fork]), ("*",), clock())],
+            signer=lambda _t: signing,
+            checkpoint_key=signing,
+            now=clock(),
+        )
+    report = await _sync(nl, fr, clock)
+    by_origin = {o.origin: o for o in report.origins}
+    assert by_origin["fr-sbdu"].equivocations, by_origin
+    async with nl.db.read() as session:
+        frozen = await session.get(LogRow, "de-bafa")
+        [evidence] = list(await session.scalars(select(EquivocationRow)))
+    assert frozen is not None and frozen.frozen_reason is not None
+    assert evidence.via == "fr-sbdu" and evidence.second == fork
+    assert evidence.first == fr_copy.checkpoint  # de's own checkpoint, as nl verified it
+
+
+async def test_a_node_restored_from_a_backup_stops_appending_until_it_recovers(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock, tmp_path: Path
+) -> None:
+    fr = await make_node("fr-sbdu")
+    de = await make_node("de-bafa")
+    await befriend(fr, de)
+    await befriend(de, fr)
+    await _publish(de, 2)
+    backup = tmp_path / "backup.db"
+    database = de.settings.data_dir / "node.db"
+    with sqlite3.connect(database) as source, sqlite3.connect(backup) as copy:
+        source.backup(copy)  # de's backup at size 3
+    later = await _publish(de, 2, prefix="AFTER-BACKUP")
+    assert (await _sync(fr, de, clock)).fetched == 5
+
+    # de's disk is lost; the backup comes back
+    await de.db.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    shutil.copy(backup, database)
+    restored = await reopen(de)
+    assert len(await _rows(restored, "de-bafa")) == 3
+
+    # the first sync round finds fr holding more of de's log: appends stop
+    report = await _sync(restored, fr, clock)
+    own = [o for o in report.origins if o.origin == "de-bafa"]
+    assert own and own[0].error is not None and "denex recover" in own[0].error
+    r = await restored.client.post(
+        "/api/v1/notices", json=notice(reference="TOO-SOON"), headers=restored.auth("officer")
+    )
+    assert r.status_code == 503 and "recover" in r.json()["detail"]
+    assert len(await _rows(restored, "de-bafa")) == 3
+
+    async with peer_client(restored, fr) as client:
+        reports, resumed = await recover(restored.db, restored.node, client, clock=clock)
+    assert resumed, reports
+    rows = await _rows(restored, "de-bafa")
+    assert [r.seq for r in rows] == list(range(5))
+    async with restored.db.read() as session:
+        ids = set(await session.scalars(select(NoticeRow.notice_id)))
+    assert set(later) <= ids
+    r = await restored.client.post(
+        "/api/v1/notices", json=notice(reference="AFTER-RECOVERY"), headers=restored.auth("officer")
+    )
+    assert r.status_code == 201 and r.json()["versions"][0]["seq"] == 5
+
+
+async def test_entries_outside_the_audience_travel_without_content(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+) -> None:
+    de = await make_node("de-bafa")
+    fr = await make_node("fr-sbdu")
+    nl = await make_node("nl-cdiu")
+    for x in (fr, de, nl):
+        for y in (fr, de, nl):
+            if x is not y:
+                await befriend(x, y)
+    r = await de.client.post(
+        "/api/v1/notices",
+        json=notice(reference="FOR-FR-ONLY", audience=["fr-sbdu"]),
+        headers=de.auth("officer"),
+    )
+    assert r.status_code == 201, r.text
+    secret = r.json()["notice_id"]
+    assert r.json()["audience"] == ["de-bafa", "fr-sbdu"]
+
+    assert (await _sync(fr, de, clock)).fetched == 2
+    assert (await _sync(nl, fr, clock)).origins[0].error is None  # relayed through fr
+    fr_rows, nl_rows = await _rows(fr, "de-bafa"), await _rows(nl, "de-bafa")
+    assert [r.envelope for r in nl_rows] == [r.envelope for r in fr_rows]  # same signed log
+    assert fr_rows[1].content_body is not None and nl_rows[1].content_body is None
+    assert nl_rows[0].content_body is not None  # key statements are public
+    async with nl.db.read() as session:
+        log = await session.get(LogRow, "de-bafa")
+        assert log is not None and log.checkpoint is not None  # the tree verifies regardless
+        assert await session.get(NoticeRow, ("de-bafa", secret)) is None
+    async with fr.db.read() as session:
+        assert await session.get(NoticeRow, ("de-bafa", secret)) is not None
+
+    # a peer that hands the content to a non-member anyway: the page is refused
+    async with peer_client(fr, de) as client:
+        leaked = (await client.get("/federation/v1/logs/de-bafa/entries?start=0")).json()
+
+    def leak(path: str, doc: Any) -> Any:
+        return leaked if path.endswith("/entries") else doc
+
+    other = await make_node("it-uama")
+    await befriend(other, de)
+    await befriend(de, other)
+    clock.advance(seconds=2)  # de's server re-reads its roster's keys after a second
+    report = await _sync(other, de, clock, rewrite=leak)
+    assert report.origins and report.origins[0].error is not None, report
+    assert "outside its audience" in report.origins[0].error
+    assert await _rows(other, "de-bafa") == []
+
+
+async def test_a_hint_schedules_a_pull_and_is_rate_limited(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    a, b = pair
+    assert (await _sync(a, b, clock)).fetched == 1
+    async with a.db.read() as session:
+        due = [p.node_id for p in await due_peers(session, clock(), interval=3600)]
+    assert due == []
+    async with peer_client(b, a) as client:  # b tells a it has news
+        first = await client.post("/federation/v1/hint", json={"origin": "de-bafa", "size": 9})
+        second = await client.post("/federation/v1/hint", json={"origin": "de-bafa", "size": 9})
+        bad = await client.post("/federation/v1/hint", json={"origin": "de-bafa", "size": -1})
+    assert first.status_code == 202
+    assert second.status_code == 429 and second.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+    assert bad.status_code == 422
+    async with a.db.read() as session:
+        due = [p.node_id for p in await due_peers(session, clock(), interval=3600)]
+    assert due == ["de-bafa"]
+
+
+async def test_freshness_comes_from_the_origin_or_a_peers_cosignature(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+) -> None:
+    de = await make_node("de-bafa")
+    fr = await make_node("fr-sbdu")
+    nl = await make_node("nl-cdiu")
+    for x in (fr, de, nl):
+        for y in (fr, de, nl):
+            if x is not y:
+                await befriend(x, y)
+    await _publish(de, 1)
+    await _sync(fr, de, clock)
+    async with fr.db.read() as session:
+        direct = await session.get(LogRow, "de-bafa")
+        assert direct is not None and direct.fresh_at is not None  # fetched from de itself
+
+    # fr serves de's checkpoint with its own cosignature
+    async with peer_client(nl, fr) as client:
+        served = (await client.get("/federation/v1/logs/de-bafa/checkpoint")).text
+    assert served.count("\n— ") == 2 and "— denex.test/fr-sbdu " in served
+
+    clock.advance(seconds=600)
+    await _sync(nl, fr, clock)  # learns fr's keys (and de's log, through fr)
+    clock.advance(seconds=60)
+    await _sync(nl, fr, clock)
+    async with nl.db.read() as session:
+        relayed = await session.get(LogRow, "de-bafa")
+    assert relayed is not None and relayed.fresh_at is not None
+    seen = (
+        relayed.fresh_at.replace(tzinfo=UTC)
+        if relayed.fresh_at.tzinfo is None
+        else relayed.fresh_at
+    )
+    assert seen == clock()  # the time fr cosigned, not the time de last published

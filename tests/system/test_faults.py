@@ -1,0 +1,95 @@
+"""Sync between real node processes through a fault-injecting proxy (tests/faultproxy.py):
+corrupted, cut-short, dropped and slow answers. Nothing of a bad answer is stored, the
+reason is reported, and once the path is clean the copies converge and verify."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faultproxy import Fault, FaultProxy
+from tests.system.conftest import HOST, free_port, init_node, node_env, ok
+from tests.system.test_federation import Member
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[Member, Member, FaultProxy]]:
+    """de-bafa serves behind a proxy (its card names the proxy's address); fr-sbdu syncs."""
+    env = node_env(insecure_keys=True, DENEX_INSECURE_DEV_HTTP="1", DENEX_SYNC_INTERVAL="3600")
+    serve_port = free_port()
+    with FaultProxy(serve_port) as proxy:
+        de = Member(
+            init_node(
+                tmp_path / "de", node_id="de-bafa", env=dict(env),
+                url=f"http://{HOST}:{proxy.port}",
+            ),
+            serve_port,
+        )  # fmt: skip
+        fr_port = free_port()
+        fr = Member(
+            init_node(
+                tmp_path / "fr", node_id="fr-sbdu", country="FR", env=dict(env),
+                url=f"http://{HOST}:{fr_port}",
+            ),
+            fr_port,
+        )  # fmt: skip
+        de.node.create_token("officer")
+        for member, other in ((de, fr), (fr, de)):
+            card = tmp_path / f"{other.node.data_dir.name}.card"
+            card.write_text(ok(other.node.run("node", "card")).stdout)
+            ok(member.node.run("peer", "add", str(card), "--yes"))
+        de.serve(tmp_path / "de.log")
+        try:
+            yield de, fr, proxy
+        finally:
+            de.stop()
+
+
+def _entries(member: Member, origin: str) -> str:
+    result = ok(member.node.run("verify-log", "--origin", origin))
+    return result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("corrupt"),
+        Fault("truncate", keep=300),
+        Fault("drop"),
+    ],
+    ids=["corrupt", "truncate", "drop"],
+)
+def test_a_faulty_path_stores_nothing_then_a_clean_one_converges(
+    pair: tuple[Member, Member, FaultProxy], fault: Fault
+) -> None:
+    de, fr, proxy = pair
+    published = {de.publish(f"DE-{n}") for n in range(12)}
+    proxy.mode = fault
+    bad = fr.node.run("sync", "--peer", "de-bafa")
+    assert bad.returncode == 1, bad.stderr
+    assert "problem" in bad.stderr.splitlines()[-1]
+    assert fr.notices("de-bafa") == set()
+    assert "0 -> " not in bad.stderr or "(+0)" in bad.stderr
+
+    proxy.mode = Fault()
+    good = ok(fr.node.run("sync", "--peer", "de-bafa"))
+    assert "-> 13 (+13) checkpoint verified ok" in good.stderr, good.stderr
+    assert fr.notices("de-bafa") == published
+    report = _entries(fr, "de-bafa")
+    assert "13 entries" in report
+
+
+def test_a_slow_path_is_only_slow(pair: tuple[Member, Member, FaultProxy]) -> None:
+    de, fr, proxy = pair
+    published = {de.publish(f"DE-SLOW-{n}") for n in range(3)}
+    proxy.mode = Fault("delay", seconds=0.3)
+    started = time.monotonic()
+    result = ok(fr.node.run("sync", "--peer", "de-bafa"))
+    assert time.monotonic() - started >= 0.3
+    assert "checkpoint verified ok" in result.stderr
+    assert fr.notices("de-bafa") == published
