@@ -1,0 +1,88 @@
+"""`denex demo` as a newcomer runs it (DESIGN §10): three real nodes initialised, peered by
+card, served, synced and verified, then stopped, leaving no `denex serve` behind; and Ctrl-C
+stops the nodes cleanly, with exit 0 and no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.system.conftest import DENEX, clean_env, denex, ok
+
+pytestmark = pytest.mark.system
+
+NODES = ("de-bafa", "fr-sbdu", "nl-cdiu")
+DEMO_TIMEOUT = 300.0  # about 40 s on an idle two-core machine; far more under load
+
+
+def assert_nothing_left(stdout: str) -> None:
+    """Every `denex serve` the demo started is gone and its port closed."""
+    pids = [int(pid) for pid in re.findall(r"serving on \S+ \(pid (\d+)\)", stdout)]
+    urls = re.findall(r"serving on (http://127\.0\.0\.1:\d+)", stdout)
+    assert len(pids) == len(urls) == 3, stdout
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    for url in urls:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/healthz", timeout=2.0)
+    assert len(re.findall(r"^  stopped \S+ \(pid \d+, exit 0\)$", stdout, re.MULTILINE)) == 3
+
+
+def test_the_demo_syncs_and_verifies_every_log_at_every_node_then_stops(tmp_path: Path) -> None:
+    result = ok(
+        denex(
+            "demo", "--no-keep-running", "--dir", tmp_path / "demo", "--notices", "2",
+            env=clean_env(), timeout=DEMO_TIMEOUT,
+        )
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    out = result.stdout
+    for number in range(1, 8):
+        assert re.search(rf"^{number}\. ", out, re.MULTILINE), f"step {number} missing:\n{out}"
+
+    verified = set(re.findall(r"^  (\S+) verified the log of (\S+): \d+ entries", out, re.M))
+    assert verified == {(node, origin) for node in NODES for origin in NODES if node != origin}
+    for node in NODES:  # two notices of every origin visible at every node
+        assert re.search(rf"^    {node} +2 +2 +2 *$", out, re.MULTILINE), out
+    assert len(re.findall(r"officer token: dnx_", out)) == 3
+    assert len(re.findall(r"/docs", out)) == 3
+    assert_nothing_left(out)
+    for node in NODES:  # separate data dirs, each with its own SQLite file
+        assert (tmp_path / "demo" / node / "node.db").is_file()
+
+
+def test_ctrl_c_stops_the_three_nodes_cleanly(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [str(DENEX), "demo", "--dir", str(tmp_path / "demo"), "--notices", "1"],
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        for line in process.stdout:  # Ctrl-C once the three servers are up
+            seen.append(line)
+            if sum("serving on" in s for s in seen) == 3:
+                break
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=DEMO_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    out = "".join(seen) + rest
+    assert process.returncode == 0, f"exit {process.returncode}\n{out}\n{err}"
+    assert "Traceback" not in err, err
+    assert "interrupted: stopping the nodes" in out
+    assert_nothing_left(out)
