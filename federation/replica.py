@@ -39,6 +39,10 @@ class CheckpointMismatch(FederationError):
         self.theirs, self.ours = theirs, ours
 
 
+class CopyMoved(LogError):
+    """Another sync of this node stored these entries meanwhile (a benign race)."""
+
+
 class Frozen(LogError):
     """The origin is frozen after proven equivocation: no new entries are accepted."""
 
@@ -84,7 +88,7 @@ async def store_accepted(
     if not accepted:
         return log.size
     if accepted[0].wire.seq != log.size:
-        raise LogError(
+        raise CopyMoved(
             f"copy of {origin} is at {log.size}, the page starts at {accepted[0].wire.seq}"
         )
     await insert_rows(

@@ -310,6 +310,8 @@ class Syncer:
                 )
         except PeerError as exc:
             report.error = str(exc)
+        except replica.CopyMoved:
+            pass  # another sync of this node (the serve loop, `denex sync`) got there first
         except (FederationError, ValueError) as exc:
             witnesses.clear()  # only what was stored is checked below
             report.error = str(exc)

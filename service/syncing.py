@@ -20,12 +20,12 @@ from federation.entry import Draft, SealedEntry
 from federation.follow import MAX_PAGE_ENTRIES, Accepted
 from federation.log import append_own, lock_log, log_size
 from federation.sync import RESTORED, PeerReport, Syncer
-from federation.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow
+from federation.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow, QuarantineRow
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
 from service.errors import NotFound
 from service.node import Node
 from service.notices.derived import NoticeEntry, apply_entries, rebuild
-from service.roster import active_peers
+from service.roster import active_peers, list_peers
 from service.settings import Settings
 from service.storage.database import Database
 
@@ -293,3 +293,54 @@ def _log_report(report: PeerReport) -> None:
                 origin.fetched,
                 origin.after,
             )
+
+
+@dataclass
+class Status:
+    """What `GET /api/v1/peers` shows of syncing from one peer."""
+
+    last_success: datetime | None = None
+    last_error: str | None = None
+    lag: dict[str, int] = field(default_factory=dict)
+    fresh_at: datetime | None = None  # the peer's own log, last seen current
+    alerts: list[str] = field(default_factory=list)
+
+
+async def peer_statuses(
+    session: AsyncSession, *, now: datetime, stale_after: float
+) -> dict[str, Status]:
+    """Per peer: last success and error, how far this node is behind each origin it serves,
+    freshness of the peer's own log, and alerts (equivocation, staleness, quarantine)."""
+    logs = {row.origin: row for row in await session.scalars(select(LogRow))}
+    statuses: dict[str, Status] = {}
+    for row in await session.scalars(select(PeerSyncRow)):
+        statuses[row.peer] = Status(
+            last_success=_aware(row.last_success) if row.last_success else None,
+            last_error=row.last_error,
+        )
+    for head in await session.scalars(select(PeerHeadRow)):
+        ours = logs[head.origin].size if head.origin in logs else 0
+        if head.size > ours:
+            statuses.setdefault(head.peer, Status()).lag[head.origin] = head.size - ours
+    quarantined = await session.execute(
+        select(QuarantineRow.peer, func.count(), func.max(QuarantineRow.at)).group_by(
+            QuarantineRow.peer
+        )
+    )
+    for peer_id, count, last in quarantined:
+        statuses.setdefault(peer_id, Status()).alerts.append(
+            f"{count} answer(s) failed verification and were quarantined, the last at "
+            f"{_aware(last).isoformat()}"
+        )
+    for peer in await list_peers(session):
+        status = statuses.setdefault(peer.node_id, Status())
+        log = logs.get(peer.node_id)
+        if log is not None and log.frozen_reason is not None:
+            status.alerts.append(f"equivocation: {log.frozen_reason}")
+        status.fresh_at = _aware(log.fresh_at) if log and log.fresh_at else None
+        if peer.removed_at is None and (
+            status.fresh_at is None or now - status.fresh_at > timedelta(seconds=stale_after)
+        ):
+            since = status.fresh_at.isoformat() if status.fresh_at else "never"
+            status.alerts.append(f"stale: the log of {peer.node_id} was last seen current {since}")
+    return statuses

@@ -73,6 +73,11 @@ class PeerStatus(BaseModel):
     lag: dict[str, int] = Field(
         default_factory=dict, description="origin -> entries this node is behind the peer"
     )
+    fresh_at: str | None = Field(
+        default=None,
+        description="when the peer's own log was last seen current (fetched from it, or "
+        "cosigned by another peer); older than DENEX_STALE_AFTER raises a stale alert",
+    )
     alerts: list[str] = Field(default_factory=list, description="open alerts about this peer")
 
 

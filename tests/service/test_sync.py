@@ -459,3 +459,37 @@ async def test_freshness_comes_from_the_origin_or_a_peers_cosignature(
         else relayed.fresh_at
     )
     assert seen == clock()  # the time fr cosigned, not the time de last published
+
+
+async def test_peers_api_shows_lag_errors_freshness_and_alerts(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    a, b = pair
+
+    async def status() -> dict[str, Any]:
+        r = await a.client.get("/api/v1/peers", headers=a.auth("admin"))
+        assert r.status_code == 200, r.text
+        [peer] = r.json()["items"]
+        return dict(peer["status"])
+
+    before = await status()
+    assert before["last_success"] is None and any("stale" in x for x in before["alerts"])
+    await _publish(b, 3)
+
+    def corrupt(path: str, doc: Any) -> Any:
+        if path.endswith("/entries"):
+            _tamper_page(doc, 1, "signature")
+        return doc
+
+    await _sync(a, b, clock, rewrite=corrupt)
+    failed = await status()
+    assert failed["lag"] == {"de-bafa": 4}
+    assert "entry 1 of de-bafa" in (failed["last_error"] or "")
+    assert any("quarantined" in x for x in failed["alerts"])
+
+    await _sync(a, b, clock)
+    good = await status()
+    assert good["lag"] == {} and good["last_success"] is not None
+    assert good["fresh_at"] is not None and not any("stale" in x for x in good["alerts"])
+    clock.advance(hours=7)  # DENEX_STALE_AFTER defaults to 6 h
+    assert any("stale" in x for x in (await status())["alerts"])

@@ -10,6 +10,7 @@ from service import roster
 from service.api.deps import AuditReader, StateDep
 from service.api.problems import openapi_errors
 from service.api.schemas import Peer, PeerList, PeerStatus
+from service.syncing import Status, peer_statuses
 
 router = APIRouter(prefix="/api/v1/peers", tags=["peers"])
 
@@ -23,6 +24,9 @@ async def peers(state: StateDep, _caller: AuditReader) -> PeerList:
     """Every peer in the roster, removed ones included (with `removed_at`)."""
     async with state.db.read() as session:
         rows = await roster.list_peers(session)
+        statuses = await peer_statuses(
+            session, now=state.clock(), stale_after=state.settings.stale_after
+        )
     return PeerList(
         items=[
             Peer(
@@ -35,8 +39,18 @@ async def peers(state: StateDep, _caller: AuditReader) -> PeerList:
                 card_version=r.card_version,
                 added_at=_time(r.added_at),
                 removed_at=_time(r.removed_at) if r.removed_at is not None else None,
-                status=PeerStatus(),
+                status=_status(statuses.get(r.node_id, Status())),
             )
             for r in rows
         ]
+    )
+
+
+def _status(status: Status) -> PeerStatus:
+    return PeerStatus(
+        last_success=_time(status.last_success) if status.last_success else None,
+        last_error=status.last_error,
+        lag=status.lag,
+        fresh_at=_time(status.fresh_at) if status.fresh_at else None,
+        alerts=status.alerts,
     )
