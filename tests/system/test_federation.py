@@ -45,6 +45,8 @@ class Member:
         return f"http://{HOST}:{self.port}"
 
     def serve(self, log: Path) -> None:
+        if self.log is not None:
+            self.log.close()
         out = self.log = log.open("wb")
         self.process = subprocess.Popen(
             [str(DENEX), "serve", "--data-dir", str(self.node.data_dir), "--host", HOST,
