@@ -49,7 +49,15 @@ async def test_peers_are_listed_for_admins_and_auditors(live: LiveNode) -> None:
                 "card_version": 1,
                 "added_at": "2026-11-28T12:00:00Z",
                 "removed_at": None,
-                "status": {"last_success": None, "last_error": None, "lag": {}, "alerts": []},
+                "status": {
+                    "last_success": None,
+                    "last_error": None,
+                    "lag": {},
+                    "fresh_at": None,
+                    "alerts": [
+                        "stale: the log of fr-sbdu was last seen current never",
+                    ],
+                },
             }
         ],
         "next_cursor": None,

@@ -80,7 +80,7 @@ async def test_tampering_in_the_store_is_caught(
     assert "of de-bafa" in out
 
 
-async def test_another_origin_is_refused_until_the_roster_exists(
+async def test_an_origin_outside_the_roster_is_refused(
     make_node: Callable[..., Awaitable[LiveNode]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     live = await make_node("de-bafa")
@@ -88,4 +88,6 @@ async def test_another_origin_is_refused_until_the_roster_exists(
         main, ["verify-log", "--origin", "fr-sbdu", "--data-dir", str(live.settings.data_dir)]
     )
     assert code == 1
-    assert "denex: error: only this node's own log" in capsys.readouterr().err
+    assert "denex: error: fr-sbdu is neither this node nor a peer in its roster" in (
+        capsys.readouterr().err
+    )
