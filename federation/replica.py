@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import checkpoint as cp
 from federation import keystate, note, tree
 from federation.bulk import insert_rows
-from federation.entry import KEY_TYPES
+from federation.entry import KEY_TYPES, content_hash, may_see
 from federation.errors import FederationError, LogError
 from federation.follow import Accepted, Follower
 from federation.log import lock_log, log_size
@@ -26,7 +26,9 @@ from federation.tables import (
     QuarantineRow,
 )
 from keys.canonical import parse_canonical
+from keys.dsse import open_envelope
 from keys.ed25519 import b64
+from keys.errors import KeysError
 
 
 class CheckpointMismatch(FederationError):
@@ -279,4 +281,36 @@ async def seen_fresh(session: AsyncSession, origin: str, moment: datetime) -> No
         known = known.replace(tzinfo=moment.tzinfo)
     if known is None or moment > known:
         log.fresh_at = moment
+    await session.flush()
+
+
+# --- content this node may see but was not sent (DESIGN §4) -------------------------------
+
+
+async def missing_content(
+    session: AsyncSession, origin: str, me: str, *, limit: int = 1000
+) -> list[EntryRow]:
+    """Entries of `origin` whose audience includes this node but whose content it lacks."""
+    rows = await session.scalars(
+        select(EntryRow)
+        .where(EntryRow.origin == origin, EntryRow.content_body.is_(None))
+        .order_by(EntryRow.seq)
+        .limit(limit * 4)
+    )
+    return [r for r in rows if may_see(r.audience, me)][:limit]
+
+
+def content_matches(stored_envelope: bytes, salt: bytes, body: bytes) -> bool:
+    """Does (salt, body) match the `content_hash` in an envelope this node verified?"""
+    try:
+        payload = parse_canonical(open_envelope(stored_envelope).payload, what="entry header")
+    except KeysError:
+        return False
+    return isinstance(payload, dict) and payload.get("content_hash") == content_hash(salt, body)
+
+
+async def fill_content(
+    session: AsyncSession, row: EntryRow, salt: bytes, body: bytes
+) -> None:
+    row.content_salt, row.content_body = salt, body
     await session.flush()

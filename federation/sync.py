@@ -24,11 +24,18 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import replica, witness
+from federation import replica, verify_pool, witness
 from federation.errors import FederationError
-from federation.follow import MAX_PAGE_ENTRIES, Accepted, Follower, PageError, parse_page
+from federation.follow import (
+    MAX_PAGE_ENTRIES,
+    Accepted,
+    Follower,
+    PageError,
+    WireEntry,
+    parse_page,
+)
 from federation.log import lock_log, log_size
-from federation.tables import EquivocationRow, LogRow
+from federation.tables import EntryRow, EquivocationRow, LogRow
 
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 MAX_LOGS_BYTES = 1024 * 1024
@@ -66,6 +73,7 @@ class OriginReport:
     checkpoint: bool = False  # the peer's checkpoint was verified and kept
     error: str | None = None
     substantive: int = 0  # new entries other than witness statements
+    filled: int = 0  # entries whose withheld content this peer supplied
     equivocations: list[str] = field(default_factory=list)  # found in witness entries
 
     @property
@@ -189,7 +197,10 @@ class Syncer:
                 if own is not None:
                     report.origins.append(own)
             elif head.origin in self.roots:
-                report.origins.append(await self._origin(peer, base, head))
+                origin = await self._origin(peer, base, head)
+                report.origins.append(origin)
+                if origin.error is None:
+                    origin.filled = await self._fill_withheld(base, head)
         errors = [f"{o.origin}: {o.error}" for o in report.origins if o.error]
         async with self.write() as session:
             status = await replica.peer_sync(session, peer)
@@ -331,6 +342,60 @@ class Syncer:
             report.equivocations.extend(await self._check_witnessed(head.origin, entry))
         return report
 
+    async def _fill_withheld(self, base: str, head: LogHead) -> int:
+        """Content this node may see but was not sent (a relay outside the audience): ask
+        this peer for it, and keep what matches the verified envelope's `content_hash`."""
+        async with self.read() as session:
+            rows = await replica.missing_content(session, head.origin, self.me)
+        wanted = {r.seq: r for r in rows if r.seq < head.size}
+        found: list[tuple[int, WireEntry]] = []
+        seqs = sorted(wanted)
+        while seqs:
+            start, count = seqs[0], 1
+            while count < len(seqs) and seqs[count] == start + count and count < self.page_size:
+                count += 1
+            seqs = seqs[count:]
+            url = f"{base}/logs/{head.origin}/entries?start={start}&limit={count}"
+            try:
+                page, _next = parse_page(
+                    await _get_json(self.client, url, limit=MAX_PAGE_BYTES), start=start
+                )
+            except (PeerError, PageError):
+                return 0
+            for wire in page:
+                row = wanted.get(wire.seq)
+                if (
+                    row is not None
+                    and wire.salt is not None
+                    and wire.body is not None
+                    and wire.envelope == row.envelope
+                    and replica.content_matches(row.envelope, wire.salt, wire.body)
+                ):
+                    found.append((wire.seq, wire))
+        if not found:
+            return 0
+        async with self.write() as session:
+            accepted = []
+            for seq, wire in found:
+                row = await session.get(EntryRow, (head.origin, seq))
+                if row is None or row.content_body is not None:
+                    continue
+                await replica.fill_content(session, row, wire.salt or b"", wire.body or b"")
+                accepted.append(
+                    Accepted(
+                        wire=wire,
+                        type=row.type,
+                        issued_at=row.issued_at,
+                        audience=tuple(row.audience),
+                        key_id=row.key_id,
+                        flag=row.flag_reason if row.flagged else None,
+                        withheld=False,
+                    )
+                )
+            if accepted:
+                await self.on_stored(session, head.origin, accepted)
+        return len(accepted)
+
     async def _cosigned_freshness(self, peer: str, base: str, origin: str) -> None:
         """The peer's cosignature on its newest checkpoint of `origin` says when it saw that
         checkpoint as the newest: the origin's log was fresh then (DESIGN §4)."""
@@ -423,7 +488,7 @@ class Syncer:
                         )
                     if nxt < head.size:
                         pending = asyncio.ensure_future(fetch(nxt))
-                    accepted = follower.check(wire)
+                    accepted = await verify_pool.shared().check(follower, wire)
                 except PageError as exc:
                     raise _BadPage(start, doc, exc) from exc
                 yield start, doc, accepted

@@ -19,6 +19,7 @@ from federation.client import PeerAuth
 from federation.entry import Draft, SealedEntry
 from federation.follow import MAX_PAGE_ENTRIES, Accepted
 from federation.log import append_own, lock_log, log_size
+from federation.replica import missing_content
 from federation.sync import RESTORED, PeerReport, Syncer
 from federation.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow, QuarantineRow
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
@@ -307,7 +308,12 @@ class Status:
 
 
 async def peer_statuses(
-    session: AsyncSession, *, now: datetime, stale_after: float
+    session: AsyncSession,
+    *,
+    now: datetime,
+    stale_after: float,
+    me: str | None = None,
+    content_deadline: float = 3600.0,
 ) -> dict[str, Status]:
     """Per peer: last success and error, how far this node is behind each origin it serves,
     freshness of the peer's own log, and alerts (equivocation, staleness, quarantine)."""
@@ -338,6 +344,17 @@ async def peer_statuses(
         if log is not None and log.frozen_reason is not None:
             status.alerts.append(f"equivocation: {log.frozen_reason}")
         status.fresh_at = _aware(log.fresh_at) if log and log.fresh_at else None
+        if me is not None:
+            overdue = [
+                row
+                for row in await missing_content(session, peer.node_id, me)
+                if _aware(row.stored_at) < now - timedelta(seconds=content_deadline)
+            ]
+            if overdue:
+                status.alerts.append(
+                    f"withheld: {len(overdue)} entries of {peer.node_id} that this node may "
+                    f"see still lack their content (first seq {overdue[0].seq})"
+                )
         if peer.removed_at is None and (
             status.fresh_at is None or now - status.fresh_at > timedelta(seconds=stale_after)
         ):

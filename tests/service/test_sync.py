@@ -493,3 +493,51 @@ async def test_peers_api_shows_lag_errors_freshness_and_alerts(
     assert good["fresh_at"] is not None and not any("stale" in x for x in good["alerts"])
     clock.advance(hours=7)  # DENEX_STALE_AFTER defaults to 6 h
     assert any("stale" in x for x in (await status())["alerts"])
+
+
+async def test_a_member_fetches_content_a_relay_could_not_send(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+) -> None:
+    """nl is in the audience, fr is not: nl gets de's entry from fr without content, then
+    asks de for it, checks it against the signed content_hash, and has the notice."""
+    de = await make_node("de-bafa")
+    fr = await make_node("fr-sbdu")
+    nl = await make_node("nl-cdiu")
+    for x in (fr, de, nl):
+        for y in (fr, de, nl):
+            if x is not y:
+                await befriend(x, y)
+    r = await de.client.post(
+        "/api/v1/notices",
+        json=notice(reference="NOT-FOR-FR", audience=["nl-cdiu"]),
+        headers=de.auth("officer"),
+    )
+    assert r.status_code == 201, r.text
+    secret = r.json()["notice_id"]
+    await _sync(fr, de, clock)
+    await _sync(nl, fr, clock)
+    [missing] = [row for row in await _rows(nl, "de-bafa") if row.content_body is None]
+    assert missing.seq == 1
+    async with nl.db.read() as session:
+        assert await session.get(NoticeRow, ("de-bafa", secret)) is None
+
+    def forged_content(path: str, doc: Any) -> Any:
+        if path.endswith("/entries"):
+            for item in doc["entries"]:
+                if item.get("content"):
+                    body = bytearray(base64.b64decode(item["content"]["body"]))
+                    body[-2] ^= 1
+                    item["content"]["body"] = base64.b64encode(bytes(body)).decode()
+        return doc
+
+    forged = await _sync(nl, de, clock, rewrite=forged_content)
+    assert forged.origins[0].filled == 0  # content that does not match is not kept
+    clock.advance(hours=2)  # DENEX_CONTENT_DEADLINE defaults to 1 h
+    r = await nl.client.get("/api/v1/peers", headers=nl.auth("admin"))
+    [de_status] = [p["status"] for p in r.json()["items"] if p["node_id"] == "de-bafa"]
+    assert any(a.startswith("withheld: 1 entries of de-bafa") for a in de_status["alerts"])
+    report = await _sync(nl, de, clock)
+    assert report.origins[0].filled == 1
+    async with nl.db.read() as session:
+        assert await session.get(NoticeRow, ("de-bafa", secret)) is not None
+    assert all(row.content_body is not None for row in await _rows(nl, "de-bafa"))

@@ -25,7 +25,11 @@ async def peers(state: StateDep, _caller: AuditReader) -> PeerList:
     async with state.db.read() as session:
         rows = await roster.list_peers(session)
         statuses = await peer_statuses(
-            session, now=state.clock(), stale_after=state.settings.stale_after
+            session,
+            now=state.clock(),
+            stale_after=state.settings.stale_after,
+            me=state.node.identity.node_id,
+            content_deadline=state.settings.content_deadline,
         )
     return PeerList(
         items=[
