@@ -7,7 +7,6 @@ the follower on) or raises `PageError` naming the first entry that failed and wh
 and storing are left to `federation.sync`.
 """
 
-import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -65,11 +64,11 @@ def _b64(value: Any, what: str, *, size: int | None = None, limit: int | None = 
         raise PageError(f"{what} must be a base64 string")
     if limit is not None and len(value) > limit * 4 // 3 + 4:
         raise PageError(f"{what} exceeds {limit} bytes")
-    try:
-        data = base64.b64decode(value.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as exc:
+    try:  # strict_mode: the alphabet, padding and nothing after it, checked in C
+        data = binascii.a2b_base64(value, strict_mode=True)
+    except (binascii.Error, ValueError) as exc:
         raise PageError(f"{what} is not valid base64") from exc
-    if base64.b64encode(data).decode("ascii") != value:
+    if binascii.b2a_base64(data, newline=False) != value.encode("ascii"):
         raise PageError(f"{what} is not canonical base64")
     if size is not None and len(data) != size:
         raise PageError(f"{what} must be {size} bytes, not {len(data)}")

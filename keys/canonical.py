@@ -83,8 +83,54 @@ def _depth(value: Any) -> int:
     return 0
 
 
+def _plain_numbers(value: Any) -> bool:
+    """`_plain` for a value parsed from ASCII JSON whose serialisation is compared with those
+    bytes afterwards: keys are strings, and ASCII if the bytes match, so only floats and
+    unsafe integers are left to rule out."""
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        elif kind is int:
+            if not -_SAFE_INT <= item <= _SAFE_INT:
+                return False
+        elif kind is float:
+            return False
+    return True
+
+
+def _shallow(data: bytes) -> bool:
+    """True when `data` cannot nest deeper than MAX_DEPTH: it has no more opening brackets
+    than that (counting those inside strings too, which only errs on the safe side)."""
+    return data.count(b"{") + data.count(b"[") <= MAX_DEPTH
+
+
 def parse_canonical(data: bytes, *, what: str = "document") -> Any:
-    """Parse JSON bytes and insist they are exactly their own RFC 8785 serialisation."""
+    """Parse JSON bytes and insist they are exactly their own RFC 8785 serialisation.
+
+    Fast path: `orjson` parses; what it accepts and re-serialises to exactly `data` is
+    canonical, and the standard parser gives the same value for such bytes. Anything else
+    (orjson refuses it, or the bytes differ) goes through the standard parser, so errors
+    read the same whichever parser met them first.
+    """
+    if type(data) is bytes:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            plain = _plain_numbers(value) if data.isascii() else _plain(value)
+            if (
+                plain
+                and (_shallow(data) or _depth(value) <= MAX_DEPTH)
+                and orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == data
+            ):
+                return value
     try:
         text = data.decode("utf-8")
         value = json.loads(text, parse_constant=_reject_constant)

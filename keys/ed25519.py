@@ -1,7 +1,7 @@
 """Ed25519 key pairs and the identifiers derived from them (key id, fingerprint).
 
-Wraps `cryptography` so the rest of denex handles raw 32-byte public keys and one
-`verify` function, never library objects.
+Wraps `cryptography` (keys, signing) and libsodium through PyNaCl (verification) so the rest
+of denex handles raw 32-byte public keys and one `verify` function, never library objects.
 """
 
 import base64
@@ -9,17 +9,15 @@ import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
     PublicFormat,
 )
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 from keys.errors import KeysError
 
@@ -89,11 +87,16 @@ class KeyPair:
 
 
 def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
-    """True if `signature` is a valid Ed25519 signature of `message` under `public_key`."""
+    """True if `signature` is a valid Ed25519 signature of `message` under `public_key`.
+
+    libsodium (`crypto_sign_open`), about twice as fast here as OpenSSL through
+    `cryptography` (bench/sync.py measures both), and at least as strict: besides S < L it
+    rejects non-canonical and small-order public keys and R values, which OpenSSL accepts.
+    """
     if len(public_key) != 32 or len(signature) != 64:
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
-    except InvalidSignature:
+        crypto_sign_open(bytes(signature) + bytes(message), bytes(public_key))
+    except BadSignatureError:
         return False
     return True
