@@ -296,7 +296,7 @@ async def missing_content(
         .where(EntryRow.origin == origin, EntryRow.content_body.is_(None))
         .order_by(EntryRow.seq)
         .limit(limit * 4)
-    )
+    )  # the partial index ix_entries_no_content: no walk over the log
     return [r for r in rows if may_see(r.audience, me)][:limit]
 
 
@@ -309,8 +309,6 @@ def content_matches(stored_envelope: bytes, salt: bytes, body: bytes) -> bool:
     return isinstance(payload, dict) and payload.get("content_hash") == content_hash(salt, body)
 
 
-async def fill_content(
-    session: AsyncSession, row: EntryRow, salt: bytes, body: bytes
-) -> None:
+async def fill_content(session: AsyncSession, row: EntryRow, salt: bytes, body: bytes) -> None:
     row.content_salt, row.content_body = salt, body
     await session.flush()

@@ -123,6 +123,14 @@ async def _get_text(client: httpx.AsyncClient, url: str, *, limit: int) -> str:
         raise PeerError(f"GET {url}: not UTF-8") from exc
 
 
+def _older(moment: datetime | None, now: datetime, seconds: float) -> bool:
+    if moment is None:
+        return True
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return now - moment > timedelta(seconds=seconds)
+
+
 def parse_heads(doc: Any) -> list[LogHead]:
     if not isinstance(doc, list):
         raise PeerError("/logs must answer a list")
@@ -168,6 +176,7 @@ class Syncer:
     retry_cap: float = 900.0
     jitter: Callable[[], float] = random.random
     own_root: bytes | None = None  # this node's root key: set to recover its own log
+    _pulling: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     async def sync_peer(self, peer: str, url: str) -> PeerReport:
         """One round against `peer`; its status is recorded whatever happens."""
@@ -187,10 +196,32 @@ class Syncer:
                     status.failures, base=self.retry_base, cap=self.retry_cap, jitter=self.jitter()
                 )
             return report
-        async with self.write() as session:
-            await replica.record_heads(session, peer, {h.origin: h.size for h in heads}, now=now)
+        async with self.read() as session:
+            ours = {log.origin: log for log in await replica.logs(session)}
+        fresh: list[str] = []
         for head in heads:
+            mine = ours.get(head.origin)
+            unchanged = (
+                mine is not None
+                and head.size == mine.size
+                and head.checkpoint is not None
+                and head.checkpoint == mine.checkpoint
+            )
+            if unchanged and head.origin != self.me and head.origin in self.roots:
+                if peer == head.origin:
+                    fresh.append(head.origin)  # the origin itself says nothing is new
+                elif mine is not None and _older(mine.fresh_at, now, self.retry_base):
+                    await self._cosigned_freshness(peer, base, head.origin)
+                if mine is not None and mine.frozen_reason is None:
+                    filled = await self._fill_withheld(base, head)
+                    if filled:
+                        report.origins.append(
+                            OriginReport(head.origin, head.size, head.size, filled=filled)
+                        )
+                continue
             if head.origin == self.me:
+                if unchanged and not self.own_root:
+                    continue
                 own = await (
                     self._origin(peer, base, head) if self.own_root else self._own(peer, head)
                 )
@@ -203,6 +234,9 @@ class Syncer:
                     origin.filled = await self._fill_withheld(base, head)
         errors = [f"{o.origin}: {o.error}" for o in report.origins if o.error]
         async with self.write() as session:
+            await replica.record_heads(session, peer, {h.origin: h.size for h in heads}, now=now)
+            for name in fresh:
+                await replica.seen_fresh(session, name, now)
             status = await replica.peer_sync(session, peer)
             status.last_attempt, status.failures, status.next_attempt = now, 0, None
             if errors:
@@ -260,6 +294,13 @@ class Syncer:
         return None
 
     async def _origin(self, peer: str, base: str, head: LogHead) -> OriginReport:
+        """Pull `head.origin` from this peer; one peer at a time per origin (peers are synced
+        concurrently: the next one starts where the previous one stopped)."""
+        lock = self._pulling.setdefault(head.origin, asyncio.Lock())
+        async with lock:
+            return await self._pull(peer, base, head)
+
+    async def _pull(self, peer: str, base: str, head: LogHead) -> OriginReport:
         recovering = head.origin == self.me and self.own_root is not None
         root = self.own_root if recovering else self.roots[head.origin]
         assert root is not None

@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -81,7 +82,17 @@ class EntryRow(Base):
     invalid_reason: Mapped[str | None] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_entries_type", "origin", "type"),)
+    __table_args__ = (
+        Index("ix_entries_type", "origin", "type"),
+        # entries this node holds without content: few, found without walking the log
+        Index(
+            "ix_entries_no_content",
+            "origin",
+            "seq",
+            sqlite_where=text("content_body IS NULL"),
+            postgresql_where=text("content_body IS NULL"),
+        ),
+    )
 
 
 class TreeNodeRow(Base):

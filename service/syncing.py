@@ -78,7 +78,7 @@ async def sync_round(
         on_stored=apply_derived,
         page_size=page_size,
     )
-    return [await syncer.sync_peer(p.node_id, p.url) for p in roster]
+    return list(await asyncio.gather(*(syncer.sync_peer(p.node_id, p.url) for p in roster)))
 
 
 def peer_client(

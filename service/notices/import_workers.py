@@ -4,6 +4,9 @@ light imports, so that workers start quickly."""
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -104,6 +107,15 @@ _SETUP: Setup | None = None
 def _init_worker(setup: Setup) -> None:
     global _SETUP
     _SETUP = setup
+    parent = os.getppid()
+
+    def _orphaned() -> None:  # the importing process died (even by SIGKILL): so do we
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=_orphaned, name="denex-import-parent", daemon=True).start()
 
 
 def _worker_setup() -> Setup:
