@@ -6,6 +6,7 @@ factory in each worker process.
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -32,6 +33,17 @@ from service.storage.database import Database
 from service.storage.models import NodeRow
 from service.syncing import SyncLoop
 from service.tokens import create_token
+
+GC_THRESHOLD = (20_000, 50, 100)  # CPython's default is (700, 10, 10)
+
+
+def tune_gc() -> None:
+    """Fewer garbage-collector passes for a long-lived or bulk process: everything loaded so
+    far moves to the permanent generation (`gc.freeze`) and the first generation collects
+    every 20,000 allocations instead of 700. With many live objects, full passes cost a
+    third of bulk import's storing time and a good part of each API request's."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def utc_now() -> datetime:
@@ -67,6 +79,7 @@ def make_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db, node = await open_node(settings, upgrade=False)
+        tune_gc()
         app.state.denex = AppState(
             settings=settings, db=db, node=node, clock=utc_now, metrics=metrics
         )

@@ -17,7 +17,7 @@ from service.cli.common import CliError, DataDir, run, say, settings_for
 from service.notices import importing, publishing, queries
 from service.notices.import_workers import LineError, Setup, Workers
 from service.notices.lifecycle import status
-from service.runtime import open_node, utc_now
+from service.runtime import open_node, tune_gc, utc_now
 from service.settings import Settings
 
 notice_app = typer.Typer(help="Bulk import and export of notices.", no_args_is_help=True)
@@ -61,6 +61,8 @@ async def _import(
             prepared, errors = workers.prepare(records)
             if errors:
                 raise _report_errors(file, errors)
+            del records
+            tune_gc()
 
             with Progress(transient=True, console=None) as progress:
                 task = progress.add_task("signing and storing", total=len(prepared))

@@ -3,6 +3,7 @@ notices against this node and sealing (signing) their entries. Pure: no database
 light imports, so that workers start quickly."""
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import threading
@@ -107,6 +108,7 @@ _SETUP: Setup | None = None
 def _init_worker(setup: Setup) -> None:
     global _SETUP
     _SETUP = setup
+    gc.set_threshold(20_000, 50, 100)  # validation allocates much and keeps little
     parent = os.getppid()
 
     def _orphaned() -> None:  # the importing process died (even by SIGKILL): so do we
