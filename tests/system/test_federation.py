@@ -125,8 +125,9 @@ def test_notices_reach_every_node_and_relay_through_a_third_while_the_origin_is_
     ids = {nl.publish(f"NL-{n}") for n in range(3)}
 
     # fr pulls from nl; then nl goes down
-    result = ok(fr.node.run("sync", "--peer", "nl-cdiu"))  # (its serve loop may have begun)
-    assert "-> 4" in result.stderr and "checkpoint verified ok" in result.stderr
+    # (fr's serve loop may already have pulled them, woken by nl's push hint)
+    ok(fr.node.run("sync", "--peer", "nl-cdiu"))
+    assert fr.notices("nl-cdiu") == ids
     nl.stop()
 
     # de reaches nl's denials through fr; its own attempt at nl fails and says so
@@ -138,7 +139,7 @@ def test_notices_reach_every_node_and_relay_through_a_third_while_the_origin_is_
 
     # running it again changes nothing
     again = de.node.run("sync", "--peer", "fr-sbdu")
-    assert again.returncode == 0 and "+0" in again.stderr
+    assert again.returncode == 0 and "synced: 0 new entries, 0 problem(s)" in again.stderr
 
 
 def test_the_serve_loop_converges_without_a_sync_command(
