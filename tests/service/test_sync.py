@@ -60,6 +60,16 @@ async def _sync(
     return report
 
 
+async def trio(make_node: Callable[..., Awaitable[LiveNode]]) -> list[LiveNode]:
+    """de-bafa, fr-sbdu and nl-cdiu, each in the other two's roster."""
+    nodes = [await make_node(node_id) for node_id in ("de-bafa", "fr-sbdu", "nl-cdiu")]
+    for node in nodes:
+        for other in nodes:
+            if other is not node:
+                await befriend(node, other)
+    return nodes
+
+
 @pytest.fixture
 async def pair(
     make_node: Callable[..., Awaitable[LiveNode]],
@@ -260,13 +270,7 @@ async def test_witness_entries_carry_checkpoints_and_expose_an_equivocating_orig
     """fr witnesses de's checkpoint in its own log; when fr has been shown another history of
     de (same size, other root, signed with de's key) and witnesses that, nl reads it in fr's
     log, checks it against its own copy of de, and freezes de with the evidence."""
-    fr = await make_node("fr-sbdu")
-    de = await make_node("de-bafa")
-    nl = await make_node("nl-cdiu")
-    for x in (fr, de, nl):
-        for y in (fr, de, nl):
-            if x is not y:
-                await befriend(x, y)
+    de, fr, nl = await trio(make_node)
     await _publish(de, 2)
     assert (await _sync(fr, de, clock)).fetched == 3
     entry = await witness(fr.db, fr.node, now=clock())
@@ -357,13 +361,7 @@ async def test_a_node_restored_from_a_backup_stops_appending_until_it_recovers(
 async def test_entries_outside_the_audience_travel_without_content(
     make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
 ) -> None:
-    de = await make_node("de-bafa")
-    fr = await make_node("fr-sbdu")
-    nl = await make_node("nl-cdiu")
-    for x in (fr, de, nl):
-        for y in (fr, de, nl):
-            if x is not y:
-                await befriend(x, y)
+    de, fr, nl = await trio(make_node)
     r = await de.client.post(
         "/api/v1/notices",
         json=notice(reference="FOR-FR-ONLY", audience=["fr-sbdu"]),
@@ -428,13 +426,7 @@ async def test_a_hint_schedules_a_pull_and_is_rate_limited(
 async def test_freshness_comes_from_the_origin_or_a_peers_cosignature(
     make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
 ) -> None:
-    de = await make_node("de-bafa")
-    fr = await make_node("fr-sbdu")
-    nl = await make_node("nl-cdiu")
-    for x in (fr, de, nl):
-        for y in (fr, de, nl):
-            if x is not y:
-                await befriend(x, y)
+    de, fr, nl = await trio(make_node)
     await _publish(de, 1)
     await _sync(fr, de, clock)
     async with fr.db.read() as session:
@@ -500,13 +492,7 @@ async def test_a_member_fetches_content_a_relay_could_not_send(
 ) -> None:
     """nl is in the audience, fr is not: nl gets de's entry from fr without content, then
     asks de for it, checks it against the signed content_hash, and has the notice."""
-    de = await make_node("de-bafa")
-    fr = await make_node("fr-sbdu")
-    nl = await make_node("nl-cdiu")
-    for x in (fr, de, nl):
-        for y in (fr, de, nl):
-            if x is not y:
-                await befriend(x, y)
+    de, fr, nl = await trio(make_node)
     r = await de.client.post(
         "/api/v1/notices",
         json=notice(reference="NOT-FOR-FR", audience=["nl-cdiu"]),
