@@ -1,0 +1,71 @@
+"""The screening engine: an in-memory index of active notices, and `screen` over it.
+
+Holds records only (no database, no clock: `today` is passed in). Keeping it in step with
+the stored notices is left to service.screening.live; candidate retrieval to
+service.screening.index; the score and its explanation to service.screening.scoring.
+"""
+
+import datetime
+
+from service.screening.index import NoticeIndex, Query, entry_head
+from service.screening.model import Application, Match, NoticeRecord, Thresholds
+from service.screening.scoring import Prepared, prepare, score_prepared
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def query_of(prep: Prepared) -> Query:
+    """The index query of a prepared application (each distinct name looked up once)."""
+    names = {n.keys for n in prep.names}
+    return Query(
+        identifiers=frozenset(prep.by_identifier),
+        names=tuple(sorted(names, key=sorted)),
+        destination=prep.app.destination,
+        entries=frozenset(entry_head(i.control_entry) for i in prep.app.items),
+    )
+
+
+def _order(match: Match) -> tuple[float, str, str]:
+    return (-match.score, match.origin, match.notice_id)
+
+
+class Screener:
+    """Every indexed notice that may be the essentially identical transaction of an application."""
+
+    def __init__(self, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+        self._thresholds = thresholds
+        self._index = NoticeIndex()
+
+    def add(self, record: NoticeRecord) -> None:
+        """Add a notice, or replace the indexed one with the same (origin, notice_id)."""
+        self._index.add(record)
+
+    def remove(self, origin: str, notice_id: str) -> None:
+        """Forget a notice (revoked, say); no error if it is not indexed."""
+        self._index.remove(origin, notice_id)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self._index
+
+    def screen(self, app: Application, today: datetime.date) -> list[Match]:
+        """The matches of an application, best first (then by origin and notice_id); notices
+        whose valid_until is before `today` are never matched."""
+        prep = prepare(app)
+        matches = []
+        for slot in self._index.candidates(query_of(prep), today.toordinal()):
+            record = self._index.record(slot)
+            if record is not None and (match := score_prepared(prep, record, self._thresholds)):
+                matches.append(match)
+        return sorted(matches, key=_order)
+
+    def score_one(
+        self, app: Application, origin: str, notice_id: str, today: datetime.date
+    ) -> Match | None:
+        """Re-evaluate one indexed notice (when it changed under an open screening)."""
+        record = self._index.get(origin, notice_id)
+        if record is None or record.valid_until < today:
+            return None
+        return score_prepared(prepare(app), record, self._thresholds)
