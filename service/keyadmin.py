@@ -21,6 +21,7 @@ from keys.canonical import canonical_bytes, parse_canonical
 from keys.custody import save_key
 from keys.ed25519 import KeyPair, key_id
 from service import audit
+from service.derive import rebuild_all
 from service.errors import ConfigError
 from service.node import (
     identity_of,
@@ -30,7 +31,6 @@ from service.node import (
     signed_card,
     signing_key_file,
 )
-from service.notices.derived import rebuild
 from service.settings import Settings
 from service.storage.models import NodeRow
 
@@ -178,7 +178,7 @@ async def revoke(
         if new is not None:
             _switch_signing_key(row, new, root, now=now)
         await session.flush()
-        await rebuild(session)
+        await rebuild_all(session)
         invalidated = int(marked.rowcount or 0)  # type: ignore[attr-defined]
         await audit.record(
             session,

@@ -27,6 +27,7 @@ from service.node import (
     passphrase_for_new_keys,
     read_identity,
 )
+from service.screening import screenings
 from service.settings import Settings
 from service.storage import migrate
 from service.storage.database import Database
@@ -85,13 +86,25 @@ def make_app() -> FastAPI:
         )
         loop = SyncLoop(db=db, node=node, settings=settings, clock=utc_now)
         app.state.denex.sync_loop = loop
-        task = asyncio.create_task(loop.run())
+        tasks = [
+            asyncio.create_task(loop.run()),
+            asyncio.create_task(
+                screenings.watch(
+                    db,
+                    app.state.denex.screening,
+                    clock=utc_now,
+                    interval=settings.screening_interval,
+                )
+            ),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await db.dispose()
 
     return create_app(None, lifespan=lifespan)

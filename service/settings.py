@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     insecure_dev_keys: bool = False
     insecure_dev_http: bool = False
     log_format: str = "console"
+    # DESIGN §7, per regime (DOMAIN.md marks these figures as uncertain: configurable)
+    screening_interval: float = 5.0  # how often open screenings are re-evaluated
+    reply_days: dict[str, int] = Field(default_factory=dict)  # consultation reply window
+    default_reply_days: int = 30
+    approval_deadline_days: dict[str, int] = Field(default_factory=lambda: {"WA": 60})
+    approval_audience: dict[str, str] = Field(default_factory=lambda: {"WA": "members"})
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":
@@ -28,6 +34,10 @@ class Settings(BaseSettings):
             raise ValueError("DENEX_LOG_FORMAT must be json or console")
         if self.key_passphrase is not None and self.key_passphrase_file is not None:
             raise ValueError("set DENEX_KEY_PASSPHRASE or DENEX_KEY_PASSPHRASE_FILE, not both")
+        if any(rule not in {"denier", "members"} for rule in self.approval_audience.values()):
+            raise ValueError("DENEX_APPROVAL_AUDIENCE values must be denier or members")
+        if any(days < 1 for days in [*self.reply_days.values(), self.default_reply_days]):
+            raise ValueError("consultation reply windows must be at least one day")
         return self
 
     @property

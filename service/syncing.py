@@ -23,9 +23,10 @@ from federation.replica import missing_content
 from federation.sync import RESTORED, PeerReport, Syncer
 from federation.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow, QuarantineRow
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
+from service.derive import apply_all, rebuild_all
 from service.errors import NotFound
 from service.node import Node
-from service.notices.derived import NoticeEntry, apply_entries, rebuild
+from service.notices.derived import NoticeEntry
 from service.roster import active_peers, list_peers
 from service.settings import Settings
 from service.storage.database import Database
@@ -36,16 +37,17 @@ log = logging.getLogger("denex.sync")
 async def apply_derived(session: AsyncSession, origin: str, accepted: list[Accepted]) -> None:
     """Derived state of entries just stored from a peer, in the same transaction."""
     if any(a.type == "key.revoked" for a in accepted):
-        await rebuild(session)  # a revocation may have invalidated earlier entries
+        await rebuild_all(session)  # a revocation may have invalidated earlier entries
         return
-    await apply_entries(
+    await apply_all(
         session,
         [
-            NoticeEntry(origin, a.wire.seq, a.type, list(a.audience), a.wire.body)
+            NoticeEntry(
+                origin, a.wire.seq, a.type, list(a.audience), a.wire.body, issued_at=a.issued_at
+            )
             for a in accepted
             if a.flag is None
         ],
-        rows=False,
     )
 
 

@@ -7,4 +7,4 @@ API tests talk to it through httpx's ASGITransport, and tests/system runs `denex
 processes. Time is injected: `clock` is a mutable fake clock the app reads.
 """
 
-pytest_plugins = ["tests.postgres", "tests.nodes"]
+pytest_plugins = ["tests.postgres", "tests.nodes", "tests.sync_peers"]

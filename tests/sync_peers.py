@@ -1,22 +1,28 @@
-"""Two in-process nodes as each other's peers, for sync tests: `befriend` puts a node in
+"""Two in-process nodes as each other's peers, for sync tests (the `pair` fixture: fr-sbdu and
+de-bafa, each in the other's roster; `sync_once`: one pull): `befriend` puts a node in
 another's roster (from its signed card); `peer_client` is node A's HTTP client to node B's
 real app, optionally rewriting B's JSON answers to play a dishonest peer."""
 
 import json
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 
 from federation.client import PeerAuth
+from federation.sync import PeerReport
 from federation.tables import PeerRow
 from service.api.app import create_app
 from service.api.state import AppState
 from service.metrics import Metrics
 from service.node import stored_card
 from service.runtime import open_node
-from tests.nodes import LiveNode
+from service.syncing import sync_round
+from tests.nodes import FakeClock, LiveNode
+from tests.postgres import PostgresServer
 
 Rewrite = Callable[[str, Any], Any] | None
 
@@ -83,3 +89,31 @@ async def reopen(live: LiveNode) -> LiveNode:
     await live.client.aclose()
     live.db, live.node, live.state, live.client = db, node, state, client
     return live
+
+
+async def sync_once(
+    a: LiveNode, b: LiveNode, clock: FakeClock, *, page_size: int = 1000, rewrite: Rewrite = None
+) -> PeerReport:
+    """One sync round of `a` pulling from `b` only."""
+    async with peer_client(a, b, rewrite=rewrite) as client:
+        [report] = await sync_round(
+            a.db, a.node, client, clock=clock, peer=b.node.identity.node_id, page_size=page_size
+        )
+    return report
+
+
+@pytest.fixture
+async def pair(
+    make_node: Callable[..., Awaitable[LiveNode]],
+    database_url: str | None,
+    request: pytest.FixtureRequest,
+) -> tuple[LiveNode, LiveNode]:
+    a = await make_node("fr-sbdu", database_url)
+    other = None
+    if database_url is not None:  # PostgreSQL: each node has a database of its own
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        other = server.create_database(f"t_sync_b_{uuid.uuid4().hex[:12]}")
+    b = await make_node("de-bafa", other)
+    await befriend(a, b)
+    await befriend(b, a)
+    return a, b

@@ -9,9 +9,20 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import problems
-from service.api.routes import audit, evidence, federation, health, notices, peers
+from service.api.routes import (
+    audit,
+    consultations,
+    evidence,
+    federation,
+    health,
+    notices,
+    peers,
+    screenings,
+)
 from service.api.state import AppState
+from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
 from service.notices.schema import NoticeInput, RevokeInput
+from service.screening.schema import ApplicationInput, CloseInput
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -56,6 +67,8 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
     problems.install(app)
     for router in (
         notices.router,
+        screenings.router,
+        consultations.router,
         evidence.router,
         audit.router,
         federation.router,
@@ -74,7 +87,17 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
             app.openapi_schema = problems.fix_openapi(
-                schema, [NoticeInput, RevokeInput, federation.Hint]
+                schema,
+                [
+                    NoticeInput,
+                    RevokeInput,
+                    federation.Hint,
+                    ApplicationInput,
+                    CloseInput,
+                    ConsultationInput,
+                    AnswerInput,
+                    ApprovalInput,
+                ],
             )
         return app.openapi_schema
 

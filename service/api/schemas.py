@@ -97,3 +97,88 @@ class Peer(BaseModel):
 class PeerList(BaseModel):
     items: list[Peer]
     next_cursor: str | None = Field(default=None, description="always null: one page")
+
+
+class ScreeningMatch(BaseModel):
+    notice_id: str
+    origin: str
+    version: int
+    score: float = Field(description="in [0, 1]")
+    verdict: str = Field(description="consult, review, or withdrawn (no longer a match)")
+    features: dict[str, Any] = Field(description="per-feature explanation of the score")
+    found_at: str
+    change: str | None = Field(
+        description="set when a later notice change altered this match: new, changed, withdrawn"
+    )
+    changed_at: str | None
+
+
+class Screening(BaseModel):
+    screening_id: str
+    reference: str
+    status: str = Field(description="open or closed")
+    created_at: str
+    matches: list[ScreeningMatch] = Field(description="sorted: consult, review, then by score")
+    snapshot: dict[str, Any] = Field(description="{origin: {size, root}} screened against")
+    staleness: dict[str, Any] = Field(
+        description="{origin: {heard_at, stale, frozen}}: partner logs that may be behind"
+    )
+    algorithm: str
+    outcome: str | None = None
+    licence_ref: str | None = None
+    decided_on: str | None = None
+    closed_at: str | None = None
+
+
+class Consultation(BaseModel):
+    consultation_id: str
+    direction: str = Field(description="out (this node asked) or in (this node was asked)")
+    requester: str
+    denier: str
+    notice_id: str
+    notice_version: int
+    reply_due: str
+    overdue: bool
+    summary: str
+    message: str
+    requested_at: str
+    requested_seq: int
+    position: str | None
+    answer: str | None
+    answered_at: str | None
+    screening_id: str | None = Field(description="the screening it came from (requester only)")
+
+
+class ConsultationList(BaseModel):
+    items: list[Consultation]
+    next_cursor: str | None
+
+
+class Approval(BaseModel):
+    origin: str
+    seq: int
+    notice_id: str
+    denier: str
+    consultation_id: str | None
+    licence_ref: str
+    decided_on: str
+    explanation: str
+    notified_at: str
+
+
+class ApprovalDue(BaseModel):
+    screening_id: str
+    licence_ref: str
+    decided_on: str
+    notice_id: str
+    denier: str
+    due_by: str
+    overdue: bool
+
+
+class ApprovalList(BaseModel):
+    items: list[Approval]
+    next_cursor: str | None
+    due: list[ApprovalDue] = Field(
+        description="approval notifications this node owes (first page only)"
+    )

@@ -7,6 +7,7 @@ from datetime import datetime
 from service.metrics import Metrics
 from service.node import Node
 from service.notices.group import PublishQueue
+from service.screening.live import LiveIndex
 from service.settings import Settings
 from service.storage.database import Database
 from service.syncing import SyncLoop
@@ -20,7 +21,9 @@ class AppState:
     clock: Callable[[], datetime]
     metrics: Metrics
     publisher: PublishQueue = field(init=False)
+    screening: LiveIndex = field(init=False)
     sync_loop: SyncLoop | None = None  # set by `denex serve` in the process that runs it
 
     def __post_init__(self) -> None:
         self.publisher = PublishQueue(self.db, self.node, self.clock)
+        self.screening = LiveIndex(self.db)

@@ -9,7 +9,7 @@ that is not a notice) is flagged on the entry and otherwise ignored.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -36,6 +36,7 @@ class NoticeEntry:
     audience: list[str]
     body: bytes | None
     invalid_reason: str | None = None
+    issued_at: datetime | None = None
 
     @classmethod
     def of(cls, entry: EntryRow | SealedEntry) -> "NoticeEntry":
@@ -47,8 +48,16 @@ class NoticeEntry:
                 list(entry.audience),
                 entry.content_body,
                 entry.invalid_reason,
+                entry.issued_at,
             )
-        return cls(entry.origin, entry.seq, entry.type, list(entry.audience), entry.body)
+        return cls(
+            entry.origin,
+            entry.seq,
+            entry.type,
+            list(entry.audience),
+            entry.body,
+            issued_at=entry.issued_at,
+        )
 
 
 class _Skip(Exception):

@@ -49,6 +49,14 @@ async def publish_drafts(
     session: AsyncSession, node: Node, drafts: list[Draft], *, now: datetime
 ) -> list[tuple[NoticeRow, SealedEntry]]:
     """Seal notice drafts as consecutive entries of this node's log and apply each one."""
+    return await _apply(session, await append_drafts(session, node, drafts, now=now))
+
+
+async def append_drafts(
+    session: AsyncSession, node: Node, drafts: list[Draft], *, now: datetime
+) -> list[SealedEntry]:
+    """Seal drafts (of any type) as consecutive entries of this node's log, signed by the
+    signing key in force, under the log's lock; 503 if this node's appends are stopped."""
     log = await lock_log(session, node.identity.node_id)
     signing = await node.current_signer(session)
     ident = node.identity
@@ -65,7 +73,7 @@ async def publish_drafts(
         )
     except AppendsStopped as exc:
         raise Unavailable(str(exc)) from exc
-    return await _apply(session, sealed)
+    return sealed
 
 
 async def _apply(

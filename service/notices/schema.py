@@ -65,7 +65,7 @@ def _control_entry(value: str) -> str:
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def _text(value: str) -> str:
+def checked_text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     if _CONTROL.search(value):
@@ -76,8 +76,8 @@ def _text(value: str) -> str:
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
 Country = Annotated[str, AfterValidator(_country)]
 Decimal = Annotated[str, Field(max_length=30), AfterValidator(_decimal)]
-ShortText = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_text)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_text)]
+ShortText = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(checked_text)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(checked_text)]
 ControlEntry = Annotated[str, Field(max_length=40), AfterValidator(_control_entry)]
 RegimeCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,9}$")]
 NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
@@ -169,7 +169,7 @@ class PublicListing(Strict):
 class NoticeInput(Strict):
     """A notice as an officer submits it (DESIGN §6 without notice_id and version)."""
 
-    reference: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_text)]
+    reference: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(checked_text)]
     decision: Literal[
         "refusal", "annulment", "suspension", "revocation_of_licence", "catch_all_requirement"
     ]

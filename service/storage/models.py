@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     DateTime,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -138,3 +139,95 @@ class NoticeTermRow(Base):
         ),
         Index("ix_notice_terms_term", "kind", "term"),
     )
+
+
+class ScreeningRow(Base):
+    """A screening of a licence application: local only, never sent to any peer (DESIGN §7).
+
+    Stored with the snapshot it ran against and the algorithm version, so that the result can
+    be reproduced; open until an officer closes it, re-evaluated while open."""
+
+    __tablename__ = "screenings"
+
+    screening_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100))
+    application: Mapped[dict[str, object]] = mapped_column(JSON)
+    snapshot: Mapped[dict[str, object]] = mapped_column(JSON)  # {origin: {size, root}}
+    staleness: Mapped[dict[str, object]] = mapped_column(JSON)  # {origin: {heard_at, stale}}
+    algorithm: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(140))
+    status: Mapped[str] = mapped_column(String(16))  # open | closed
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # approved | refused | withdrawn
+    licence_ref: Mapped[str | None] = mapped_column(String(100))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (Index("ix_screenings_status", "status"),)
+
+
+class ScreeningMatchRow(Base):
+    """One notice matched by a screening, as first found and as last re-evaluated."""
+
+    __tablename__ = "screening_matches"
+
+    screening_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    notice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(16))  # consult | review | withdrawn
+    features: Mapped[dict[str, object]] = mapped_column(JSON)
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    change: Mapped[str | None] = mapped_column(String(16))  # new | changed | withdrawn
+
+    __table_args__ = (
+        ForeignKeyConstraint(["screening_id"], ["screenings.screening_id"], ondelete="CASCADE"),
+    )
+
+
+class ConsultationRow(Base):
+    """A consultation, derived from its `consultation.requested` and `.answered` entries."""
+
+    __tablename__ = "consultations"
+
+    consultation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    requester: Mapped[str] = mapped_column(String(32))  # origin of the request entry
+    requested_seq: Mapped[int] = mapped_column(BigInteger)
+    denier: Mapped[str] = mapped_column(String(32))  # origin of the notice
+    notice_id: Mapped[str] = mapped_column(String(36))
+    notice_version: Mapped[int] = mapped_column(Integer)
+    reply_due: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    screening_id: Mapped[str | None] = mapped_column(String(36))  # local only, on the requester
+    position: Mapped[str | None] = mapped_column(String(32))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_seq: Mapped[int | None] = mapped_column(BigInteger)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_consultations_requester", "requester", "reply_due"),
+        Index("ix_consultations_denier", "denier", "reply_due"),
+    )
+
+
+class ApprovalRow(Base):
+    """An approval notification (the undercut notice), derived from its `approval.notified`
+    entry."""
+
+    __tablename__ = "approvals"
+
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    notice_id: Mapped[str] = mapped_column(String(36))
+    denier: Mapped[str] = mapped_column(String(32))
+    consultation_id: Mapped[str | None] = mapped_column(String(36))
+    licence_ref: Mapped[str] = mapped_column(String(100))
+    decided_on: Mapped[date] = mapped_column(Date)
+    explanation: Mapped[str] = mapped_column(Text)
+    notified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_approvals_notice", "notice_id"),)

@@ -42,6 +42,22 @@ def notice(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def application(**overrides: Any) -> dict[str, Any]:
+    """A licence application (DESIGN §7) close to `notice()`: the same end user, spelt
+    differently, a broader control entry, the same destination."""
+    body: dict[str, Any] = {
+        "reference": "SBDU-APP-2026-9",
+        "destination": "BY",
+        "items": [{"control_entry": "5A001", "description": "IP traffic monitoring centre"}],
+        "parties": [
+            {"role": "end_user", "name": "Severnyi Signal, OOO", "country": "BY", "aliases": []}
+        ],
+        "end_use": "lawful interception",
+    }
+    body.update(overrides)
+    return body
+
+
 async def insert_foreign_notice(live: Any, clock: Any, **overrides: Any) -> str:
     """A notice of fr-sbdu stored the way sync would store it: its entry, then derived rows.
 
@@ -49,13 +65,7 @@ async def insert_foreign_notice(live: Any, clock: Any, **overrides: Any) -> str:
     """
     import uuid_utils.compat as uuid_compat
 
-    from federation.entry import Draft
-    from federation.log import append_own
-    from federation.tables import EntryRow
-    from keys.canonical import canonical_bytes
-    from keys.ed25519 import KeyPair
     from service.notices.body import notice_body
-    from service.notices.derived import apply_entry
     from service.notices.schema import NoticeInput
 
     notice_id = str(uuid_compat.uuid7())
@@ -65,20 +75,35 @@ async def insert_foreign_notice(live: Any, clock: Any, **overrides: Any) -> str:
         version=1,
         supersedes=None,
     )
+    await insert_foreign_entry(live, clock, "notice.published", body)
+    return notice_id
+
+
+async def insert_foreign_entry(
+    live: Any, clock: Any, kind: str, body: dict[str, Any], origin: str = "fr-sbdu"
+) -> None:
+    """An entry of `origin` (audience: it and de-bafa), stored and applied as sync would."""
+    from federation.entry import Draft
+    from federation.log import append_own
+    from federation.tables import EntryRow
+    from keys.canonical import canonical_bytes
+    from keys.ed25519 import KeyPair
+    from service.derive import apply_all
+    from service.notices.derived import NoticeEntry
+
     foreign_key = KeyPair.generate()
     async with live.db.write() as session:
         [sealed] = await append_own(
             session,
             federation=live.node.identity.federation,
-            origin="fr-sbdu",
-            drafts=[
-                Draft("notice.published", canonical_bytes(body), ("de-bafa", "fr-sbdu"), clock())
-            ],
+            origin=origin,
+            drafts=[Draft(kind, canonical_bytes(body), ("de-bafa", origin), clock())],
             signer=lambda _type: foreign_key,
             checkpoint_key=foreign_key,
             now=clock(),
         )
-        entry = await session.get(EntryRow, ("fr-sbdu", sealed.seq))
+        entry = await session.get(EntryRow, (origin, sealed.seq))
         assert entry is not None
-        assert await apply_entry(session, entry) is not None
-    return notice_id
+        await apply_all(session, [NoticeEntry.of(entry)])
+        await session.refresh(entry)
+        assert not entry.flagged, entry.flag_reason

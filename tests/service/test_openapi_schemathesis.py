@@ -33,6 +33,7 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
+import uuid_utils.compat as uuid_compat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -46,9 +47,14 @@ from schemathesis.specs.openapi.checks import (
 from federation import httpsig
 from keys.ed25519 import KeyPair
 from service.api.app import create_app
-from tests.nodes import LiveNode
+from tests.nodes import FakeClock, LiveNode
 from tests.peers import Partner, befriend
-from tests.service.notice_data import notice
+from tests.service.notice_data import (
+    application,
+    insert_foreign_entry,
+    insert_foreign_notice,
+    notice,
+)
 
 MAX_EXAMPLES = 25
 
@@ -72,6 +78,14 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("GET", NOTICE, "officer", "admin", ()),
     ("POST", NOTICE + "/amend", "officer", "auditor", ()),
     ("POST", NOTICE + "/revoke", "officer", "auditor", ()),
+    ("POST", "/api/v1/screenings", "officer", "auditor", ()),
+    ("GET", "/api/v1/screenings/{screening_id}", "officer", "auditor", ()),
+    ("POST", "/api/v1/screenings/{screening_id}/close", "officer", "auditor", ()),
+    ("POST", "/api/v1/consultations", "officer", "auditor", ()),
+    ("GET", "/api/v1/consultations", "officer", "auditor", ()),
+    ("POST", "/api/v1/consultations/{consultation_id}/answer", "officer", "auditor", ()),
+    ("POST", "/api/v1/approvals", "officer", "auditor", ()),
+    ("GET", "/api/v1/approvals", "officer", "auditor", ()),
     ("GET", "/api/v1/evidence/{notice_id}", "auditor", "admin", ()),
     ("GET", "/api/v1/audit", "auditor", "officer", ()),
     ("GET", "/api/v1/peers", "admin", "officer", ()),
@@ -128,7 +142,7 @@ class SignAsPeer(requests.auth.AuthBase):
 class Api:
     live: LiveNode
     schema: Any
-    notice_id: str
+    ids: dict[str, str]  # real notice_id, partner_notice_id, screening_id, consultation_id
     peer: SignAsPeer
 
     def credentials(self, role: str) -> dict[str, Any]:
@@ -139,21 +153,48 @@ class Api:
 
 
 @pytest.fixture
-async def api(make_node: Callable[..., Awaitable[LiveNode]]) -> Api:
+async def api(make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock) -> Api:
     live = await make_node("de-bafa")
     published = await live.client.post(
         "/api/v1/notices", json=notice(), headers=live.auth("officer")
     )
     assert published.status_code == 201, published.text
+    own_id = published.json()["notice_id"]
     partner = Partner.make("fr-sbdu")
     await befriend(live, partner)
+    # a partner's denial that a screening matches, and a consultation the partner asked
+    partner_notice = await insert_foreign_notice(live, clock)
+    screened = await live.client.post(
+        "/api/v1/screenings", json=application(), headers=live.auth("officer")
+    )
+    assert screened.status_code == 201, screened.text
+    consultation_id = str(uuid_compat.uuid7())
+    await insert_foreign_entry(
+        live,
+        clock,
+        "consultation.requested",
+        {
+            "consultation_id": consultation_id,
+            "notice_id": own_id,
+            "notice_version": 1,
+            "reply_due": "2026-12-28",
+            "summary": "s",
+            "message": "m",
+        },
+    )
     app = create_app(live.state)  # the node's real app, on the same state as `live.client`
     config = schemathesis.Config()
     # Tokens are ours to send (valid ones, per operation); schemathesis must not generate or drop
     # the Authorization header. Missing and wrong-role tokens are checked explicitly below.
     config.projects.default.generation.update(with_security_parameters=False)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
-    return Api(live, schema, published.json()["notice_id"], SignAsPeer(partner.signing, live))
+    ids = {
+        "notice_id": own_id,
+        "partner_notice_id": partner_notice,
+        "screening_id": screened.json()["screening_id"],
+        "consultation_id": consultation_id,
+    }
+    return Api(live, schema, ids, SignAsPeer(partner.signing, live))
 
 
 def _valid_case(api: Api, method: str, path: str) -> Any:
@@ -169,8 +210,31 @@ def _valid_case(api: Api, method: str, path: str) -> Any:
             "consistency": {"from": 1, "to": 2},
         }.get(path.rsplit("/", 1)[-1])
         return operation.Case(path_parameters=path_parameters, query=query)
+    ids = api.ids
+    bodies: dict[str, Any] = {
+        "/api/v1/screenings": application(),
+        "/api/v1/screenings/{screening_id}/close": {"outcome": "withdrawn"},
+        "/api/v1/consultations": {
+            "screening_id": ids["screening_id"],
+            "notice_id": ids["partner_notice_id"],
+            "summary": "monitoring centre",
+            "message": "Do you maintain your objection?",
+        },
+        "/api/v1/consultations/{consultation_id}/answer": {
+            "position": "maintains_objection",
+            "message": "The end user is unchanged.",
+        },
+        "/api/v1/approvals": {
+            "notice_id": ids["partner_notice_id"],
+            "licence_ref": "BAFA-LIC-1",
+            "decided_on": "2026-11-28",
+            "explanation": "Different end use.",
+        },
+    }
     if path.endswith("/revoke"):
         body: Any = {"reason": "licence refusal withdrawn after review", "revoked_on": "2026-11-28"}
+    elif method == "POST" and path in bodies:
+        body = bodies[path]
     elif method == "POST":
         body = notice(reference="BAFA-2026-0200", destination="IR")
     else:
@@ -179,8 +243,9 @@ def _valid_case(api: Api, method: str, path: str) -> Any:
 
 
 def _real_path_parameters(api: Api, path: str) -> dict[str, str] | None:
-    if "{notice_id}" in path:
-        return {"notice_id": api.notice_id}
+    for name in ("notice_id", "screening_id", "consultation_id"):
+        if "{" + name + "}" in path:
+            return {name: api.ids[name]}
     if "{origin}" in path:
         return {"origin": "de-bafa"}
     return None
@@ -254,7 +319,7 @@ def test_refusals_conform_to_openapi(api: Api, method: str, path: str, forbidden
 def test_undecodable_body_is_documented(api: Api, method: str, path: str) -> None:
     """A case the fuzzer found, pinned: a body that is not UTF-8 must get a documented answer."""
     case = api.schema[path][method].Case(
-        path_parameters={"notice_id": api.notice_id} if "{notice_id}" in path else None,
+        path_parameters=_real_path_parameters(api, path),
         body=b"\xf9",
         media_type="application/json",
     )

@@ -6,7 +6,6 @@ import base64
 import json
 import shutil
 import sqlite3
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC
 from pathlib import Path
@@ -19,15 +18,13 @@ from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from federation.entry import Draft
 from federation.follow import PageError, WireEntry, parse_page
 from federation.log import append_own
-from federation.sync import PeerReport
 from federation.tables import EntryRow, EquivocationRow, LogRow
 from federation.witness import witness_body, witnessed
 from service.storage.models import NoticeRow
-from service.syncing import due_peers, recover, sync_round, witness
+from service.syncing import due_peers, recover, witness
 from tests.nodes import FakeClock, LiveNode
-from tests.postgres import PostgresServer
 from tests.service.notice_data import notice
-from tests.sync_peers import Rewrite, befriend, peer_client, reopen
+from tests.sync_peers import befriend, peer_client, reopen, sync_once
 
 
 async def _publish(live: LiveNode, count: int, prefix: str = "B") -> list[str]:
@@ -50,16 +47,6 @@ async def _rows(live: LiveNode, origin: str) -> list[EntryRow]:
         )
 
 
-async def _sync(
-    a: LiveNode, b: LiveNode, clock: FakeClock, *, page_size: int = 1000, rewrite: Rewrite = None
-) -> PeerReport:
-    async with peer_client(a, b, rewrite=rewrite) as client:
-        [report] = await sync_round(
-            a.db, a.node, client, clock=clock, peer=b.node.identity.node_id, page_size=page_size
-        )
-    return report
-
-
 async def trio(make_node: Callable[..., Awaitable[LiveNode]]) -> list[LiveNode]:
     """de-bafa, fr-sbdu and nl-cdiu, each in the other two's roster."""
     nodes = [await make_node(node_id) for node_id in ("de-bafa", "fr-sbdu", "nl-cdiu")]
@@ -70,29 +57,12 @@ async def trio(make_node: Callable[..., Awaitable[LiveNode]]) -> list[LiveNode]:
     return nodes
 
 
-@pytest.fixture
-async def pair(
-    make_node: Callable[..., Awaitable[LiveNode]],
-    database_url: str | None,
-    request: pytest.FixtureRequest,
-) -> tuple[LiveNode, LiveNode]:
-    a = await make_node("fr-sbdu", database_url)
-    other = None
-    if database_url is not None:  # PostgreSQL: each node has a database of its own
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        other = server.create_database(f"t_sync_b_{uuid.uuid4().hex[:12]}")
-    b = await make_node("de-bafa", other)
-    await befriend(a, b)
-    await befriend(b, a)
-    return a, b
-
-
 async def test_a_pulls_b_verifies_everything_and_sees_b_notices(
     pair: tuple[LiveNode, LiveNode], clock: FakeClock
 ) -> None:
     a, b = pair
     ids = await _publish(b, 5)
-    report = await _sync(a, b, clock)
+    report = await sync_once(a, b, clock)
     assert report.error is None
     [origin] = report.origins
     assert (origin.origin, origin.before, origin.after, origin.error) == ("de-bafa", 0, 6, None)
@@ -124,10 +94,10 @@ async def test_sync_is_incremental_and_idempotent(
 ) -> None:
     a, b = pair
     await _publish(b, 3)
-    assert (await _sync(a, b, clock)).fetched == 4
-    assert (await _sync(a, b, clock)).fetched == 0
+    assert (await sync_once(a, b, clock)).fetched == 4
+    assert (await sync_once(a, b, clock)).fetched == 0
     await _publish(b, 2, prefix="MORE")
-    again = await _sync(a, b, clock, page_size=1)
+    again = await sync_once(a, b, clock, page_size=1)
     assert again.fetched == 2 and again.origins[0].error is None
     assert len(await _rows(a, "de-bafa")) == 6
 
@@ -170,14 +140,14 @@ async def test_a_forged_page_stores_nothing_of_it(
             _tamper_page(doc, 2, how)
         return doc
 
-    report = await _sync(a, b, clock, rewrite=corrupt)
+    report = await sync_once(a, b, clock, rewrite=corrupt)
     [origin] = report.origins
     assert origin.error is not None and origin.after == 0, origin
     assert await _rows(a, "de-bafa") == []
     async with a.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 0
     # the honest peer afterwards: everything arrives
-    assert (await _sync(a, b, clock)).fetched == 5
+    assert (await sync_once(a, b, clock)).fetched == 5
 
 
 async def test_a_checkpoint_that_does_not_match_is_reported_and_not_kept(
@@ -199,7 +169,7 @@ async def test_a_checkpoint_that_does_not_match_is_reported_and_not_kept(
                     head["checkpoint"] = wrong.replace("\n3\n", "\n4\n")  # size 4, signed for 3
         return doc
 
-    report = await _sync(a, b, clock, rewrite=stale_checkpoint)
+    report = await sync_once(a, b, clock, rewrite=stale_checkpoint)
     [origin] = report.origins
     assert origin.after == 4 and origin.error is not None and not origin.checkpoint
     async with a.db.read() as session:
@@ -234,7 +204,7 @@ async def test_a_validly_signed_checkpoint_of_another_history_freezes_the_origin
 ) -> None:
     a, b = pair
     await _publish(b, 2)
-    assert (await _sync(a, b, clock)).fetched == 3
+    assert (await sync_once(a, b, clock)).fetched == 3
     ident = b.node.identity
     # B (or a thief of its key) signs a checkpoint of the same size over another tree
     other_history = sign_checkpoint(
@@ -248,7 +218,7 @@ async def test_a_validly_signed_checkpoint_of_another_history_freezes_the_origin
                     head["checkpoint"] = other_history
         return doc
 
-    report = await _sync(a, b, clock, rewrite=equivocate)
+    report = await sync_once(a, b, clock, rewrite=equivocate)
     [origin] = report.origins
     assert origin.error is not None and origin.error.startswith("equivocation")
     async with a.db.read() as session:
@@ -259,7 +229,7 @@ async def test_a_validly_signed_checkpoint_of_another_history_freezes_the_origin
     assert evidence.via == "de-bafa" and evidence.kind == "checkpoints"
     # B's later entries are no longer accepted, even from an honest answer
     await _publish(b, 1, prefix="AFTER")
-    later = await _sync(a, b, clock)
+    later = await sync_once(a, b, clock)
     assert later.origins[0].error is not None and "frozen" in later.origins[0].error
     assert len(await _rows(a, "de-bafa")) == 3
 
@@ -272,7 +242,7 @@ async def test_witness_entries_carry_checkpoints_and_expose_an_equivocating_orig
     log, checks it against its own copy of de, and freezes de with the evidence."""
     de, fr, nl = await trio(make_node)
     await _publish(de, 2)
-    assert (await _sync(fr, de, clock)).fetched == 3
+    assert (await sync_once(fr, de, clock)).fetched == 3
     entry = await witness(fr.db, fr.node, now=clock())
     assert entry is not None and entry.type == "checkpoints.witnessed"
     async with fr.db.read() as session:
@@ -280,8 +250,8 @@ async def test_witness_entries_carry_checkpoints_and_expose_an_equivocating_orig
         assert fr_copy is not None and fr_copy.checkpoint is not None
     assert witnessed(entry.body or b"") == [("denex.test/de-bafa", fr_copy.checkpoint)]
 
-    assert (await _sync(nl, de, clock)).fetched == 3
-    report = await _sync(nl, fr, clock)  # the honest witness statement: nothing found
+    assert (await sync_once(nl, de, clock)).fetched == 3
+    report = await sync_once(nl, fr, clock)  # the honest witness statement: nothing found
     assert not any(o.equivocations for o in report.origins)
 
     ident = de.node.identity
@@ -300,7 +270,7 @@ async def test_witness_entries_carry_checkpoints_and_expose_an_equivocating_orig
             checkpoint_key=signing,
             now=clock(),
         )
-    report = await _sync(nl, fr, clock)
+    report = await sync_once(nl, fr, clock)
     by_origin = {o.origin: o for o in report.origins}
     assert by_origin["fr-sbdu"].equivocations, by_origin
     async with nl.db.read() as session:
@@ -324,7 +294,7 @@ async def test_a_node_restored_from_a_backup_stops_appending_until_it_recovers(
     with sqlite3.connect(database) as source, sqlite3.connect(backup) as copy:
         source.backup(copy)  # de's backup at size 3
     later = await _publish(de, 2, prefix="AFTER-BACKUP")
-    assert (await _sync(fr, de, clock)).fetched == 5
+    assert (await sync_once(fr, de, clock)).fetched == 5
 
     # de's disk is lost; the backup comes back
     await de.db.dispose()
@@ -335,7 +305,7 @@ async def test_a_node_restored_from_a_backup_stops_appending_until_it_recovers(
     assert len(await _rows(restored, "de-bafa")) == 3
 
     # the first sync round finds fr holding more of de's log: appends stop
-    report = await _sync(restored, fr, clock)
+    report = await sync_once(restored, fr, clock)
     own = [o for o in report.origins if o.origin == "de-bafa"]
     assert own and own[0].error is not None and "denex recover" in own[0].error
     r = await restored.client.post(
@@ -371,8 +341,8 @@ async def test_entries_outside_the_audience_travel_without_content(
     secret = r.json()["notice_id"]
     assert r.json()["audience"] == ["de-bafa", "fr-sbdu"]
 
-    assert (await _sync(fr, de, clock)).fetched == 2
-    assert (await _sync(nl, fr, clock)).origins[0].error is None  # relayed through fr
+    assert (await sync_once(fr, de, clock)).fetched == 2
+    assert (await sync_once(nl, fr, clock)).origins[0].error is None  # relayed through fr
     fr_rows, nl_rows = await _rows(fr, "de-bafa"), await _rows(nl, "de-bafa")
     assert [r.envelope for r in nl_rows] == [r.envelope for r in fr_rows]  # same signed log
     assert fr_rows[1].content_body is not None and nl_rows[1].content_body is None
@@ -395,7 +365,7 @@ async def test_entries_outside_the_audience_travel_without_content(
     await befriend(other, de)
     await befriend(de, other)
     clock.advance(seconds=2)  # de's server re-reads its roster's keys after a second
-    report = await _sync(other, de, clock, rewrite=leak)
+    report = await sync_once(other, de, clock, rewrite=leak)
     assert report.origins and report.origins[0].error is not None, report
     assert "outside its audience" in report.origins[0].error
     assert await _rows(other, "de-bafa") == []
@@ -405,7 +375,7 @@ async def test_a_hint_schedules_a_pull_and_is_rate_limited(
     pair: tuple[LiveNode, LiveNode], clock: FakeClock
 ) -> None:
     a, b = pair
-    assert (await _sync(a, b, clock)).fetched == 1
+    assert (await sync_once(a, b, clock)).fetched == 1
     async with a.db.read() as session:
         due = [p.node_id for p in await due_peers(session, clock(), interval=3600)]
     assert due == []
@@ -428,7 +398,7 @@ async def test_freshness_comes_from_the_origin_or_a_peers_cosignature(
 ) -> None:
     de, fr, nl = await trio(make_node)
     await _publish(de, 1)
-    await _sync(fr, de, clock)
+    await sync_once(fr, de, clock)
     async with fr.db.read() as session:
         direct = await session.get(LogRow, "de-bafa")
         assert direct is not None and direct.fresh_at is not None  # fetched from de itself
@@ -439,9 +409,9 @@ async def test_freshness_comes_from_the_origin_or_a_peers_cosignature(
     assert served.count("\n— ") == 2 and "— denex.test/fr-sbdu " in served
 
     clock.advance(seconds=600)
-    await _sync(nl, fr, clock)  # learns fr's keys (and de's log, through fr)
+    await sync_once(nl, fr, clock)  # learns fr's keys (and de's log, through fr)
     clock.advance(seconds=60)
-    await _sync(nl, fr, clock)
+    await sync_once(nl, fr, clock)
     async with nl.db.read() as session:
         relayed = await session.get(LogRow, "de-bafa")
     assert relayed is not None and relayed.fresh_at is not None
@@ -473,13 +443,13 @@ async def test_peers_api_shows_lag_errors_freshness_and_alerts(
             _tamper_page(doc, 1, "signature")
         return doc
 
-    await _sync(a, b, clock, rewrite=corrupt)
+    await sync_once(a, b, clock, rewrite=corrupt)
     failed = await status()
     assert failed["lag"] == {"de-bafa": 4}
     assert "entry 1 of de-bafa" in (failed["last_error"] or "")
     assert any("quarantined" in x for x in failed["alerts"])
 
-    await _sync(a, b, clock)
+    await sync_once(a, b, clock)
     good = await status()
     assert good["lag"] == {} and good["last_success"] is not None
     assert good["fresh_at"] is not None and not any("stale" in x for x in good["alerts"])
@@ -500,8 +470,8 @@ async def test_a_member_fetches_content_a_relay_could_not_send(
     )
     assert r.status_code == 201, r.text
     secret = r.json()["notice_id"]
-    await _sync(fr, de, clock)
-    await _sync(nl, fr, clock)
+    await sync_once(fr, de, clock)
+    await sync_once(nl, fr, clock)
     [missing] = [row for row in await _rows(nl, "de-bafa") if row.content_body is None]
     assert missing.seq == 1
     async with nl.db.read() as session:
@@ -516,13 +486,13 @@ async def test_a_member_fetches_content_a_relay_could_not_send(
                     item["content"]["body"] = base64.b64encode(bytes(body)).decode()
         return doc
 
-    forged = await _sync(nl, de, clock, rewrite=forged_content)
+    forged = await sync_once(nl, de, clock, rewrite=forged_content)
     assert sum(o.filled for o in forged.origins) == 0  # content that does not match: not kept
     clock.advance(hours=2)  # DENEX_CONTENT_DEADLINE defaults to 1 h
     r = await nl.client.get("/api/v1/peers", headers=nl.auth("admin"))
     [de_status] = [p["status"] for p in r.json()["items"] if p["node_id"] == "de-bafa"]
     assert any(a.startswith("withheld: 1 entries of de-bafa") for a in de_status["alerts"])
-    report = await _sync(nl, de, clock)
+    report = await sync_once(nl, de, clock)
     assert sum(o.filled for o in report.origins) == 1
     async with nl.db.read() as session:
         assert await session.get(NoticeRow, ("de-bafa", secret)) is not None

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 import httpx
 import pytest
 
-from tests.service.notice_data import notice
+from tests.service.notice_data import application, notice
 from tests.system.conftest import (
     DENEX,
     HOST,
@@ -29,6 +29,8 @@ from tests.system.conftest import (
 )
 
 pytestmark = pytest.mark.system
+
+T = TypeVar("T")
 
 NODES = (("de-bafa", "DE"), ("fr-sbdu", "FR"), ("nl-cdiu", "NL"))
 
@@ -80,6 +82,15 @@ class Member:
         )
         assert r.status_code == 201, r.text
         return str(r.json()["notice_id"])
+
+    def officer(self, method: str, path: str, body: object = None) -> httpx.Response:
+        return httpx.request(
+            method,
+            f"{self.url}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.node.tokens['officer']}"},
+            timeout=30,
+        )
 
     def notices(self, origin: str) -> set[str]:
         """Notice ids of `origin` this node holds (`denex notice export`)."""
@@ -142,18 +153,85 @@ def test_notices_reach_every_node_and_relay_through_a_third_while_the_origin_is_
     assert again.returncode == 0 and "synced: 0 new entries, 0 problem(s)" in again.stderr
 
 
-def test_the_serve_loop_converges_without_a_sync_command(
+def _eventually(check: Callable[[], T | None], what: str, timeout: float = 30) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found is not None:
+            return found
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_serve_loops_carry_denials_then_a_consultation_its_answer_and_an_approval(
     federation: dict[str, Member], tmp_path: Path
 ) -> None:
+    """No `denex sync` anywhere: the background loops of two `denex serve` processes carry a
+    denial to the partner, which screens an application, consults the denier, receives its
+    answer and files the approval notification (DESIGN §5, §7)."""
     de, fr = federation["de-bafa"], federation["fr-sbdu"]
     for member in (de, fr):
         member.node.env["DENEX_SYNC_INTERVAL"] = "1"
+        member.node.env["DENEX_SCREENING_INTERVAL"] = "0.5"
     de.serve(tmp_path / "de.log")
     fr.serve(tmp_path / "fr.log")
     published = {de.publish("DE-LOOP-1"), de.publish("DE-LOOP-2")}
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if fr.notices("de-bafa") == published:
-            break
-        time.sleep(0.5)
-    assert fr.notices("de-bafa") == published
+    _eventually(lambda: fr.notices("de-bafa") == published or None, "fr to hold de's notices")
+    notice_id = sorted(published)[0]
+
+    def screened() -> dict[str, Any] | None:
+        r = fr.officer("POST", "/api/v1/screenings", application())
+        assert r.status_code == 201, r.text
+        found = [m for m in r.json()["matches"] if m["notice_id"] == notice_id]
+        return dict(r.json()) if found and found[0]["verdict"] == "consult" else None
+
+    screening = _eventually(screened, "fr-sbdu to match de-bafa's denial")
+    r = fr.officer(
+        "POST",
+        "/api/v1/consultations",
+        {
+            "screening_id": screening["screening_id"],
+            "notice_id": notice_id,
+            "summary": "monitoring centre, Belarus",
+            "message": "Do you maintain your objection?",
+        },
+    )
+    assert r.status_code == 201, r.text
+    consultation_id = r.json()["consultation_id"]
+
+    def received() -> list[Any] | None:
+        items = de.officer("GET", "/api/v1/consultations?direction=in").json()["items"]
+        return items or None
+
+    [asked] = _eventually(received, "de-bafa to receive the consultation")
+    assert asked["consultation_id"] == consultation_id and asked["requester"] == "fr-sbdu"
+    r = de.officer(
+        "POST",
+        f"/api/v1/consultations/{consultation_id}/answer",
+        {"position": "no_objection", "message": "The end user has been re-assessed."},
+    )
+    assert r.status_code == 200, r.text
+
+    def answered() -> str | None:
+        [item] = fr.officer("GET", "/api/v1/consultations?direction=out").json()["items"]
+        return item["position"]  # type: ignore[no-any-return]
+
+    assert _eventually(answered, "fr-sbdu to receive the answer") == "no_objection"
+    r = fr.officer(
+        "POST",
+        "/api/v1/approvals",
+        {
+            "notice_id": notice_id,
+            "consultation_id": consultation_id,
+            "licence_ref": "SBDU-LIC-1",
+            "decided_on": "2026-11-28",
+            "explanation": "No objection from the denier.",
+        },
+    )
+    assert r.status_code == 201, r.text
+
+    def notified() -> list[Any] | None:
+        return de.officer("GET", "/api/v1/approvals").json()["items"] or None
+
+    [approval] = _eventually(notified, "de-bafa to receive the approval notification")
+    assert (approval["origin"], approval["licence_ref"]) == ("fr-sbdu", "SBDU-LIC-1")

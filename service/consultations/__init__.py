@@ -1,0 +1,1 @@
+"""Consultations and approval notifications between a screening node and a denying node (DESIGN §7)."""

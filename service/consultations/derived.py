@@ -1,0 +1,197 @@
+"""Derived consultation and approval state: applying their entries, and rebuilding it.
+
+Like the notice tables, these are an index over the log, applied by publishing, by sync and
+by a rebuild. An entry that makes no sense here (an answer by someone other than the denier,
+a reused consultation id, a body that is not what its type says) is flagged and ignored.
+"""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.tables import EntryRow
+from service.notices.derived import NoticeEntry
+from service.storage.models import ApprovalRow, ConsultationRow, NoticeRow
+
+EXCHANGE_TYPES = ("consultation.requested", "consultation.answered", "approval.notified")
+POSITIONS = ("maintains_objection", "no_objection", "revoking_notice")
+
+
+class _Skip(Exception):
+    """This entry is flagged with the given reason and otherwise ignored."""
+
+
+def _issued(entry: NoticeEntry) -> datetime:
+    if entry.issued_at is None:  # every stored or sealed entry has one
+        raise _Skip("entry has no issued_at")
+    return entry.issued_at
+
+
+def _text(body: dict[str, Any], name: str, limit: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or len(value) > limit:
+        raise _Skip(f"{name} must be text of at most {limit} characters")
+    return value
+
+
+def _day(body: dict[str, Any], name: str) -> date:
+    try:
+        return date.fromisoformat(_text(body, name, 10))
+    except ValueError as exc:
+        raise _Skip(f"{name} is not a date") from exc
+
+
+async def _notice_origin(session: AsyncSession, notice_id: str) -> str | None:
+    return await session.scalar(select(NoticeRow.origin).where(NoticeRow.notice_id == notice_id))
+
+
+async def _requested(session: AsyncSession, entry: NoticeEntry, body: dict[str, Any]) -> None:
+    consultation_id = _text(body, "consultation_id", 36)
+    if await session.get(ConsultationRow, consultation_id) is not None:
+        raise _Skip(f"consultation_id {consultation_id} is already used")
+    others = [node for node in entry.audience if node != entry.origin]
+    if len(others) != 1 or entry.origin not in entry.audience:
+        raise _Skip("a consultation's audience is the requester and the denier only")
+    notice_id = _text(body, "notice_id", 36)
+    known = await _notice_origin(session, notice_id)
+    if known is not None and known != others[0]:
+        raise _Skip(f"notice {notice_id} is not {others[0]}'s")
+    version = body.get("notice_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _Skip("notice_version must be a positive integer")
+    session.add(
+        ConsultationRow(
+            consultation_id=consultation_id,
+            requester=entry.origin,
+            requested_seq=entry.seq,
+            denier=others[0],
+            notice_id=notice_id,
+            notice_version=version,
+            reply_due=_day(body, "reply_due"),
+            summary=_text(body, "summary", 2000),
+            message=_text(body, "message", 20000),
+            requested_at=_issued(entry),
+        )
+    )
+
+
+async def _answered(session: AsyncSession, entry: NoticeEntry, body: dict[str, Any]) -> None:
+    consultation_id = _text(body, "consultation_id", 36)
+    row = await session.get(ConsultationRow, consultation_id)
+    if row is None:
+        raise _Skip(f"answer to unknown consultation {consultation_id}")
+    if row.denier != entry.origin:
+        raise _Skip(f"only {row.denier} may answer consultation {consultation_id}")
+    position = body.get("position")
+    if position not in POSITIONS:
+        raise _Skip(f"position must be one of {', '.join(POSITIONS)}")
+    row.position = str(position)
+    row.answer = _text(body, "message", 20000)
+    row.answered_seq = entry.seq
+    row.answered_at = _issued(entry)
+
+
+async def _approval(session: AsyncSession, entry: NoticeEntry, body: dict[str, Any]) -> None:
+    notice_id = _text(body, "notice_id", 36)
+    consultation_id = body.get("consultation_id")
+    if consultation_id is not None and not isinstance(consultation_id, str):
+        raise _Skip("consultation_id must be text or null")
+    denier = await _notice_origin(session, notice_id)
+    if denier is None:
+        others = [node for node in entry.audience if node != entry.origin]
+        if not others:
+            raise _Skip(f"approval of unknown notice {notice_id} names no denier")
+        denier = others[0]
+    session.add(
+        ApprovalRow(
+            origin=entry.origin,
+            seq=entry.seq,
+            notice_id=notice_id,
+            denier=denier,
+            consultation_id=consultation_id,
+            licence_ref=_text(body, "licence_ref", 100),
+            decided_on=_day(body, "decided_on"),
+            explanation=_text(body, "explanation", 20000),
+            notified_at=_issued(entry),
+        )
+    )
+
+
+_APPLY = {
+    "consultation.requested": _requested,
+    "consultation.answered": _answered,
+    "approval.notified": _approval,
+}
+
+
+async def apply_exchange(session: AsyncSession, entries: Sequence[NoticeEntry]) -> list[str | None]:
+    """Apply the consultation and approval entries among `entries` (others are passed over),
+    in order; for each of them, None or the reason it was flagged."""
+    problems: list[str | None] = []
+    for entry in entries:
+        if entry.type not in EXCHANGE_TYPES or entry.body is None or entry.invalid_reason:
+            continue
+        problem = None
+        try:
+            body = orjson.loads(entry.body)
+            if not isinstance(body, dict):
+                raise _Skip(f"body of {entry.type} is not an object")
+            await _APPLY[entry.type](session, entry, body)
+            await session.flush()
+        except _Skip as skip:
+            problem = str(skip)
+        except ValueError:
+            problem = f"body of {entry.type} is not JSON"
+        if problem is not None:
+            await session.execute(
+                update(EntryRow)
+                .where(EntryRow.origin == entry.origin, EntryRow.seq == entry.seq)
+                .values(flagged=True, flag_reason=problem)
+            )
+        problems.append(problem)
+    return problems
+
+
+async def rebuild_exchange(session: AsyncSession) -> None:
+    """Drop and rebuild consultations and approvals from the entries (keeping the local link
+    from a consultation to the screening it came from)."""
+    links = {
+        consultation_id: screening_id
+        for consultation_id, screening_id in await session.execute(
+            select(ConsultationRow.consultation_id, ConsultationRow.screening_id).where(
+                ConsultationRow.screening_id.is_not(None)
+            )
+        )
+    }
+    await session.execute(delete(ConsultationRow))
+    await session.execute(delete(ApprovalRow))
+    await session.execute(
+        update(EntryRow)
+        .where(EntryRow.type.in_(EXCHANGE_TYPES))
+        .values(flagged=False, flag_reason=None)
+    )
+    await session.flush()
+    # requests first: an answer in the denier's log may sort before the request it answers
+    for types in (EXCHANGE_TYPES[:1], EXCHANGE_TYPES[1:]):
+        after: tuple[str, int] = ("", -1)
+        while batch := list(
+            await session.scalars(
+                select(EntryRow)
+                .where(
+                    EntryRow.type.in_(types),
+                    tuple_(EntryRow.origin, EntryRow.seq) > tuple_(*after),
+                )
+                .order_by(EntryRow.origin, EntryRow.seq)
+                .limit(1000)
+            )
+        ):
+            await apply_exchange(session, [NoticeEntry.of(e) for e in batch])
+            after = (batch[-1].origin, batch[-1].seq)
+    for consultation_id, screening_id in links.items():
+        row = await session.get(ConsultationRow, consultation_id)
+        if row is not None:
+            row.screening_id = screening_id

@@ -1,0 +1,160 @@
+"""Filing consultation requests, answers and approval notifications as entries of this
+node's log: checked against what this node holds, sealed, appended and applied in the
+caller's write transaction."""
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import uuid_utils.compat as uuid_compat
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.entry import Draft
+from keys.canonical import canonical_bytes
+from service.consultations.derived import apply_exchange
+from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
+from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from service.node import Node
+from service.notices.derived import NoticeEntry
+from service.notices.publishing import append_drafts
+from service.settings import Settings
+from service.storage.models import (
+    ApprovalRow,
+    ConsultationRow,
+    NoticeRow,
+    ScreeningMatchRow,
+    ScreeningRow,
+)
+
+
+def reply_window(settings: Settings, regimes: Sequence[str]) -> int:
+    """Days the denier has to answer: the longest window of the notice's regimes."""
+    return max(
+        [settings.reply_days.get(r, settings.default_reply_days) for r in regimes]
+        or [settings.default_reply_days]
+    )
+
+
+async def _file(
+    session: AsyncSession,
+    node: Node,
+    kind: str,
+    body: dict[str, Any],
+    audience: set[str],
+    now: datetime,
+) -> None:
+    draft = Draft(kind, canonical_bytes(body), tuple(sorted(audience)), now)
+    sealed = await append_drafts(session, node, [draft], now=now)
+    [problem] = await apply_exchange(session, [NoticeEntry.of(e) for e in sealed])
+    if problem is not None:  # checked above; a failure here is a bug, and rolls back
+        raise Conflict(problem)
+
+
+async def _partner_notice(session: AsyncSession, node: Node, notice_id: str) -> NoticeRow:
+    notice = await session.scalar(select(NoticeRow).where(NoticeRow.notice_id == notice_id))
+    if notice is None:
+        raise NotFound(f"no notice {notice_id}")
+    if notice.origin == node.identity.node_id:
+        raise Conflict(f"notice {notice_id} is this node's own denial")
+    return notice
+
+
+async def request(
+    session: AsyncSession, node: Node, settings: Settings, ask: ConsultationInput, *, now: datetime
+) -> ConsultationRow:
+    """`consultation.requested` to the denier of a notice that a screening matched."""
+    screening = await session.get(ScreeningRow, ask.screening_id)
+    if screening is None:
+        raise NotFound(f"no screening {ask.screening_id}")
+    notice = await _partner_notice(session, node, ask.notice_id)
+    match = await session.get(
+        ScreeningMatchRow, (ask.screening_id, notice.origin, notice.notice_id)
+    )
+    if match is None or match.verdict == "withdrawn":
+        raise Conflict(
+            f"notice {ask.notice_id} is not a current match of screening {ask.screening_id}"
+        )
+    if notice.revoked_seq is not None or notice.invalid_reason is not None:
+        raise Conflict(f"notice {ask.notice_id} is no longer in force")
+    due = (
+        date.fromisoformat(ask.reply_due)
+        if ask.reply_due
+        else now.date() + timedelta(days=reply_window(settings, notice.regimes))
+    )
+    if due <= now.date():
+        raise InvalidInput(
+            "reply_due must be in the future",
+            [{"field": "reply_due", "message": f"{due} is not after {now.date()}"}],
+        )
+    consultation_id = str(uuid_compat.uuid7())
+    body = {
+        "consultation_id": consultation_id,
+        "notice_id": notice.notice_id,
+        "notice_version": notice.version,
+        "reply_due": due.isoformat(),
+        "summary": ask.summary,
+        "message": ask.message,
+    }
+    await _file(
+        session, node, "consultation.requested", body, {node.identity.node_id, notice.origin}, now
+    )
+    row = await session.get(ConsultationRow, consultation_id)
+    assert row is not None
+    row.screening_id = screening.screening_id
+    return row
+
+
+async def answer(
+    session: AsyncSession, node: Node, consultation_id: str, reply: AnswerInput, *, now: datetime
+) -> ConsultationRow:
+    """`consultation.answered` by this node, the denier, to the requester."""
+    row = await session.get(ConsultationRow, consultation_id)
+    if row is None:
+        raise NotFound(f"no consultation {consultation_id}")
+    if row.denier != node.identity.node_id:
+        raise PermissionDenied(f"consultation {consultation_id} is answered by {row.denier}")
+    if row.answered_seq is not None:
+        raise Conflict(f"consultation {consultation_id} is already answered ({row.position})")
+    body = {
+        "consultation_id": consultation_id,
+        "position": reply.position,
+        "message": reply.message,
+    }
+    await _file(session, node, "consultation.answered", body, {row.denier, row.requester}, now)
+    await session.refresh(row)
+    return row
+
+
+async def approve(
+    session: AsyncSession, node: Node, settings: Settings, filed: ApprovalInput, *, now: datetime
+) -> ApprovalRow:
+    """`approval.notified`: to the denier, and to every member of the notice's audience when
+    one of its regimes' rules says so (DESIGN §7)."""
+    notice = await _partner_notice(session, node, filed.notice_id)
+    me = node.identity.node_id
+    if filed.consultation_id is not None:
+        consultation = await session.get(ConsultationRow, filed.consultation_id)
+        if consultation is None or consultation.requester != me:
+            raise NotFound(f"no consultation {filed.consultation_id} by this node")
+        if consultation.notice_id != notice.notice_id:
+            raise Conflict(f"consultation {filed.consultation_id} is about another notice")
+    audience = {me, notice.origin}
+    if any(settings.approval_audience.get(r, "denier") == "members" for r in notice.regimes):
+        audience |= set(notice.audience)
+    body = {
+        "notice_id": notice.notice_id,
+        "consultation_id": filed.consultation_id,
+        "licence_ref": filed.licence_ref,
+        "decided_on": filed.decided_on,
+        "explanation": filed.explanation,
+    }
+    await _file(session, node, "approval.notified", body, audience, now)
+    row = await session.scalar(
+        select(ApprovalRow)
+        .where(ApprovalRow.origin == me)
+        .order_by(ApprovalRow.seq.desc())
+        .limit(1)
+    )
+    assert row is not None
+    return row

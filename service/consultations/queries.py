@@ -1,0 +1,120 @@
+"""Reading consultations (by direction, overdue) and approval notifications, filed and due."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.errors import InvalidInput
+from service.notices.queries import decode_cursor, encode_cursor
+from service.settings import Settings
+from service.storage.models import (
+    ApprovalRow,
+    ConsultationRow,
+    NoticeRow,
+    ScreeningMatchRow,
+    ScreeningRow,
+)
+
+
+def overdue(row: ConsultationRow, today: date) -> bool:
+    return row.answered_seq is None and today > row.reply_due
+
+
+async def list_consultations(
+    session: AsyncSession,
+    *,
+    me: str,
+    direction: str | None,
+    is_overdue: bool | None,
+    today: date,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ConsultationRow], str | None]:
+    """Consultations this node asked (`out`) or was asked (`in`), oldest first."""
+    query = select(ConsultationRow).order_by(ConsultationRow.consultation_id)
+    if direction == "out":
+        query = query.where(ConsultationRow.requester == me)
+    elif direction == "in":
+        query = query.where(ConsultationRow.denier == me)
+    if is_overdue is not None:
+        late = ConsultationRow.answered_seq.is_(None) & (ConsultationRow.reply_due < today)
+        query = query.where(late if is_overdue else ~late)
+    if cursor:
+        query = query.where(ConsultationRow.consultation_id > decode_cursor(cursor))
+    rows = list(await session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].consultation_id) if more and rows else None
+
+
+@dataclass(frozen=True)
+class Due:
+    """An approval notification owed: a licence approved despite a partner's denial."""
+
+    screening_id: str
+    licence_ref: str
+    decided_on: date
+    notice_id: str
+    denier: str
+    due_by: date
+
+
+async def list_approvals(
+    session: AsyncSession, *, cursor: str | None, limit: int
+) -> tuple[list[ApprovalRow], str | None]:
+    """Approval notifications this node filed or received, by origin and seq."""
+    query = select(ApprovalRow).order_by(ApprovalRow.origin, ApprovalRow.seq)
+    if cursor:
+        origin, _, seq = decode_cursor(cursor).rpartition(":")
+        if not seq.isdigit():
+            raise InvalidInput("invalid cursor", [{"field": "cursor", "message": "not a cursor"}])
+        query = query.where(tuple_(ApprovalRow.origin, ApprovalRow.seq) > tuple_(origin, int(seq)))
+    rows = list(await session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = f"{rows[-1].origin}:{rows[-1].seq}" if rows else ""
+    return rows, encode_cursor(last) if more and rows else None
+
+
+async def approvals_due(session: AsyncSession, settings: Settings, me: str) -> list[Due]:
+    """For each screening closed as approved: every partner notice it matched at consult
+    level whose regime sets a notification deadline, not yet notified by this node."""
+    notified = set(
+        await session.scalars(select(ApprovalRow.notice_id).where(ApprovalRow.origin == me))
+    )
+    rows = await session.execute(
+        select(ScreeningRow, NoticeRow)
+        .join(ScreeningMatchRow, ScreeningMatchRow.screening_id == ScreeningRow.screening_id)
+        .join(
+            NoticeRow,
+            (NoticeRow.origin == ScreeningMatchRow.origin)
+            & (NoticeRow.notice_id == ScreeningMatchRow.notice_id),
+        )
+        .where(
+            ScreeningRow.outcome == "approved",
+            ScreeningMatchRow.verdict == "consult",
+            ScreeningMatchRow.origin != me,
+        )
+    )
+    due: list[Due] = []
+    for screening, notice in rows:
+        days = [
+            settings.approval_deadline_days[r]
+            for r in notice.regimes
+            if r in settings.approval_deadline_days
+        ]
+        if not days or notice.notice_id in notified or screening.decided_on is None:
+            continue
+        due.append(
+            Due(
+                screening_id=screening.screening_id,
+                licence_ref=screening.licence_ref or "",
+                decided_on=screening.decided_on,
+                notice_id=notice.notice_id,
+                denier=notice.origin,
+                due_by=screening.decided_on + timedelta(days=min(days)),
+            )
+        )
+    return sorted(due, key=lambda d: (d.due_by, d.notice_id))

@@ -1,0 +1,40 @@
+"""Wire models of consultation requests, answers and approval notifications (DESIGN §7)."""
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from service.notices.schema import IsoDate, ShortText, Strict, checked_text
+
+Uuid = Annotated[
+    str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+]
+Message = Annotated[str, Field(min_length=1, max_length=20000), AfterValidator(checked_text)]
+Summary = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(checked_text)]
+
+
+class ConsultationInput(Strict):
+    """Consult the denying node about one match of a screening. `summary` and `message` are
+    what the denier will read: the application itself never leaves this node."""
+
+    screening_id: Uuid
+    notice_id: Uuid
+    summary: Summary
+    message: Message
+    reply_due: IsoDate | None = None
+
+
+class AnswerInput(Strict):
+    position: Literal["maintains_objection", "no_objection", "revoking_notice"]
+    message: Message
+
+
+class ApprovalInput(Strict):
+    """Notify the denier (and, where the regime says so, its partners) of an approval of an
+    essentially identical transaction."""
+
+    notice_id: Uuid
+    consultation_id: Uuid | None = None
+    licence_ref: ShortText
+    decided_on: IsoDate
+    explanation: Message

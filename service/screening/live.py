@@ -1,0 +1,131 @@
+"""The screening index of a running node, kept up to date with the database incrementally.
+
+The in-memory `Screener` holds every notice that is neither revoked nor invalidated (expiry
+is checked at screening time, against `today`). It is loaded once, then refreshed by
+following each origin's log size: the notices touched by entries beyond the size last seen
+(`notice_versions` records which entry changed which notice) are re-read and added, replaced
+or removed. Appends to one origin's log commit in seq order under its lock, so the per-origin
+size is an exact watermark. A key revocation in the new entries may invalidate earlier
+notices of that origin, so that origin is reloaded whole. Other processes (an import, `denex
+sync`) write the same tables; the next refresh sees their work.
+"""
+
+import asyncio
+import gc
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.tables import EntryRow, LogRow
+from keys.ed25519 import b64
+from service.screening.engine import Screener
+from service.screening.model import notice_record
+from service.storage.database import Database
+from service.storage.models import NoticeRow, NoticeVersionRow
+
+LOAD_BATCH = 2000
+Key = tuple[str, str]
+
+
+@dataclass
+class Refresh:
+    """What one refresh changed: the notices re-read (added, replaced or removed)."""
+
+    changed: set[Key] = field(default_factory=set)
+    reloaded: bool = False  # the whole index was (re)built
+
+
+def _active(row: NoticeRow) -> bool:
+    return row.revoked_seq is None and row.invalid_reason is None
+
+
+class LiveIndex:
+    """A Screener plus the per-origin log sizes (and roots) it reflects."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.screener = Screener()
+        self.sizes: dict[str, int] = {}
+        self.roots: dict[str, str | None] = {}
+        self.loaded = False
+        self._lock = asyncio.Lock()
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """`{origin: {"size", "root"}}` of the logs this index reflects (DESIGN §7)."""
+        return {
+            origin: {"size": size, "root": self.roots.get(origin)}
+            for origin, size in sorted(self.sizes.items())
+        }
+
+    async def refresh(self) -> Refresh:
+        async with self._lock, self.db.read() as session:
+            heads = (await session.execute(select(LogRow.origin, LogRow.size, LogRow.root))).all()
+            if not self.loaded:
+                result = Refresh(await self._load(session, None), reloaded=True)
+                self.loaded = True
+                gc.freeze()  # the loaded index is long-lived: keep it out of every GC pass
+            else:
+                result = Refresh()
+                for origin, size, _root in heads:
+                    seen = self.sizes.get(origin, 0)
+                    if size > seen:
+                        await self._catch_up(session, origin, seen, result)
+            for origin, size, root in heads:
+                self.sizes[origin] = size
+                self.roots[origin] = b64(root) if root is not None else None
+            return result
+
+    async def _catch_up(self, session: AsyncSession, origin: str, seen: int, out: Refresh) -> None:
+        revoked = await session.scalar(
+            select(EntryRow.seq)
+            .where(EntryRow.origin == origin, EntryRow.seq >= seen, EntryRow.type == "key.revoked")
+            .limit(1)
+        )
+        if revoked is not None:
+            out.changed |= await self._load(session, origin)
+            return
+        ids = set(
+            await session.scalars(
+                select(NoticeVersionRow.notice_id).where(
+                    NoticeVersionRow.origin == origin, NoticeVersionRow.seq >= seen
+                )
+            )
+        )
+        for start in range(0, len(ids), LOAD_BATCH):
+            chunk = sorted(ids)[start : start + LOAD_BATCH]
+            rows = await session.scalars(
+                select(NoticeRow).where(NoticeRow.origin == origin, NoticeRow.notice_id.in_(chunk))
+            )
+            self._put(rows)
+        out.changed |= {(origin, notice_id) for notice_id in ids}
+
+    def _put(self, rows: Iterable[NoticeRow]) -> None:
+        for row in rows:
+            if _active(row):
+                self.screener.add(notice_record(row.origin, row.body))
+            else:
+                self.screener.remove(row.origin, row.notice_id)
+
+    async def _load(self, session: AsyncSession, origin: str | None) -> set[Key]:
+        """(Re)load every notice (of one origin, or all): yields to the event loop between
+        batches so that a large load does not stall the node."""
+        query = select(NoticeRow).order_by(NoticeRow.origin, NoticeRow.notice_id)
+        if origin is not None:
+            query = query.where(NoticeRow.origin == origin)
+        keys: set[Key] = set()
+        stream = await session.stream_scalars(query.execution_options(yield_per=LOAD_BATCH))
+        batch: list[NoticeRow] = []
+        async for row in stream:
+            batch.append(row)
+            keys.add((row.origin, row.notice_id))
+            if len(batch) >= LOAD_BATCH:
+                self._put(batch)
+                batch.clear()
+                session.expunge_all()
+                await asyncio.sleep(0)
+        self._put(batch)
+        session.expunge_all()
+        return keys

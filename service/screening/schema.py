@@ -1,0 +1,52 @@
+"""Wire models of screening input: the application (DESIGN §7) and closing a screening.
+
+An application reuses the notice's party and control-entry validation. Descriptions and end
+uses may be long (a pasted specification): they are accepted up to 20,000 characters and the
+engine bounds what it reads of them.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from service.notices.schema import (
+    ControlEntry,
+    Country,
+    IsoDate,
+    Party,
+    ShortText,
+    Strict,
+    checked_text,
+)
+
+Description = Annotated[str, Field(max_length=20000), AfterValidator(checked_text)]
+
+
+class ApplicationItem(Strict):
+    control_entry: ControlEntry
+    description: Description
+
+
+class ApplicationInput(Strict):
+    """A licence application to screen; it never leaves this node."""
+
+    reference: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(checked_text)]
+    destination: Country
+    items: Annotated[list[ApplicationItem], Field(min_length=1, max_length=100)]
+    parties: Annotated[list[Party], Field(min_length=1, max_length=100)]
+    end_use: Description | None = None
+
+
+class CloseInput(Strict):
+    """How the licence decision went; `approved` needs the licence reference and date, and
+    starts the clock on any approval notification owed (DESIGN §7)."""
+
+    outcome: Literal["approved", "refused", "withdrawn"]
+    licence_ref: ShortText | None = None
+    decided_on: IsoDate | None = None
+
+    @model_validator(mode="after")
+    def _approved_needs_licence(self) -> "CloseInput":
+        if self.outcome == "approved" and (self.licence_ref is None or self.decided_on is None):
+            raise ValueError("an approved licence needs licence_ref and decided_on")
+        return self

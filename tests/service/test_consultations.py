@@ -1,0 +1,193 @@
+"""Screening, consultation and approval across two in-process nodes that sync (DESIGN §7):
+de-bafa denies; fr-sbdu screens an application, consults de-bafa, which answers; fr-sbdu
+approves anyway and files the approval notification. Every step is a signed entry that the
+other node pulls and verifies; on SQLite and on PostgreSQL."""
+
+from typing import Any
+
+from sqlalchemy import select
+
+from federation.tables import EntryRow
+from tests.nodes import FakeClock, LiveNode
+from tests.service.notice_data import application, notice
+from tests.sync_peers import sync_once
+
+
+async def _denied(de: LiveNode, fr: LiveNode, clock: FakeClock) -> str:
+    r = await de.client.post("/api/v1/notices", json=notice(), headers=de.auth("officer"))
+    assert r.status_code == 201, r.text
+    assert (await sync_once(fr, de, clock)).error is None
+    return str(r.json()["notice_id"])
+
+
+async def _screened(fr: LiveNode, notice_id: str) -> dict[str, Any]:
+    r = await fr.client.post("/api/v1/screenings", json=application(), headers=fr.auth("officer"))
+    assert r.status_code == 201, r.text
+    screening = r.json()
+    [match] = [m for m in screening["matches"] if m["notice_id"] == notice_id]
+    assert match["verdict"] == "consult" and match["origin"] == "de-bafa"
+    return dict(screening)
+
+
+async def test_consult_answer_and_approve_across_two_nodes(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    fr, de = pair
+    notice_id = await _denied(de, fr, clock)
+    screening = await _screened(fr, notice_id)
+    assert screening["snapshot"]["de-bafa"]["size"] >= 2
+    assert screening["algorithm"].startswith("denex-screen/")
+
+    r = await fr.client.post(
+        "/api/v1/consultations",
+        json={
+            "screening_id": screening["screening_id"],
+            "notice_id": notice_id,
+            "summary": "IP monitoring centre for Severny Signal, Belarus",
+            "message": "We intend to approve; please tell us your position.",
+        },
+        headers=fr.auth("officer"),
+    )
+    assert r.status_code == 201, r.text
+    asked = r.json()
+    assert asked["direction"] == "out" and asked["denier"] == "de-bafa"
+    assert asked["reply_due"] == "2026-12-28"  # 30 days by default
+    async with fr.db.read() as session:
+        entry = await session.get(EntryRow, ("fr-sbdu", asked["requested_seq"]))
+        assert entry is not None
+        assert entry.type == "consultation.requested"
+        assert list(entry.audience) == ["de-bafa", "fr-sbdu"]
+
+    assert (await sync_once(de, fr, clock)).error is None
+    r = await de.client.get("/api/v1/consultations?direction=in", headers=de.auth("officer"))
+    [received] = r.json()["items"]
+    assert received["consultation_id"] == asked["consultation_id"]
+    assert received["screening_id"] is None  # the application stays at fr-sbdu
+    assert received["summary"].startswith("IP monitoring centre")
+
+    r = await de.client.post(
+        f"/api/v1/consultations/{asked['consultation_id']}/answer",
+        json={"position": "maintains_objection", "message": "The end user is unchanged."},
+        headers=de.auth("officer"),
+    )
+    assert r.status_code == 200, r.text
+    assert (await sync_once(fr, de, clock)).error is None
+    r = await fr.client.get("/api/v1/consultations?direction=out", headers=fr.auth("officer"))
+    [answered] = r.json()["items"]
+    assert answered["position"] == "maintains_objection"
+    assert answered["screening_id"] == screening["screening_id"]
+
+    r = await fr.client.post(
+        f"/api/v1/screenings/{screening['screening_id']}/close",
+        json={"outcome": "approved", "licence_ref": "SBDU-LIC-77", "decided_on": "2026-11-28"},
+        headers=fr.auth("officer"),
+    )
+    assert r.status_code == 200, r.text
+    r = await fr.client.get("/api/v1/approvals", headers=fr.auth("officer"))
+    [due] = r.json()["due"]  # Wassenaar: the approval notice is due within 60 days
+    assert (due["notice_id"], due["due_by"]) == (notice_id, "2027-01-27")
+
+    r = await fr.client.post(
+        "/api/v1/approvals",
+        json={
+            "notice_id": notice_id,
+            "consultation_id": asked["consultation_id"],
+            "licence_ref": "SBDU-LIC-77",
+            "decided_on": "2026-11-28",
+            "explanation": "Different end use, verified on site.",
+        },
+        headers=fr.auth("officer"),
+    )
+    assert r.status_code == 201, r.text
+    r = await fr.client.get("/api/v1/approvals", headers=fr.auth("officer"))
+    assert r.json()["due"] == []
+    assert (await sync_once(de, fr, clock)).error is None
+    r = await de.client.get("/api/v1/approvals", headers=de.auth("officer"))
+    [approval] = r.json()["items"]
+    assert approval["origin"] == "fr-sbdu" and approval["denier"] == "de-bafa"
+    async with de.db.read() as session:  # nothing in either log was flagged
+        flagged = await session.scalars(select(EntryRow).where(EntryRow.flagged.is_(True)))
+        assert list(flagged) == []
+
+
+async def test_overdue_consultations_are_listed(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    fr, de = pair
+    notice_id = await _denied(de, fr, clock)
+    screening = await _screened(fr, notice_id)
+    r = await fr.client.post(
+        "/api/v1/consultations",
+        json={
+            "screening_id": screening["screening_id"],
+            "notice_id": notice_id,
+            "summary": "s",
+            "message": "m",
+            "reply_due": "2026-12-05",
+        },
+        headers=fr.auth("officer"),
+    )
+    assert r.status_code == 201, r.text
+    url = "/api/v1/consultations?direction=out&overdue=true"
+    assert (await fr.client.get(url, headers=fr.auth("officer"))).json()["items"] == []
+    clock.advance(days=8)
+    [late] = (await fr.client.get(url, headers=fr.auth("officer"))).json()["items"]
+    assert late["overdue"] is True
+
+
+async def test_only_the_denier_answers_and_only_partners_notices_are_consulted(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    fr, de = pair
+    notice_id = await _denied(de, fr, clock)
+    screening = await _screened(fr, notice_id)
+    body = {
+        "screening_id": screening["screening_id"],
+        "notice_id": notice_id,
+        "summary": "s",
+        "message": "m",
+    }
+    r = await fr.client.post("/api/v1/consultations", json=body, headers=fr.auth("officer"))
+    consultation_id = r.json()["consultation_id"]
+    r = await fr.client.post(  # fr-sbdu asked; it may not answer its own question
+        f"/api/v1/consultations/{consultation_id}/answer",
+        json={"position": "no_objection", "message": "m"},
+        headers=fr.auth("officer"),
+    )
+    assert r.status_code == 403, r.text
+    r = await de.client.post(  # de-bafa has not pulled the request yet
+        f"/api/v1/consultations/{consultation_id}/answer",
+        json={"position": "no_objection", "message": "m"},
+        headers=de.auth("officer"),
+    )
+    assert r.status_code == 404, r.text
+    own = await de.client.post("/api/v1/screenings", json=application(), headers=de.auth("officer"))
+    r = await de.client.post(  # its own notice: nobody to consult
+        "/api/v1/consultations",
+        json={**body, "screening_id": own.json()["screening_id"]},
+        headers=de.auth("officer"),
+    )
+    assert r.status_code == 409, r.text
+    r = await fr.client.post(
+        "/api/v1/consultations",
+        json={**body, "reply_due": "2026-11-01", "bogus": 1},
+        headers=fr.auth("officer"),
+    )
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} >= {"bogus"}
+    r = await fr.client.post(
+        "/api/v1/consultations",
+        json={**body, "reply_due": "2026-11-01"},
+        headers=fr.auth("officer"),
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "reply_due"
+    async with fr.db.read() as session:  # the refused requests wrote nothing
+        kinds = list(
+            await session.scalars(
+                select(EntryRow.type).where(
+                    EntryRow.origin == "fr-sbdu", EntryRow.type.like("consultation%")
+                )
+            )
+        )
+    assert kinds == ["consultation.requested"]
