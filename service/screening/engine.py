@@ -56,8 +56,10 @@ class Screener:
         prep = prepare(app)
         matches = []
         for slot in self._index.candidates(query_of(prep), today.toordinal()):
-            record = self._index.record(slot)
-            if record is not None and (match := score_prepared(prep, record, self._thresholds)):
+            record, names = self._index.record(slot), self._index.names(slot)
+            if record is not None and (
+                match := score_prepared(prep, record, self._thresholds, names)
+            ):
                 matches.append(match)
         return sorted(matches, key=_order)
 
@@ -65,7 +67,8 @@ class Screener:
         self, app: Application, origin: str, notice_id: str, today: datetime.date
     ) -> Match | None:
         """Re-evaluate one indexed notice (when it changed under an open screening)."""
-        record = self._index.get(origin, notice_id)
-        if record is None or record.valid_until < today:
+        slot = self._index.slot(origin, notice_id)
+        record = None if slot is None else self._index.record(slot)
+        if slot is None or record is None or record.valid_until < today:
             return None
-        return score_prepared(prepare(app), record, self._thresholds)
+        return score_prepared(prepare(app), record, self._thresholds, self._index.names(slot))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from service.notices.control import overlaps
 from service.screening.model import NoticeRecord
-from service.screening.names import identifier_key, lookup_keys, name_key
+from service.screening.names import NameKeys, identifier_key, lookup_keys, party_keys
 
 DF_CAP = 1_000  # a key in more notices than this is never expanded on its own
 SCAN_CAP = 50_000  # a common-word-only name is filtered by destination up to this many notices
@@ -49,13 +49,15 @@ def entry_head(entry: str) -> str:
     return entry.split(".", 1)[0]
 
 
-def notice_keys(record: NoticeRecord) -> set[str]:
+def notice_keys(record: NoticeRecord, names: NameKeys | None = None) -> set[str]:
     """Every posting key of a notice (bounded: a notice has at most 100 parties x 51 names)."""
+    if names is None:
+        names = party_keys(party.names for party in record.parties)
     keys: set[str] = set()
-    for party in record.parties:
+    for party, party_names in zip(record.parties, names, strict=True):
         keys.update(f"i:{identifier_key(s, v)}" for s, v in party.identifiers)
-        for name in party.names:
-            keys.update(lookup_keys(name_key(name)))
+        for key in party_names:
+            keys.update(lookup_keys(key))
     keys = set(sorted(keys)[:MAX_KEYS_PER_NOTICE])
     keys.update(f"e:{entry_head(i.control_entry)}" for i in record.items)
     return keys
@@ -78,6 +80,7 @@ class NoticeIndex:
     def __init__(self) -> None:
         self._slots: dict[tuple[str, str], int] = {}
         self._records: list[NoticeRecord | None] = []
+        self._names: list[NameKeys | None] = []  # per slot: its parties' name keys
         self._destination = array("H")
         self._until = array("i")  # valid_until as a proleptic ordinal
         self._codes: dict[str, int] = {}
@@ -99,6 +102,12 @@ class NoticeIndex:
     def record(self, slot: int) -> NoticeRecord | None:
         return self._records[slot]
 
+    def names(self, slot: int) -> NameKeys | None:
+        return self._names[slot]
+
+    def slot(self, origin: str, notice_id: str) -> int | None:
+        return self._slots.get((origin, notice_id))
+
     def df(self, key: str) -> int:
         """How many live notices a posting key has."""
         posting = self._postings.get(key)
@@ -111,11 +120,13 @@ class NoticeIndex:
         """Add a notice, or replace the one with the same (origin, notice_id)."""
         self.remove(record.origin, record.notice_id)
         slot = len(self._records)
+        names = party_keys(party.names for party in record.parties)
         self._records.append(record)
+        self._names.append(names)
         self._destination.append(self._code(record.destination))
         self._until.append(record.valid_until.toordinal())
         self._slots[(sys.intern(record.origin), record.notice_id)] = slot
-        for key in notice_keys(record):
+        for key in notice_keys(record, names):
             posting = self._postings.get(key)
             if posting is None:
                 self._postings[sys.intern(key)] = slot
@@ -129,11 +140,11 @@ class NoticeIndex:
         slot = self._slots.pop((origin, notice_id), None)
         if slot is None:
             return
-        record = self._records[slot]
-        self._records[slot] = None
-        if record is None:
+        record, names = self._records[slot], self._names[slot]
+        self._records[slot] = self._names[slot] = None
+        if record is None or names is None:
             return
-        for key in notice_keys(record):
+        for key in notice_keys(record, names):
             posting = self._postings.get(key)
             if posting is None:
                 continue
@@ -212,13 +223,17 @@ class NoticeIndex:
             weights = {
                 s: weights[s] for s in heapq.nlargest(MAX_RANKED, weights, key=lambda s: weights[s])
             }
-        ranked: dict[int, float] = {}
+        base: dict[int, float] = {}
+        destination, until, records = self._destination, self._until, self._records
         for slot, weight in weights.items():
-            if self._records[slot] is None or self._until[slot] < today:
+            if records[slot] is None or until[slot] < today:
                 continue
-            if self._destination[slot] == code:
-                weight += DESTINATION_BOOST
-            if any(_has(p, slot) for p in entries):
-                weight += ITEM_BOOST
-            ranked[slot] = weight
+            base[slot] = weight + DESTINATION_BOOST if destination[slot] == code else weight
+        if len(base) > limit:  # only a slot within ITEM_BOOST of the cut can still make it
+            cut = heapq.nlargest(limit, base.values())[-1] - ITEM_BOOST
+            base = {slot: weight for slot, weight in base.items() if weight >= cut}
+        ranked = {
+            slot: weight + ITEM_BOOST if any(_has(p, slot) for p in entries) else weight
+            for slot, weight in base.items()
+        }
         return heapq.nlargest(limit, ranked, key=lambda s: (ranked[s], -s))

@@ -12,7 +12,9 @@ service.screening.scoring. Pure functions (with a bounded memo cache).
 import functools
 import itertools
 import re
+import sys
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from anyascii import anyascii
@@ -113,6 +115,7 @@ GENERIC_WORDS = frozenset(
 
 MAX_NAME_CHARS = 300  # the wire schema's limit for a name; longer input is cut, not refused
 MAX_TOKENS = 16
+MAX_ALIASES = 50  # the wire schema's limit: a name and at most 50 aliases are compared
 
 _NATIVE_GENERIC = {
     "科技": " technology ",
@@ -285,7 +288,7 @@ def _tokens(name: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=1 << 17)
 def name_key(name: str) -> NameKey:
     """The comparison key of one name (memoised: names recur across notices)."""
-    toks = _tokens(name)
+    toks = tuple(sys.intern(t) for t in _tokens(name))  # the same words recur in many names
     cjk = _CJK.search(name) is not None  # pinyin syllables (`da`, `he`) are not common words
     generic = tuple((t in _GENERIC and not (cjk and len(t) < 4)) or len(t) <= 1 for t in toks)
     compact = "".join(toks)
@@ -307,6 +310,17 @@ def lookup_keys(key: NameKey) -> frozenset[str]:
     if len(key.tokens) > 1:
         keys.add(f"t:{key.compact}")
     return frozenset(keys)
+
+
+NameKeys = tuple[tuple[NameKey, ...], ...]  # per party: the key of its name, then its aliases
+
+
+def party_keys(names_per_party: Iterable[Sequence[str]]) -> NameKeys:
+    """The name keys of every party (its name and at most MAX_ALIASES aliases), computed
+    once per notice and kept by the index, so that scoring never re-normalises them."""
+    return tuple(
+        tuple(name_key(name) for name in names[: MAX_ALIASES + 1]) for names in names_per_party
+    )
 
 
 def tokens(name: str) -> tuple[str, ...]:

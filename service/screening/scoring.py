@@ -16,7 +16,15 @@ from rapidfuzz.distance import OSA
 
 from service.notices.control import CATCH_ALL, covers
 from service.screening.model import Application, ItemRecord, Match, NoticeRecord, Thresholds
-from service.screening.names import NameKey, identifier_key, lookup_keys, name_key
+from service.screening.names import (
+    MAX_ALIASES,
+    NameKey,
+    NameKeys,
+    identifier_key,
+    lookup_keys,
+    name_key,
+    party_keys,
+)
 
 WEIGHTS = {"parties": 0.50, "items": 0.30, "destination": 0.15, "end_use": 0.05}
 GENERIC_WEIGHT = 0.3  # weight of a common business word against 1.0 for a distinctive one
@@ -28,7 +36,7 @@ CORE_MIN_CHARS = 10  # the distinctive words run together are compared from this
 CORE_FACTOR = 0.95  # ... and never count as a full match
 ROLE_FACTOR = 0.95  # same entity in another role (consignee here, end-user there)
 CONFLICT_CAP = 0.5  # party strength when both carry the same scheme with different values
-MAX_NAMES_PER_PARTY = 51  # a name and its 50 aliases (the wire schema's limit)
+MAX_NAMES_PER_PARTY = MAX_ALIASES + 1
 MAX_NAME_PAIRS = 48  # name comparisons per application/notice pair, most shared keys first
 MAX_FANOUT = 64  # a lookup word shared by more application names pre-selects none of them
 MAX_ITEMS = 100  # items considered on each side (the wire schema's limit)
@@ -98,6 +106,7 @@ class Prepared:
     app: Application
     names: tuple[AppName, ...]
     lookup: dict[str, tuple[int, ...]]  # name lookup key -> indexes into names
+    lookup_set: frozenset[str]  # its keys
     by_identifier: dict[str, tuple[int, ...]]  # identifier key -> application parties
     schemes: tuple[frozenset[str], ...]  # per party
     item_words: tuple[frozenset[str], ...]
@@ -120,10 +129,12 @@ def prepare(app: Application) -> Prepared:
             for k in keys:
                 lookup.setdefault(k, []).append(len(names))
             names.append(AppName(p, position, written, key, keys))
+    selective = {k: tuple(v) for k, v in lookup.items() if len(v) <= MAX_FANOUT}
     return Prepared(
         app=app,
         names=tuple(names),
-        lookup={k: tuple(v) for k, v in lookup.items() if len(v) <= MAX_FANOUT},
+        lookup=selective,
+        lookup_set=frozenset(selective),
         by_identifier={k: tuple(sorted(v)) for k, v in by_identifier.items()},
         schemes=tuple(frozenset(s.strip().upper() for s, _ in p.identifiers) for p in app.parties),
         item_words=tuple(words(i.description) for i in app.items[:MAX_ITEMS]),
@@ -175,7 +186,7 @@ def _strength(similarity: float) -> float:
     return max(0.0, (similarity - NAME_FLOOR) / (1.0 - NAME_FLOOR))
 
 
-def _parties(prep: Prepared, notice: NoticeRecord) -> list[dict[str, Any]]:
+def _parties(prep: Prepared, notice: NoticeRecord, names: NameKeys) -> list[dict[str, Any]]:
     """Every notice party that matches an application party, strongest first."""
     found: dict[tuple[int, int], dict[str, Any]] = {}
     budget = MAX_NAME_PAIRS
@@ -188,13 +199,12 @@ def _parties(prep: Prepared, notice: NoticeRecord) -> list[dict[str, Any]]:
                     found[(p, q)] = _detail(
                         prep, p, party, "identifier", 1.0, 1.0, identifier=ident
                     )
-        for position, written in enumerate(party.names[:MAX_NAMES_PER_PARTY]):
-            key = name_key(written)
+        for position, (written, key) in enumerate(zip(party.names, names[q], strict=False)):
             if budget <= 0:
                 break
             shared: dict[int, int] = {}
-            for k in lookup_keys(key):
-                for i in prep.lookup.get(k, ()):
+            for k in lookup_keys(key) & prep.lookup_set:
+                for i in prep.lookup[k]:
                     shared[i] = shared.get(i, 0) + 1
             near = sorted(shared, key=lambda i: (-shared[i], i))[:budget]
             budget -= len(near)
@@ -278,9 +288,14 @@ def _items(prep: Prepared, notice: NoticeRecord) -> dict[str, Any]:
     return best
 
 
-def score_prepared(prep: Prepared, notice: NoticeRecord, thresholds: Thresholds) -> Match | None:
-    """The match of one notice against a prepared application, or None below `review`."""
-    parties = _parties(prep, notice)
+def score_prepared(
+    prep: Prepared, notice: NoticeRecord, thresholds: Thresholds, names: NameKeys | None = None
+) -> Match | None:
+    """The match of one notice against a prepared application, or None below `review`.
+    `names` are the notice's name keys when the caller keeps them (the index does)."""
+    if names is None:
+        names = party_keys(party.names for party in notice.parties)
+    parties = _parties(prep, notice, names)
     if not parties:
         return None
     party_score = float(parties[0]["strength"])
