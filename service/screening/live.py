@@ -38,15 +38,21 @@ class Refresh:
     reloaded: bool = False  # the whole index was (re)built
 
 
-def _active(row: NoticeRow) -> bool:
-    return row.revoked_seq is None and row.invalid_reason is None
+_COLUMNS = (
+    NoticeRow.origin,
+    NoticeRow.notice_id,
+    NoticeRow.body,
+    NoticeRow.revoked_seq,
+    NoticeRow.invalid_reason,
+)
 
 
 class LiveIndex:
     """A Screener plus the per-origin log sizes (and roots) it reflects."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, batch: int = LOAD_BATCH) -> None:
         self.db = db
+        self.batch = batch
         self.screener = Screener()
         self.sizes: dict[str, int] = {}
         self.roots: dict[str, str | None] = {}
@@ -94,38 +100,34 @@ class LiveIndex:
                 )
             )
         )
-        for start in range(0, len(ids), LOAD_BATCH):
-            chunk = sorted(ids)[start : start + LOAD_BATCH]
-            rows = await session.scalars(
-                select(NoticeRow).where(NoticeRow.origin == origin, NoticeRow.notice_id.in_(chunk))
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), self.batch):
+            chunk = ordered[start : start + self.batch]
+            rows = await session.execute(
+                select(*_COLUMNS).where(NoticeRow.origin == origin, NoticeRow.notice_id.in_(chunk))
             )
             self._put(rows)
         out.changed |= {(origin, notice_id) for notice_id in ids}
 
-    def _put(self, rows: Iterable[NoticeRow]) -> None:
-        for row in rows:
-            if _active(row):
-                self.screener.add(notice_record(row.origin, row.body))
+    def _put(self, rows: Iterable[Any]) -> None:
+        """Add or remove notices given as rows of (origin, notice_id, body, revoked_seq,
+        invalid_reason)."""
+        for origin, notice_id, body, revoked_seq, invalid_reason in rows:
+            if revoked_seq is None and invalid_reason is None:
+                self.screener.add(notice_record(origin, body))
             else:
-                self.screener.remove(row.origin, row.notice_id)
+                self.screener.remove(origin, notice_id)
 
     async def _load(self, session: AsyncSession, origin: str | None) -> set[Key]:
-        """(Re)load every notice (of one origin, or all): yields to the event loop between
-        batches so that a large load does not stall the node."""
-        query = select(NoticeRow).order_by(NoticeRow.origin, NoticeRow.notice_id)
+        """(Re)load every notice (of one origin, or all): plain rows, not ORM objects, in
+        batches that yield to the event loop so that a large load does not stall the node."""
+        query = select(*_COLUMNS).order_by(NoticeRow.origin, NoticeRow.notice_id)
         if origin is not None:
             query = query.where(NoticeRow.origin == origin)
         keys: set[Key] = set()
-        stream = await session.stream_scalars(query.execution_options(yield_per=LOAD_BATCH))
-        batch: list[NoticeRow] = []
-        async for row in stream:
-            batch.append(row)
-            keys.add((row.origin, row.notice_id))
-            if len(batch) >= LOAD_BATCH:
-                self._put(batch)
-                batch.clear()
-                session.expunge_all()
-                await asyncio.sleep(0)
-        self._put(batch)
-        session.expunge_all()
+        stream = await session.stream(query.execution_options(yield_per=self.batch))
+        async for rows in stream.partitions():
+            self._put(rows)
+            keys.update((row[0], row[1]) for row in rows)
+            await asyncio.sleep(0)
         return keys
