@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from anyascii import anyascii
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from service.notices.control import CATCH_ALL, covers
@@ -142,21 +142,24 @@ def prepare(app: Application) -> Prepared:
     )
 
 
-def _token_similarity(a: str, b: str) -> float:
-    if a == b:
-        return 1.0
-    if min(len(a), len(b)) < 4:
-        return 0.0
-    ratio = OSA.normalized_similarity(a, b)
-    return ratio if ratio >= TOKEN_MIN else 0.0
-
-
 def _coverage(a: NameKey, b: NameKey) -> float:
+    """The weighted share of a's tokens found in b, each at its best match: 1 if equal, else
+    (both of 4 letters or more) the OSA similarity if at least TOKEN_MIN, else 0. The search
+    over b's tokens runs in rapidfuzz's C loop."""
+    others = frozenset(b.tokens)
+    longer = [t for t in b.tokens if len(t) >= 4]
     total = found = 0.0
     for token, generic in zip(a.tokens, a.generic, strict=True):
         weight = GENERIC_WEIGHT if generic else 1.0
         total += weight
-        found += weight * max(_token_similarity(token, other) for other in b.tokens)
+        if token in others:
+            found += weight
+        elif len(token) >= 4 and longer:
+            best = process.extractOne(
+                token, longer, scorer=OSA.normalized_similarity, score_cutoff=TOKEN_MIN
+            )
+            if best is not None:
+                found += weight * best[1]
     return found / total
 
 
