@@ -13,6 +13,9 @@ class Content(BaseModel):
 class NoticeVersion(BaseModel):
     version: int
     kind: str = Field(description="published, amended or revoked")
+    superseded: bool = Field(
+        default=False, description="a later amendment replaced this version (history only)"
+    )
     seq: int
     leaf_hash: str = Field(description="base64 RFC 9162 leaf hash of the envelope")
     envelope: str = Field(description="the DSSE envelope exactly as stored (JCS JSON text)")

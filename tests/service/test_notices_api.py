@@ -238,9 +238,9 @@ async def test_amend_makes_version_two_superseding_one(live: LiveNode) -> None:
     assert doc["notice"]["supersedes"] == 1
     assert doc["notice"]["notice_id"] == notice_id
     assert doc["notice"]["valid_until"] == "2030-12-31"
-    assert [(v["version"], v["kind"]) for v in doc["versions"]] == [
-        (1, "published"),
-        (2, "amended"),
+    assert [(v["version"], v["kind"], v["superseded"]) for v in doc["versions"]] == [
+        (1, "published", True),
+        (2, "amended", False),
     ]
     first, second = doc["versions"]
     assert second["seq"] == first["seq"] + 1

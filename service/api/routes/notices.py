@@ -80,6 +80,10 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
                 envelope=e.envelope,
                 salt=e.content_salt,
                 body=e.content_body,
+            ).model_copy(
+                update={
+                    "superseded": v.kind in ("published", "amended") and v.version < row.version
+                }
             )
             for v, e in versions
         ],
