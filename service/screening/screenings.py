@@ -153,32 +153,65 @@ async def catch_up(db: Database, index: LiveIndex, *, now: datetime) -> int:
     return await reevaluate(db, index, refresh.changed, now=now)
 
 
-async def reevaluate(db: Database, index: LiveIndex, changed: set[Key], *, now: datetime) -> int:
-    flagged = 0
+async def reevaluate(
+    db: Database,
+    index: LiveIndex,
+    changed: set[Key],
+    *,
+    now: datetime,
+    full_rescreen: int = FULL_RESCREEN,
+) -> int:
+    """Re-score the changed notices for every open screening; flag what differs. Scoring runs
+    outside any transaction and yields between screenings, so that many open screenings
+    neither hold the write lock nor stall the node; only a screening with a change is
+    written."""
     today = now.date()
-    async with db.write() as session:
-        for screening in await session.scalars(
-            select(ScreeningRow).where(ScreeningRow.status == "open")
-        ):
-            app = application_record(screening.application)
-            stored = {
-                (m.origin, m.notice_id): m
-                for m in await session.scalars(
-                    select(ScreeningMatchRow).where(
-                        ScreeningMatchRow.screening_id == screening.screening_id
-                    )
+    async with db.read() as session:
+        screenings = (
+            await session.execute(
+                select(ScreeningRow.screening_id, ScreeningRow.application).where(
+                    ScreeningRow.status == "open"
                 )
-            }
-            fresh = _rescore(index, app, changed, today)
-            for key in changed if len(changed) <= FULL_RESCREEN else set(fresh) | set(stored):
-                flagged += _flag(
-                    session, screening.screening_id, stored.get(key), fresh.get(key), now
-                )
+            )
+        ).all()
+    flagged = 0
+    for screening_id, application in screenings:
+        fresh = _rescore(index, application_record(application), changed, today, full_rescreen)
+        await asyncio.sleep(0)
+        async with db.read() as session:
+            stored = await _stored(session, screening_id)
+        keys = changed if len(changed) <= full_rescreen else set(fresh) | set(stored)
+        if not any(_differs(stored.get(key), fresh.get(key)) for key in keys):
+            continue
+        async with db.write() as session:
+            row = await session.get(ScreeningRow, screening_id)
+            if row is None or row.status != "open":  # closed meanwhile
+                continue
+            stored = await _stored(session, screening_id)
+            for key in keys:
+                flagged += _flag(session, screening_id, stored.get(key), fresh.get(key), now)
     return flagged
 
 
-def _rescore(index: LiveIndex, app: Application, changed: set[Key], today: Any) -> dict[Key, Match]:
-    if len(changed) > FULL_RESCREEN:
+async def _stored(session: AsyncSession, screening_id: str) -> dict[Key, ScreeningMatchRow]:
+    matches = await session.scalars(
+        select(ScreeningMatchRow).where(ScreeningMatchRow.screening_id == screening_id)
+    )
+    return {(m.origin, m.notice_id): m for m in matches}
+
+
+def _differs(old: ScreeningMatchRow | None, new: Match | None) -> bool:
+    if old is None:
+        return new is not None
+    if new is None:
+        return old.verdict != "withdrawn"
+    return (old.version, old.verdict, old.score) != (new.version, new.verdict, round(new.score, 4))
+
+
+def _rescore(
+    index: LiveIndex, app: Application, changed: set[Key], today: Any, full_rescreen: int
+) -> dict[Key, Match]:
+    if len(changed) > full_rescreen:
         return {(m.origin, m.notice_id): m for m in index.screener.screen(app, today)}
     found: dict[Key, Match] = {}
     for origin, notice_id in changed:
@@ -196,29 +229,24 @@ def _flag(
     new: Match | None,
     now: datetime,
 ) -> int:
-    if old is None and new is None:
+    """Record a match that appeared, changed or went away; 1 if something was flagged."""
+    if not _differs(old, new):
         return 0
     if old is None:
         assert new is not None
         row = _match_row(screening_id, new, now)
         row.change, row.changed_at = "new", now
         session.add(row)
-        return 1
-    if new is None:
-        if old.verdict == "withdrawn":
-            return 0
+    elif new is None:
         old.verdict, old.change, old.changed_at = "withdrawn", "withdrawn", now
-        return 1
-    score = round(new.score, 4)
-    if (old.version, old.verdict, old.score) == (new.version, new.verdict, score):
-        return 0
-    old.version, old.verdict, old.score, old.features = (
-        new.version,
-        new.verdict,
-        score,
-        new.features,
-    )
-    old.change, old.changed_at = "changed", now
+    else:
+        old.version, old.verdict, old.score, old.features = (
+            new.version,
+            new.verdict,
+            round(new.score, 4),
+            new.features,
+        )
+        old.change, old.changed_at = "changed", now
     return 1
 
 

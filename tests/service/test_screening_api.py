@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from service.screening import screenings
 from service.storage.models import AuditRow, ScreeningRow
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import application, insert_foreign_notice, notice
@@ -163,3 +164,27 @@ async def test_screenings_are_for_officers(live: LiveNode) -> None:
         assert r.status_code == status
     r = await live.client.post("/api/v1/screenings", json=application())
     assert r.status_code == 401
+
+
+async def test_a_large_change_rescreens_open_screenings_whole(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    """Past FULL_RESCREEN changed notices, an open screening is screened again as a whole
+    (here with a limit of 0): the same flags as re-scoring notice by notice."""
+    kept = await _publish(live)
+    screening = await _screen(live)
+    gone = await _publish(live, decided_on="2026-01-10", valid_until="2026-12-01")
+    r = await live.client.post(
+        f"/api/v1/notices/{kept}/revoke",
+        json={"reason": "superseded by a court ruling", "revoked_on": "2026-11-28"},
+        headers=live.auth("officer"),
+    )
+    assert r.status_code == 200, r.text
+    changed = (await live.state.screening.refresh()).changed
+    flagged = await screenings.reevaluate(
+        live.db, live.state.screening, changed, now=clock(), full_rescreen=0
+    )
+    assert flagged == 2
+    async with live.db.read() as session:
+        _row, matches = await screenings.get(session, screening["screening_id"])
+    assert {(m.notice_id, m.change) for m in matches} == {(kept, "withdrawn"), (gone, "new")}
