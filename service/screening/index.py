@@ -195,10 +195,15 @@ class NoticeIndex:
                     for slot in _iter(posting):
                         hits[slot] = hits.get(slot, 0.0) + weight
                     budget -= df
-                elif hits:  # a common word only adds to what the rarer words of this name found
-                    for slot in list(hits)[:DF_CAP]:
+                elif hits and len(hits) <= DF_CAP:  # a common word adds to what was found
+                    for slot in list(hits):
                         if _has(posting, slot):
                             hits[slot] += weight
+                elif hits and df <= budget:  # many found already: walk the posting instead
+                    for slot in _iter(posting):
+                        if slot in hits:
+                            hits[slot] += weight
+                    budget -= df
                 elif df <= min(SCAN_CAP, budget):  # only common words: same destination only
                     destination = self._destination
                     for slot in _iter(posting):
@@ -236,4 +241,5 @@ class NoticeIndex:
             slot: weight + ITEM_BOOST if any(_has(p, slot) for p in entries) else weight
             for slot, weight in base.items()
         }
-        return heapq.nlargest(limit, ranked, key=lambda s: (ranked[s], -s))
+        # equal weights: the newest first (a higher slot was added or amended later)
+        return heapq.nlargest(limit, ranked, key=lambda s: (ranked[s], s))
