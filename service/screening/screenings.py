@@ -17,6 +17,7 @@ import uuid_utils.compat as uuid_compat
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.bulk import insert_rows
 from federation.tables import LogRow
 from service import audit
 from service.errors import Conflict, NotFound
@@ -51,19 +52,23 @@ async def staleness(
     return dict(sorted(out.items()))
 
 
+def _match_values(screening_id: str, match: Match, now: datetime) -> dict[str, Any]:
+    return {
+        "screening_id": screening_id,
+        "origin": match.origin,
+        "notice_id": match.notice_id,
+        "version": match.version,
+        "score": round(match.score, 4),
+        "verdict": match.verdict,
+        "features": match.features,
+        "found_at": now,
+        "changed_at": None,
+        "change": None,
+    }
+
+
 def _match_row(screening_id: str, match: Match, now: datetime) -> ScreeningMatchRow:
-    return ScreeningMatchRow(
-        screening_id=screening_id,
-        origin=match.origin,
-        notice_id=match.notice_id,
-        version=match.version,
-        score=round(match.score, 4),
-        verdict=match.verdict,
-        features=match.features,
-        found_at=now,
-        changed_at=None,
-        change=None,
-    )
+    return ScreeningMatchRow(**_match_values(screening_id, match, now))
 
 
 async def screen(
@@ -75,8 +80,9 @@ async def screen(
     actor: str,
     now: datetime,
     stale_after: float,
-) -> ScreeningRow:
-    """Screen an application and store the result; returns the stored screening."""
+) -> tuple[ScreeningRow, list[ScreeningMatchRow]]:
+    """Screen an application and store the result; returns the stored screening and its
+    matches, best first."""
     await catch_up(db, index, now=now)
     raw = application.model_dump(mode="json")
     matches = index.screener.screen(application_record(raw), now.date())
@@ -95,7 +101,8 @@ async def screen(
         )
         session.add(row)
         await session.flush()
-        session.add_all(_match_row(screening_id, m, now) for m in matches)
+        values = [_match_values(screening_id, m, now) for m in matches]
+        await insert_rows(session, ScreeningMatchRow, values)
         await audit.record(
             session,
             actor=actor,
@@ -107,7 +114,8 @@ async def screen(
             },
             now=now,
         )
-    return row
+    # the answer is built from what was just written (sorted: consult scores above review)
+    return row, [ScreeningMatchRow(**v) for v in values]
 
 
 async def get(

@@ -63,6 +63,10 @@ async def test_matches_own_and_partner_notices_with_reasons_and_snapshot(
     assert set(screening["snapshot"]) == {"de-bafa", "fr-sbdu"}
     assert all(s["size"] > 0 and s["root"] for s in screening["snapshot"].values())
     assert screening["staleness"]["fr-sbdu"]["stale"] is True  # never heard from directly
+    r = await live.client.get(
+        f"/api/v1/screenings/{screening['screening_id']}", headers=live.auth("officer")
+    )
+    assert r.json() == screening  # the answer is what was stored
     async with live.db.read() as session:  # stored, and recorded in the audit trail
         stored = await session.get(ScreeningRow, screening["screening_id"])
         assert stored is not None and stored.application["reference"] == "SBDU-APP-2026-9"

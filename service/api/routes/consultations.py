@@ -15,6 +15,7 @@ from service.api.schemas import (
     ApprovalList,
     Consultation,
     ConsultationList,
+    iso,
 )
 from service.consultations import filing, queries
 from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
@@ -41,11 +42,11 @@ def consultation_view(row: ConsultationRow, me: str, today: date) -> Consultatio
         overdue=queries.overdue(row, today),
         summary=row.summary,
         message=row.message,
-        requested_at=row.requested_at.isoformat(),
+        requested_at=iso(row.requested_at) or "",
         requested_seq=row.requested_seq,
         position=row.position,
         answer=row.answer,
-        answered_at=row.answered_at.isoformat() if row.answered_at else None,
+        answered_at=iso(row.answered_at),
         screening_id=row.screening_id,
     )
 
@@ -60,7 +61,7 @@ def approval_view(row: ApprovalRow) -> Approval:
         licence_ref=row.licence_ref,
         decided_on=row.decided_on.isoformat(),
         explanation=row.explanation,
-        notified_at=row.notified_at.isoformat(),
+        notified_at=iso(row.notified_at) or "",
     )
 
 

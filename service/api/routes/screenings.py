@@ -1,6 +1,5 @@
 """Screening routes: screen an application, read a screening (re-evaluated), close it."""
 
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -9,7 +8,7 @@ from service import audit
 from service.api.body import json_body, parse_model, request_body
 from service.api.deps import Officer, StateDep
 from service.api.problems import openapi_errors
-from service.api.schemas import Screening, ScreeningMatch
+from service.api.schemas import Screening, ScreeningMatch, iso
 from service.screening import screenings
 from service.screening.schema import ApplicationInput, CloseInput
 from service.storage.models import ScreeningMatchRow, ScreeningRow
@@ -21,16 +20,12 @@ ScreeningId = Annotated[
 ]
 
 
-def _iso(moment: datetime | date | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
 def view(row: ScreeningRow, matches: list[ScreeningMatchRow]) -> Screening:
     return Screening(
         screening_id=row.screening_id,
         reference=row.reference,
         status=row.status,
-        created_at=row.created_at.isoformat(),
+        created_at=iso(row.created_at) or "",
         matches=[
             ScreeningMatch(
                 notice_id=m.notice_id,
@@ -39,9 +34,9 @@ def view(row: ScreeningRow, matches: list[ScreeningMatchRow]) -> Screening:
                 score=m.score,
                 verdict=m.verdict,
                 features=m.features,
-                found_at=m.found_at.isoformat(),
+                found_at=iso(m.found_at) or "",
                 change=m.change,
-                changed_at=_iso(m.changed_at),
+                changed_at=iso(m.changed_at),
             )
             for m in matches
         ],
@@ -50,8 +45,8 @@ def view(row: ScreeningRow, matches: list[ScreeningMatchRow]) -> Screening:
         algorithm=row.algorithm,
         outcome=row.outcome,
         licence_ref=row.licence_ref,
-        decided_on=_iso(row.decided_on),
-        closed_at=_iso(row.closed_at),
+        decided_on=iso(row.decided_on),
+        closed_at=iso(row.closed_at),
     )
 
 
@@ -67,7 +62,7 @@ async def screen(state: StateDep, caller: Officer, request: Request) -> Screenin
     no-undercut check). The application is stored on this node only and never sent."""
     application = parse_model(ApplicationInput, await json_body(request))
     now = state.clock()
-    row = await screenings.screen(
+    row, matches = await screenings.screen(
         state.db,
         state.screening,
         application,
@@ -76,9 +71,7 @@ async def screen(state: StateDep, caller: Officer, request: Request) -> Screenin
         now=now,
         stale_after=state.settings.stale_after,
     )
-    async with state.db.read() as session:
-        found, matches = await screenings.get(session, row.screening_id)
-    return view(found, matches)
+    return view(row, matches)
 
 
 @router.get(
