@@ -53,6 +53,7 @@ test: lint typecheck imports pytest
 bench: install
 	$(BIN)/python bench/publish.py --markdown docs/benchmarks.md
 	$(BIN)/python bench/log.py --markdown docs/benchmarks.md
+	$(BIN)/python bench/screening.py --markdown docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
