@@ -13,6 +13,7 @@ from service.cli.keys import keys_app
 from service.cli.node import init, node_app, serve
 from service.cli.notices import notice_app
 from service.cli.peers import peer_app
+from service.cli.screening import screening_app
 from service.cli.sync import recover, sync
 from service.cli.tokens import token_app
 from service.errors import ServiceError
@@ -37,6 +38,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(keys_app, name="keys")
 app.add_typer(notice_app, name="notice")
 app.add_typer(peer_app, name="peer")
+app.add_typer(screening_app, name="screening")
 
 
 def main(argv: list[str] | None = None) -> int:
