@@ -197,7 +197,7 @@ class Demo:
         self.in_flight: list[subprocess.Popen[str]] = []
         self.published: dict[str, int] = {}
 
-    # -- the seven steps
+    # -- the eight steps
 
     def run(self) -> None:
         show(f"denex demo: three nodes in {self.root}")
@@ -211,6 +211,7 @@ class Demo:
         self.publish()
         self.sync()
         self.verify()
+        self.screen()
         self.explore()
 
     def init_nodes(self) -> None:
@@ -353,8 +354,48 @@ class Demo:
                         )
         show("  the same notices are visible and verified at every node")
 
+    def screen(self) -> None:
+        first, second = self.members[0], self.members[1]
+        self.step(
+            7,
+            f"Screen: an officer at {first.node_id} checks a licence application against "
+            "every partner's denials (the no-undercut rule)",
+        )
+        case = CASES[2 % len(CASES)]  # the first denial of the second node
+        words = case.end_user.removesuffix(" (fictional)").split()
+        name = " ".join([*words[:-1], "Ltd", "(fictional)"]).upper()  # legal form, case changed
+        application = {
+            "reference": "DEMO-APPLICATION-1",
+            "destination": case.destination,
+            "items": [{"control_entry": case.control_entry, "description": case.item}],
+            "parties": [{"role": "end_user", "name": name}],
+        }
+        show(f"  application: {name!r} in {case.destination}, {case.control_entry}")
+        with httpx.Client(timeout=30.0) as client:
+            answer = client.post(
+                f"{first.url}/api/v1/screenings", json=application, headers=self.auth(first)
+            )
+        if answer.status_code != 201:
+            raise CliError(f"screening at {first.node_id} failed: {answer.text[:300]}")
+        matches = answer.json()["matches"]
+        for match in matches[:3]:
+            party = (match["features"].get("parties") or [{}])[0]
+            show(
+                f"  {match['verdict']:8} {match['score']:.2f}  {match['origin']} notice "
+                f"{match['notice_id'][:8]}...: {party.get('notice_name', '?')!r} "
+                f"({party.get('via', '?')} {party.get('similarity', 0):.2f}), "
+                f"item {match['features']['items'].get('relation')}, destination "
+                f"{'same' if match['features']['destination']['match'] else 'different'}"
+            )
+        if not any(m["origin"] == second.node_id and m["verdict"] == "consult" for m in matches):
+            raise CliError(f"the screening did not find {second.node_id}'s denial")
+        show(
+            f"  {first.node_id} must consult {second.node_id} before approving: "
+            "POST /api/v1/consultations"
+        )
+
     def explore(self) -> None:
-        self.step(7, "Explore")
+        self.step(8, "Explore")
         for member in self.members:
             show(f"  {member.node_id}  {member.authority.name}")
             show(f"    {member.url}   API docs: {member.url}/docs")

@@ -45,13 +45,14 @@ def test_the_demo_syncs_and_verifies_every_log_at_every_node_then_stops(tmp_path
     )  # fmt: skip
     assert "Traceback" not in result.stderr, result.stderr
     out = result.stdout
-    for number in range(1, 8):
+    for number in range(1, 9):
         assert re.search(rf"^{number}\. ", out, re.MULTILINE), f"step {number} missing:\n{out}"
 
     verified = set(re.findall(r"^  (\S+) verified the log of (\S+): \d+ entries", out, re.M))
     assert verified == {(node, origin) for node in NODES for origin in NODES if node != origin}
     for node in NODES:  # two notices of every origin visible at every node
         assert re.search(rf"^    {node} +2 +2 +2 *$", out, re.MULTILINE), out
+    assert re.search(r"^  consult +0\.\d\d  fr-sbdu notice", out, re.MULTILINE), out
     assert len(re.findall(r"officer token: dnx_", out)) == 3
     assert len(re.findall(r"/docs", out)) == 3
     assert_nothing_left(out)
