@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import http.client
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -89,9 +90,13 @@ def populate(data_dir: Path, bodies: Iterable[tuple[str, dict[str, Any]]]) -> tu
     return count, time.perf_counter() - started
 
 
+_LOADED = re.compile(r"screening index loaded: (\d+) notices in ([0-9.]+) s")
+
+
 @dataclass
 class HttpLatency:
     first_ms: float  # the first screening: waits for the index to load from the database
+    load_seconds: float | None  # the index load as `denex serve` logged it
     latencies_ms: list[float]
     matches: list[int]
     errors: int
@@ -128,4 +133,7 @@ def http_latency(data_dir: Path, applications: Sequence[dict[str, Any]], log: Pa
             else:
                 matches.append(len(json.loads(answer)["matches"]))
         conn.close()
-    return HttpLatency(first, latencies, matches, errors)
+    loaded = _LOADED.search(log.read_text(encoding="utf-8", errors="replace"))
+    return HttpLatency(
+        first, float(loaded.group(2)) if loaded else None, latencies, matches, errors
+    )

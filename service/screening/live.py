@@ -12,6 +12,8 @@ sync`) write the same tables; the next refresh sees their work.
 
 import asyncio
 import gc
+import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +27,8 @@ from service.screening.engine import Screener
 from service.screening.model import notice_record
 from service.storage.database import Database
 from service.storage.models import NoticeRow, NoticeVersionRow
+
+log = logging.getLogger("denex.screening")
 
 LOAD_BATCH = 2000
 Key = tuple[str, str]
@@ -70,9 +74,15 @@ class LiveIndex:
         async with self._lock, self.db.read() as session:
             heads = (await session.execute(select(LogRow.origin, LogRow.size, LogRow.root))).all()
             if not self.loaded:
+                started = time.perf_counter()
                 result = Refresh(await self._load(session, None), reloaded=True)
                 self.loaded = True
                 gc.freeze()  # the loaded index is long-lived: keep it out of every GC pass
+                log.info(
+                    "screening index loaded: %d notices in %.1f s",
+                    len(self.screener),
+                    time.perf_counter() - started,
+                )
             else:
                 result = Refresh()
                 for origin, size, _root in heads:
