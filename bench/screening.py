@@ -767,21 +767,29 @@ def http_section(
 ) -> list[Row]:
     """The very notices indexed above (before the updates), stored as signed entries of 40
     origins in a real node; the same applications screened through `denex serve`."""
-    data_dir = Path(tempfile.mkdtemp(prefix="denex-bench-screening-")) / "node"
-    say(f"HTTP: storing {args.notices:,} notices as signed entries of 40 origins in {data_dir}")
-    count, seconds = populate(data_dir, NoticeGenerator(args.seed, today).bodies(args.notices))
-    say(f"HTTP: screening {len(apps):,} applications through `denex serve`")
-    result = http_latency(data_dir, [app.body for app in apps], data_dir / "serve.log")
-    shutil.rmtree(data_dir.parent, ignore_errors=True)
-    lat = result.latencies_ms
-    p95 = percentile(lat, 95)
-    return [
-        Row(
+    stored: Row
+    if args.http_node is not None:  # a node this script populated before, kept
+        data_dir = args.http_node
+        say(f"HTTP: reusing the node in {data_dir}")
+        stored = Row("HTTP: notices stored as signed entries", "(reused node)", "(set-up)", "")
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="denex-bench-screening-")) / "node"
+        say(f"HTTP: storing {args.notices:,} notices as signed entries of 40 origins in {data_dir}")
+        count, seconds = populate(data_dir, NoticeGenerator(args.seed, today).bodies(args.notices))
+        stored = Row(
             "HTTP: notices stored as signed entries (Merkle tree, checkpoints, derived tables)",
             f"{count:,} in {seconds:.0f} s ({count / seconds:,.0f}/s)",
             "(set-up)",
             "",
-        ),
+        )
+    say(f"HTTP: screening {len(apps):,} applications through `denex serve`")
+    result = http_latency(data_dir, [app.body for app in apps], data_dir.parent / "serve.log")
+    if args.http_node is None:
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+    lat = result.latencies_ms
+    p95 = percentile(lat, 95)
+    return [
+        stored,
         Row(
             "HTTP: live index loaded from the database at `denex serve` start (its log line)",
             "not logged" if result.load_seconds is None else f"{result.load_seconds:,.1f} s",
@@ -831,6 +839,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--markdown", type=Path, help="append a results section to this file")
     parser.add_argument(
         "--no-http", action="store_true", help="skip the HTTP section (a real `denex serve`)"
+    )
+    parser.add_argument(
+        "--http-node",
+        type=Path,
+        help="reuse this node data dir, populated by an earlier run with the same --notices "
+        "and --seed (kept afterwards)",
     )
     args = parser.parse_args(argv)
     if args.quick:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.tables import EntryRow, LogRow
@@ -129,15 +129,25 @@ class LiveIndex:
                 self.screener.remove(origin, notice_id)
 
     async def _load(self, session: AsyncSession, origin: str | None) -> set[Key]:
-        """(Re)load every notice (of one origin, or all): plain rows, not ORM objects, in
-        batches that yield to the event loop so that a large load does not stall the node."""
-        query = select(*_COLUMNS).order_by(NoticeRow.origin, NoticeRow.notice_id)
-        if origin is not None:
-            query = query.where(NoticeRow.origin == origin)
+        """(Re)load every notice (of one origin, or all): plain rows, not ORM objects, one
+        keyset page at a time, yielding to the event loop between pages so that loading a
+        million notices never stalls the node (SQLite runs on the event loop's thread)."""
         keys: set[Key] = set()
-        stream = await session.stream(query.execution_options(yield_per=self.batch))
-        async for rows in stream.partitions():
+        after: tuple[str, str] = ("", "")
+        while True:
+            query = select(*_COLUMNS).where(
+                tuple_(NoticeRow.origin, NoticeRow.notice_id) > tuple_(*after)
+            )
+            if origin is not None:
+                query = query.where(NoticeRow.origin == origin)
+            rows = (
+                await session.execute(
+                    query.order_by(NoticeRow.origin, NoticeRow.notice_id).limit(self.batch)
+                )
+            ).all()
+            if not rows:
+                return keys
             self._put(rows)
             keys.update((row[0], row[1]) for row in rows)
+            after = (rows[-1][0], rows[-1][1])
             await asyncio.sleep(0)
-        return keys
