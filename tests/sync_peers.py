@@ -117,3 +117,13 @@ async def pair(
     await befriend(a, b)
     await befriend(b, a)
     return a, b
+
+
+async def trio(make_node: Callable[..., Awaitable[LiveNode]]) -> list[LiveNode]:
+    """de-bafa, fr-sbdu and nl-cdiu, each in the other two's roster."""
+    nodes = [await make_node(node_id) for node_id in ("de-bafa", "fr-sbdu", "nl-cdiu")]
+    for node in nodes:
+        for other in nodes:
+            if other is not node:
+                await befriend(node, other)
+    return nodes

@@ -3,14 +3,16 @@ de-bafa denies; fr-sbdu screens an application, consults de-bafa, which answers;
 approves anyway and files the approval notification. Every step is a signed entry that the
 other node pulls and verifies; on SQLite and on PostgreSQL."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from federation.tables import EntryRow
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import application, notice
-from tests.sync_peers import sync_once
+from tests.sync_peers import sync_once, trio
 
 
 async def _denied(de: LiveNode, fr: LiveNode, clock: FakeClock) -> str:
@@ -191,3 +193,35 @@ async def test_only_the_denier_answers_and_only_partners_notices_are_consulted(
             )
         )
     assert kinds == ["consultation.requested"]
+
+
+@pytest.mark.parametrize(("rule", "nl_sees_it"), [("members", True), ("denier", False)])
+async def test_approval_reaches_the_regime_members_or_the_denier_only(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock, rule: str, nl_sees_it: bool
+) -> None:
+    """DENEX_APPROVAL_AUDIENCE: Wassenaar's default tells every member of the notice's
+    audience (nl-cdiu too); `denier` tells de-bafa alone (nl-cdiu gets the signed header
+    only, never the content)."""
+    de, fr, nl = await trio(make_node)
+    fr.state.settings = fr.state.settings.model_copy(update={"approval_audience": {"WA": rule}})
+    notice_id = await _denied(de, fr, clock)
+    r = await fr.client.post(
+        "/api/v1/approvals",
+        json={
+            "notice_id": notice_id,
+            "licence_ref": "SBDU-LIC-9",
+            "decided_on": "2026-11-28",
+            "explanation": "Approved after a site visit.",
+        },
+        headers=fr.auth("officer"),
+    )
+    assert r.status_code == 201, r.text
+    assert (await sync_once(nl, fr, clock)).error is None
+    r = await nl.client.get("/api/v1/approvals", headers=nl.auth("officer"))
+    assert bool(r.json()["items"]) is nl_sees_it
+    async with nl.db.read() as session:  # the entry itself reached nl-cdiu either way
+        entry = await session.get(EntryRow, ("fr-sbdu", 1))
+        assert entry is not None and entry.type == "approval.notified"
+        assert (entry.content_body is not None) is nl_sees_it
+        expected = ["de-bafa", "fr-sbdu", "nl-cdiu"] if nl_sees_it else ["de-bafa", "fr-sbdu"]
+        assert list(entry.audience) == expected

@@ -24,7 +24,7 @@ from service.storage.models import NoticeRow
 from service.syncing import due_peers, recover, witness
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice
-from tests.sync_peers import befriend, peer_client, reopen, sync_once
+from tests.sync_peers import befriend, peer_client, reopen, sync_once, trio
 
 
 async def _publish(live: LiveNode, count: int, prefix: str = "B") -> list[str]:
@@ -45,16 +45,6 @@ async def _rows(live: LiveNode, origin: str) -> list[EntryRow]:
                 select(EntryRow).where(EntryRow.origin == origin).order_by(EntryRow.seq)
             )
         )
-
-
-async def trio(make_node: Callable[..., Awaitable[LiveNode]]) -> list[LiveNode]:
-    """de-bafa, fr-sbdu and nl-cdiu, each in the other two's roster."""
-    nodes = [await make_node(node_id) for node_id in ("de-bafa", "fr-sbdu", "nl-cdiu")]
-    for node in nodes:
-        for other in nodes:
-            if other is not node:
-                await befriend(node, other)
-    return nodes
 
 
 async def test_a_pulls_b_verifies_everything_and_sees_b_notices(
