@@ -883,10 +883,12 @@ def main(argv: list[str] | None = None) -> int:
         *latency_rows(lat, len(b.screener)),
         *(baseline_rows(base, lat) if base is not None else []),
     ]
+    notes = diagnostics(lat, base)
+    print(f"\nin-process figures ({host}):\n", flush=True)  # kept if the HTTP part fails
+    print(text_table(rows), flush=True)
     if not args.no_http:
         rows += http_section(args, today, apps)
     wall = time.perf_counter() - clock
-    notes = diagnostics(lat, base)
     print(f"\ndenex screening benchmark ({host}); {wall / 60:.1f} min in all\n")
     print(text_table(rows))
     print()

@@ -30,7 +30,8 @@ from service.storage.models import NoticeRow, NoticeVersionRow
 
 log = logging.getLogger("denex.screening")
 
-LOAD_BATCH = 2000
+LOAD_BATCH = 2000  # notices read per query
+SLICE = 200  # notices indexed between two yields to the event loop
 Key = tuple[str, str]
 
 
@@ -147,7 +148,8 @@ class LiveIndex:
             ).all()
             if not rows:
                 return keys
-            self._put(rows)
+            for start in range(0, len(rows), SLICE):  # about 50 ms of work between yields
+                self._put(rows[start : start + SLICE])
+                await asyncio.sleep(0)
             keys.update((row[0], row[1]) for row in rows)
             after = (rows[-1][0], rows[-1][1])
-            await asyncio.sleep(0)
