@@ -2,8 +2,10 @@
 
 It listens on 127.0.0.1, forwards every connection to one upstream port, and applies the
 current `mode` to what the upstream answers: pass it, delay it, drop the connection, cut it
-short, or flip one byte past the HTTP headers of large answers. The mode can change while it
-runs (`proxy.mode = Fault("corrupt")`). It runs its own event loop on a thread.
+short, flip one byte past the HTTP headers of large answers, or inflate large answers with
+whitespace inside their JSON (Content-Length rewritten, so only the size is wrong). The mode
+can change while it runs (`proxy.mode = Fault("corrupt")`). It runs its own event loop on a
+thread.
 """
 
 import asyncio
@@ -16,10 +18,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str = "pass"  # pass | delay | drop | truncate | corrupt
+    kind: str = "pass"  # pass | delay | drop | truncate | corrupt | inflate
     seconds: float = 0.0  # delay: before each answer is passed on
     keep: int = 200  # truncate: bytes of each answer passed before the connection is cut
-    larger_than: int = 2000  # corrupt: only answers at least this big (entry pages)
+    larger_than: int = 2000  # corrupt, inflate: only answers at least this big (entry pages)
+    to: int = 9 * 1024 * 1024  # inflate: the body size it is padded to
 
 
 class FaultProxy:
@@ -76,6 +79,9 @@ class FaultProxy:
             up_writer.close()
 
         async def downstream() -> None:
+            if self.mode.kind == "inflate":
+                await _inflating(up_reader, writer, self.mode)
+                return
             sent = 0
             answer = bytearray()
             with contextlib.suppress(OSError, ConnectionError):
@@ -99,6 +105,35 @@ class FaultProxy:
             writer.close()
 
         await asyncio.gather(upstream(), downstream())
+
+
+async def _inflating(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mode: Fault
+) -> None:
+    """Pass answers one by one (Content-Length framed, as uvicorn sends JSON), padding the
+    body of each large one with spaces before its last byte to `mode.to` bytes."""
+    with contextlib.suppress(OSError, ConnectionError, asyncio.IncompleteReadError):
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.split(b"\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in lines
+                if line.lower().startswith(b"content-length:")
+            )
+            body = await reader.readexactly(length)
+            if length >= mode.larger_than:
+                body = body[:-1] + b" " * (mode.to - length) + body[-1:]
+                lines = [
+                    b"content-length: %d" % len(body)
+                    if line.lower().startswith(b"content-length:")
+                    else line
+                    for line in lines
+                ]
+                head = b"\r\n".join(lines)
+            writer.write(head + body)
+            await writer.drain()
+    writer.close()
 
 
 def _corrupt(answer: bytearray, chunk: int, larger_than: int) -> bytes:

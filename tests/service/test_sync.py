@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
-from federation.entry import Draft
+from federation.entry import Draft, parse_time, seal
 from federation.follow import PageError, WireEntry, parse_page
 from federation.log import append_own
 from federation.tables import EntryRow, EquivocationRow, LogRow
 from federation.witness import witness_body, witnessed
+from keys.ed25519 import KeyPair
 from service.storage.models import NoticeRow
 from service.syncing import due_peers, recover, witness
 from tests.nodes import FakeClock, LiveNode
@@ -92,9 +93,35 @@ async def test_sync_is_incremental_and_idempotent(
     assert len(await _rows(a, "de-bafa")) == 6
 
 
-def _tamper_page(doc: dict[str, Any], index: int, how: str) -> None:
+def _resealed(item: dict[str, Any], key: KeyPair, **header: str) -> None:
+    """Replace a page entry with one validly signed by `key` (the origin's signing key) whose
+    header differs as given: another origin or another federation, same seq and content."""
+    signed = json.loads(base64.b64decode(json.loads(item["envelope"])["payload"]))
+    draft = Draft(
+        signed["type"],
+        base64.b64decode(item["content"]["body"]),
+        tuple(signed["audience"]),
+        parse_time(signed["issued_at"]),
+    )
+    sealed = seal(
+        federation=header.get("federation", signed["federation"]),
+        origin=header.get("origin", signed["origin"]),
+        seq=item["seq"],
+        draft=draft,
+        key=key,
+        salt=base64.b64decode(item["content"]["salt"]),
+    )
+    item["envelope"] = sealed.envelope.decode()
+    item["leaf_hash"] = base64.b64encode(sealed.leaf_hash).decode()
+
+
+def _tamper_page(doc: dict[str, Any], index: int, how: str, key: KeyPair) -> None:
     item = doc["entries"][index]
-    if how == "signature":
+    if how == "origin":
+        _resealed(item, key, origin="nl-cdiu")
+    elif how == "federation":
+        _resealed(item, key, federation="other.test")
+    elif how == "signature":
         env = json.loads(item["envelope"])
         sig = bytearray(base64.b64decode(env["signatures"][0]["sig"]))
         sig[0] ^= 1
@@ -118,7 +145,9 @@ def _tamper_page(doc: dict[str, Any], index: int, how: str) -> None:
         )
 
 
-@pytest.mark.parametrize("how", ["signature", "leaf", "content", "gap", "reorder"])
+@pytest.mark.parametrize(
+    "how", ["signature", "leaf", "content", "gap", "reorder", "origin", "federation"]
+)
 async def test_a_forged_page_stores_nothing_of_it(
     pair: tuple[LiveNode, LiveNode], clock: FakeClock, how: str
 ) -> None:
@@ -127,12 +156,14 @@ async def test_a_forged_page_stores_nothing_of_it(
 
     def corrupt(path: str, doc: Any) -> Any:
         if path.endswith("/entries"):
-            _tamper_page(doc, 2, how)
+            _tamper_page(doc, 2, how, b.node.signing)
         return doc
 
     report = await sync_once(a, b, clock, rewrite=corrupt)
     [origin] = report.origins
     assert origin.error is not None and origin.after == 0, origin
+    if how in ("origin", "federation"):  # validly signed: refused for what it claims
+        assert how in origin.error, origin.error
     assert await _rows(a, "de-bafa") == []
     async with a.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 0

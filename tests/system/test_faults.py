@@ -55,7 +55,13 @@ def _entries(member: Member, origin: str) -> str:
     return result.stdout + result.stderr
 
 
-FAULTS = [Fault("corrupt"), Fault("truncate", keep=300), Fault("drop")]
+# an entry page padded past the 8 MiB page limit (valid JSON, only too big) is refused too
+FAULTS = [
+    Fault("corrupt"),
+    Fault("truncate", keep=300),
+    Fault("drop"),
+    Fault("inflate", larger_than=20_000),
+]
 
 
 def test_a_faulty_path_stores_nothing_then_a_clean_one_converges(
