@@ -120,9 +120,16 @@ class _Batch:
         """Apply one entry; return the notice id it changed. Raises _Skip."""
         notice_id = body["notice_id"]
         existing = self._current(notice_id)
-        if entry.type == "notice.published":
-            if existing is not None:
+        first_known = entry.type == "notice.amended" and existing is None
+        if entry.type == "notice.published" and existing is not None:
+            held = _Fields(existing)
+            if held["origin"] != entry.origin or held["version"] <= body["version"]:
                 raise _Skip(f"notice_id {notice_id} is already used")
+            # its content arrived after a later version's: history only
+            kind, version = "published", body["version"]
+        elif entry.type == "notice.published" or first_known:
+            # an amendment can be the first version a node sees: one that joined the audience
+            # later gets the full current version, never the earlier ones (DESIGN §6)
             self.new[notice_id] = {
                 "origin": entry.origin,
                 "notice_id": notice_id,
@@ -132,7 +139,8 @@ class _Batch:
                 "invalid_reason": entry.invalid_reason,  # shown as invalidated, never dropped
             }
             self.terms[(entry.origin, notice_id)] = _terms(body)
-            kind, version = "published", body["version"]
+            kind = "amended" if first_known else "published"
+            version = body["version"]
         else:
             current = _Fields(existing) if existing is not None else None
             if current is None or current["origin"] != entry.origin:

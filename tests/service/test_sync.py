@@ -518,3 +518,35 @@ async def test_a_member_fetches_content_a_relay_could_not_send(
     async with nl.db.read() as session:
         assert await session.get(NoticeRow, ("de-bafa", secret)) is not None
     assert all(row.content_body is not None for row in await _rows(nl, "de-bafa"))
+
+
+async def test_a_member_added_by_an_amendment_gets_the_notice_from_it(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+) -> None:
+    """de publishes for fr only, then amends with nl in the audience (DESIGN §6: how a notice
+    reaches a member that joined later). nl never sees version 1's content, yet holds the
+    notice at version 2 from the amendment, which carries the full version."""
+    de, fr, nl = await trio(make_node)
+    r = await de.client.post(
+        "/api/v1/notices",
+        json=notice(reference="FR-FIRST", audience=["fr-sbdu"]),
+        headers=de.auth("officer"),
+    )
+    assert r.status_code == 201, r.text
+    notice_id = r.json()["notice_id"]
+    r = await de.client.post(
+        f"/api/v1/notices/{notice_id}/amend",
+        json=notice(reference="FR-FIRST", audience=["fr-sbdu", "nl-cdiu"]),
+        headers=de.auth("officer"),
+    )
+    assert r.status_code == 200, r.text
+    assert (await sync_once(nl, de, clock)).error is None
+    r = await nl.client.get(f"/api/v1/notices/{notice_id}", headers=nl.auth("auditor"))
+    assert r.status_code == 200, r.text
+    held = r.json()
+    assert (held["version"], held["status"]) == (2, "active")
+    assert [(v["version"], v["kind"]) for v in held["versions"]] == [(2, "amended")]
+    async with nl.db.read() as session:
+        [first, second] = [e for e in await _rows(nl, "de-bafa") if e.seq in (1, 2)]
+        assert first.content_body is None and not first.flagged
+        assert second.content_body is not None and not second.flagged
