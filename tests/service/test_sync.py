@@ -115,12 +115,13 @@ def _resealed(item: dict[str, Any], key: KeyPair, **header: str) -> None:
     item["leaf_hash"] = base64.b64encode(sealed.leaf_hash).decode()
 
 
-def _tamper_page(doc: dict[str, Any], index: int, how: str, key: KeyPair) -> None:
+def _tamper_page(doc: dict[str, Any], index: int, how: str, key: KeyPair | None = None) -> None:
     item = doc["entries"][index]
-    if how == "origin":
-        _resealed(item, key, origin="nl-cdiu")
-    elif how == "federation":
-        _resealed(item, key, federation="other.test")
+    if how in ("origin", "federation"):
+        if key is None:
+            raise ValueError(f"tampering with the {how} re-signs: give the origin's key")
+        changed = {"origin": "nl-cdiu"} if how == "origin" else {"federation": "other.test"}
+        _resealed(item, key, **changed)
     elif how == "signature":
         env = json.loads(item["envelope"])
         sig = bytearray(base64.b64decode(env["signatures"][0]["sig"]))
