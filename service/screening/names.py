@@ -134,50 +134,6 @@ _NATIVE_GENERIC = {
 }
 _QUOTES = re.compile(r"[«»„“”‟\"‚‛‹›「」『』《》〈〉]")
 _CJK_CHARS = r"\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_NATIVE = re.compile("|".join(map(re.escape, sorted(NATIVE_LEGAL, key=len, reverse=True))))
-_NATIVE_GENERIC = {
-    "科技": " technology ",
-    "技术": " technology ",
-    "貿易": " trading ",
-    "贸易": " trading ",
-    "国际": " international ",
-    "國際": " international ",
-    "集团": " group ",
-    "集團": " group ",
-    "电子": " electronics ",
-    "實業": " industrial ",
-    "实业": " industrial ",
-    "工业": " industrial ",
-    "发展": " development ",
-}
-_QUOTES = re.compile(r"[«»„“”‟\"‚‛‹›「」『』《》〈〉]")
-_CJK_CHARS = r"\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_NATIVE_CJK = [f for f in NATIVE_LEGAL if re.match(f"[{_CJK_CHARS}]", f)]
-_NATIVE = re.compile(
-    "|".join(map(re.escape, sorted(_NATIVE_CJK, key=len, reverse=True)))
-    + r"|(?<!\w)(?:"
-    + "|".join(
-        re.escape(f) for f in sorted(set(NATIVE_LEGAL) - set(_NATIVE_CJK), key=len, reverse=True)
-    )
-    + r")(?!\w)"
-)
-_NATIVE_GENERIC = {
-    "科技": " technology ",
-    "技术": " technology ",
-    "貿易": " trading ",
-    "贸易": " trading ",
-    "国际": " international ",
-    "國際": " international ",
-    "集团": " group ",
-    "集團": " group ",
-    "电子": " electronics ",
-    "實業": " industrial ",
-    "实业": " industrial ",
-    "工业": " industrial ",
-    "发展": " development ",
-}
-_QUOTES = re.compile(r"[«»„“”‟\"‚‛‹›「」『』《》〈〉]")
-_CJK_CHARS = r"\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _NATIVE = re.compile(
     "|".join(
         re.escape(form) if re.match(f"[{_CJK_CHARS}]", form) else rf"(?<!\w){re.escape(form)}(?!\w)"
