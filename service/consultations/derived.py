@@ -10,11 +10,11 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.tables import EntryRow
-from service.notices.derived import NoticeEntry
+from service.notices.derived import NoticeEntry, stored_entries
 from service.storage.models import ApprovalRow, ConsultationRow, NoticeRow
 
 EXCHANGE_TYPES = ("consultation.requested", "consultation.answered", "approval.notified")
@@ -177,20 +177,8 @@ async def rebuild_exchange(session: AsyncSession) -> None:
     await session.flush()
     # requests first: an answer in the denier's log may sort before the request it answers
     for types in (EXCHANGE_TYPES[:1], EXCHANGE_TYPES[1:]):
-        after: tuple[str, int] = ("", -1)
-        while batch := list(
-            await session.scalars(
-                select(EntryRow)
-                .where(
-                    EntryRow.type.in_(types),
-                    tuple_(EntryRow.origin, EntryRow.seq) > tuple_(*after),
-                )
-                .order_by(EntryRow.origin, EntryRow.seq)
-                .limit(1000)
-            )
-        ):
+        async for batch in stored_entries(session, types):
             await apply_exchange(session, [NoticeEntry.of(e) for e in batch])
-            after = (batch[-1].origin, batch[-1].seq)
     for consultation_id, screening_id in links.items():
         row = await session.get(ConsultationRow, consultation_id)
         if row is not None:

@@ -7,7 +7,7 @@ reused notice_id, an out-of-order version, a change by someone other than the or
 that is not a notice) is flagged on the entry and otherwise ignored.
 """
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -308,24 +308,29 @@ async def rebuild(session: AsyncSession) -> int:
     )
     await session.flush()
     session.expunge_all()
-    count, after = 0, ("", -1)
-    while True:
-        batch = list(
-            await session.scalars(
-                select(EntryRow)
-                .where(
-                    EntryRow.type.in_(NOTICE_TYPES),
-                    tuple_(EntryRow.origin, EntryRow.seq) > tuple_(*after),
-                )
-                .order_by(EntryRow.origin, EntryRow.seq)
-                .limit(1000)
-            )
-        )
-        if not batch:
-            return count
+    count = 0
+    async for batch in stored_entries(session, NOTICE_TYPES):
         results = await apply_entries(session, [NoticeEntry.of(e) for e in batch])
         count += sum(1 for e, row, _ in results if row is not None and e.type == "notice.published")
-        after = (batch[-1].origin, batch[-1].seq)
+    return count
+
+
+async def stored_entries(
+    session: AsyncSession, types: Sequence[str], *, batch: int = 1000
+) -> AsyncIterator[list[EntryRow]]:
+    """Stored entries of `types`, every origin, in (origin, seq) order, a batch at a time
+    (what a rebuild of derived tables replays)."""
+    after: tuple[str, int] = ("", -1)
+    while rows := list(
+        await session.scalars(
+            select(EntryRow)
+            .where(EntryRow.type.in_(types), tuple_(EntryRow.origin, EntryRow.seq) > tuple_(*after))
+            .order_by(EntryRow.origin, EntryRow.seq)
+            .limit(batch)
+        )
+    ):
+        yield rows
+        after = (rows[-1].origin, rows[-1].seq)
 
 
 async def apply_entry(session: AsyncSession, entry: EntryRow) -> NoticeRow | None:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from federation.tables import EntryRow
+from service.derive import rebuild_all
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import application, notice
 from tests.sync_peers import sync_once, trio
@@ -225,3 +226,41 @@ async def test_approval_reaches_the_regime_members_or_the_denier_only(
         assert (entry.content_body is not None) is nl_sees_it
         expected = ["de-bafa", "fr-sbdu", "nl-cdiu"] if nl_sees_it else ["de-bafa", "fr-sbdu"]
         assert list(entry.audience) == expected
+
+
+async def test_a_rebuild_from_the_entries_restores_consultations_and_approvals(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    """Derived tables are an index over the log (a key revocation rebuilds them): the answer
+    (in de-bafa's log, which sorts before fr-sbdu's request) and the local link to the
+    screening come back."""
+    fr, de = pair
+    notice_id = await _denied(de, fr, clock)
+    screening = await _screened(fr, notice_id)
+    r = await fr.client.post(
+        "/api/v1/consultations",
+        json={
+            "screening_id": screening["screening_id"],
+            "notice_id": notice_id,
+            "summary": "s",
+            "message": "m",
+        },
+        headers=fr.auth("officer"),
+    )
+    consultation_id = r.json()["consultation_id"]
+    assert (await sync_once(de, fr, clock)).error is None
+    r = await de.client.post(
+        f"/api/v1/consultations/{consultation_id}/answer",
+        json={"position": "revoking_notice", "message": "m"},
+        headers=de.auth("officer"),
+    )
+    assert r.status_code == 200, r.text
+    assert (await sync_once(fr, de, clock)).error is None
+    url = "/api/v1/consultations?direction=out"
+    before = (await fr.client.get(url, headers=fr.auth("officer"))).json()["items"]
+    async with fr.db.write() as session:
+        await rebuild_all(session)
+    after = (await fr.client.get(url, headers=fr.auth("officer"))).json()["items"]
+    assert after == before
+    assert after[0]["position"] == "revoking_notice"
+    assert after[0]["screening_id"] == screening["screening_id"]
