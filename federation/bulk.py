@@ -4,12 +4,17 @@ SQLAlchemy's generic executemany costs tens of microseconds a row; appends write
 rows per entry (the entry, tree nodes, derived rows), so on SQLite this goes straight to the
 driver's executemany, converting each value with its column type's own bind processor (the
 same conversion SQLAlchemy applies: dates, JSON, booleans). Other databases use `insert()`.
+
+The conversion is a pure function of the rows and the dialect (`driver_rows`), so bulk import
+runs it in its worker processes and the storing process only executes (`DriverRows`).
 """
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.tables import Base
@@ -18,7 +23,7 @@ _Processor = Callable[[Any], Any] | None
 _PLANS: dict[tuple[str, str], tuple[str, list[str], list[_Processor]]] = {}
 
 
-def _plan(table: Table, dialect: Any) -> tuple[str, list[str], list[_Processor]]:
+def _plan(table: Table, dialect: Dialect) -> tuple[str, list[str], list[_Processor]]:
     key = (table.name, dialect.name)
     if key not in _PLANS:
         columns = [c.name for c in table.columns]
@@ -31,25 +36,47 @@ def _plan(table: Table, dialect: Any) -> tuple[str, list[str], list[_Processor]]
     return _PLANS[key]
 
 
-async def insert_rows(
-    session: AsyncSession, model: type[Base], rows: Sequence[dict[str, Any]]
-) -> None:
-    """Insert `rows` (every column given) into `model`'s table in the caller's transaction."""
+@dataclass(frozen=True)
+class DriverRows:
+    """Rows of one table converted for the SQLite driver, in the table's column order."""
+
+    table: str
+    values: list[tuple[Any, ...]]
+
+
+def driver_rows(model: type[Base], rows: Sequence[dict[str, Any]], dialect: Dialect) -> DriverRows:
+    """`rows` (every column given) as the driver's parameters for `model`'s table. Pure."""
     table = cast(Table, model.__table__)
-    if not rows:
-        return
-    dialect = session.get_bind().dialect
-    if dialect.name != "sqlite":
-        await session.execute(insert(table), list(rows))
-        return
-    sql, columns, processors = _plan(table, dialect)
+    _sql, columns, processors = _plan(table, dialect)
     pairs = list(zip(columns, processors, strict=True))
     values = [
         tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in pairs)
         for row in rows
     ]
+    return DriverRows(table.name, values)
+
+
+async def insert_rows(
+    session: AsyncSession, model: type[Base], rows: Sequence[dict[str, Any]] | DriverRows
+) -> None:
+    """Insert `rows` (every column given, or already converted on SQLite) into `model`'s table
+    in the caller's transaction."""
+    table = cast(Table, model.__table__)
+    if not rows or (isinstance(rows, DriverRows) and not rows.values):
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "sqlite":
+        if isinstance(rows, DriverRows):
+            raise TypeError("driver rows are for SQLite only")
+        await session.execute(insert(table), list(rows))
+        return
+    if not isinstance(rows, DriverRows):
+        rows = driver_rows(model, rows, dialect)
+    elif rows.table != table.name:
+        raise TypeError(f"rows for {rows.table} cannot go into {table.name}")
+    sql, _columns, _processors = _plan(table, dialect)
     connection = await session.connection()
-    await connection.exec_driver_sql(sql, values)
+    await connection.exec_driver_sql(sql, rows.values)
 
 
 insert_plain = insert_rows  # the earlier name, for rows of plain values

@@ -55,6 +55,7 @@ async def _import(
             context=publishing.notice_context(node),
             federation=node.identity.federation,
             signing_key=signing.raw_private(),
+            dialect=db.dialect,
         )
         workers = Workers(setup, processes)
         try:

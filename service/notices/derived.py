@@ -14,13 +14,14 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.bulk import insert_rows
+from federation.bulk import DriverRows, driver_rows, insert_rows
 from federation.entry import SealedEntry
 from federation.tables import EntryRow
-from service.notices import text
-from service.storage.models import NoticeRow, NoticeTermRow, NoticeVersionRow
+from service.notices.rows import FreshRows, new_notice, notice_values
+from service.storage.models import NoticeRow, NoticeVersionRow
 
 NOTICE_TYPES = ("notice.published", "notice.amended", "notice.revoked")
 CHUNK = 500
@@ -64,39 +65,27 @@ class _Skip(Exception):
     """This entry is flagged with the given reason and otherwise ignored."""
 
 
-def _terms(body: dict[str, Any]) -> set[tuple[str, str]]:
-    terms: set[tuple[str, str]] = set()
-    for item in body["items"]:
-        terms.add(("control", item["control_entry"]))
-    for party in body["parties"]:
-        for name in [party["name"], *party["aliases"]]:
-            terms.add(("party", text.fold(name)[:300]))
-    for regime in body["regimes"]:
-        terms.add(("regime", regime))
-    return terms
+@dataclass(frozen=True)
+class DriverFresh:
+    """`FreshRows` converted for the SQLite driver (where they were built)."""
+
+    notices: DriverRows
+    versions: DriverRows
 
 
-def _values(body: dict[str, Any], audience: list[str], seq: int) -> dict[str, Any]:
-    """The notice columns a (published or amended) version sets."""
-    return {
-        "version": body["version"],
-        "reference": body["reference"],
-        "decision": body["decision"],
-        "decided_on": date.fromisoformat(body["decided_on"]),
-        "valid_until": date.fromisoformat(body["valid_until"]),
-        "destination": body["destination"],
-        "regimes": list(body["regimes"]),
-        "audience": list(audience),
-        "body": body,
-        "last_seq": seq,
-    }
+def for_driver(rows: FreshRows, dialect: Dialect) -> DriverFresh:
+    return DriverFresh(
+        driver_rows(NoticeRow, rows.notices, dialect),
+        driver_rows(NoticeVersionRow, rows.versions, dialect),
+    )
 
 
-_NEW_ROW = {
-    "revoked_on": None,
-    "revoked_reason": None,
-    "revoked_seq": None,
-}
+async def insert_fresh(session: AsyncSession, parts: Sequence[FreshRows | DriverFresh]) -> None:
+    """Insert rows made by `fresh_rows` (a duplicate notice id fails the transaction)."""
+    for rows in parts:
+        await insert_rows(session, NoticeRow, rows.notices)
+    for rows in parts:
+        await insert_rows(session, NoticeVersionRow, rows.versions)
 
 
 class _Batch:
@@ -109,8 +98,6 @@ class _Batch:
         self.known = known
         self.new: dict[str, dict[str, Any]] = {}
         self.versions: list[dict[str, Any]] = []
-        self.terms: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        self.stale_terms: set[tuple[str, str]] = set()
         self.flags: list[tuple[NoticeEntry, str]] = []
 
     def _current(self, notice_id: str) -> dict[str, Any] | NoticeRow | None:
@@ -130,15 +117,8 @@ class _Batch:
         elif entry.type == "notice.published" or first_known:
             # an amendment can be the first version a node sees: one that joined the audience
             # later gets the full current version, never the earlier ones (DESIGN §6)
-            self.new[notice_id] = {
-                "origin": entry.origin,
-                "notice_id": notice_id,
-                "first_seq": entry.seq,
-                **_values(body, entry.audience, entry.seq),
-                **_NEW_ROW,
-                "invalid_reason": entry.invalid_reason,  # shown as invalidated, never dropped
-            }
-            self.terms[(entry.origin, notice_id)] = _terms(body)
+            self.new[notice_id] = new_notice(entry.origin, entry.seq, entry.audience, body)
+            self.new[notice_id]["invalid_reason"] = entry.invalid_reason  # shown, never dropped
             kind = "amended" if first_known else "published"
             version = body["version"]
         else:
@@ -155,11 +135,7 @@ class _Batch:
                     body["supersedes"] != current["version"]
                 ):
                     raise _Skip(f"amendment of {notice_id} out of order")
-                current.update(_values(body, entry.audience, entry.seq))
-                key = (entry.origin, notice_id)
-                if key not in self.terms:
-                    self.stale_terms.add(key)
-                self.terms[key] = _terms(body)
+                current.update(notice_values(body, entry.audience, entry.seq))
                 kind, version = "amended", body["version"]
             else:
                 current.update(
@@ -191,21 +167,6 @@ class _Batch:
     async def write(self, session: AsyncSession) -> None:
         await insert_rows(session, NoticeRow, list(self.new.values()))
         await session.flush()
-        stale = sorted(self.stale_terms)
-        for start in range(0, len(stale), CHUNK):
-            await session.execute(
-                delete(NoticeTermRow).where(
-                    tuple_(NoticeTermRow.origin, NoticeTermRow.notice_id).in_(
-                        stale[start : start + CHUNK]
-                    )
-                )
-            )
-        rows = [
-            {"origin": origin, "notice_id": notice_id, "kind": kind, "term": term}
-            for (origin, notice_id), terms in self.terms.items()
-            for kind, term in sorted(terms)
-        ]
-        await insert_rows(session, NoticeTermRow, rows)
         await insert_rows(session, NoticeVersionRow, self.versions)
         for entry, reason in self.flags:
             await session.execute(
@@ -298,7 +259,6 @@ async def apply_entries(
 
 async def rebuild(session: AsyncSession) -> int:
     """Drop and rebuild every notice table from the entries; return how many notices exist."""
-    await session.execute(delete(NoticeTermRow))
     await session.execute(delete(NoticeVersionRow))
     await session.execute(delete(NoticeRow))
     await session.execute(

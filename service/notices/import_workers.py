@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
@@ -21,7 +21,11 @@ from federation.entry import Draft, SealedEntry, seal_many
 from keys.ed25519 import KeyPair
 from service.errors import InvalidInput
 from service.notices.drafting import published_draft
+from service.notices.rows import FreshRows, fresh_rows
 from service.notices.schema import NoticeContext, NoticeInput, field_errors
+
+if TYPE_CHECKING:
+    from service.notices.derived import DriverFresh
 
 PREPARE_CHUNK = 500
 _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # replaced by the time of signing
@@ -87,19 +91,42 @@ class Setup:
     context: NoticeContext
     federation: str
     signing_key: bytes = field(repr=False)  # raw private key, never logged
+    dialect: str = "sqlite"  # of the database the rows go to
+
+
+@dataclass
+class SealedBatch:
+    """Entries sealed as consecutive seqs, with the derived rows of the notices they publish
+    (one part per worker that sealed some of them; converted for the driver on SQLite)."""
+
+    entries: list[SealedEntry]
+    rows: list["FreshRows | DriverFresh"]
 
 
 def seal_prepared(
     setup: Setup, start: int, batch: Sequence[Prepared], now: datetime
-) -> list[SealedEntry]:
+) -> SealedBatch:
     drafts = [Draft(kind, body, audience, now) for kind, body, audience in batch]
-    return seal_many(
+    entries = seal_many(
         federation=setup.federation,
         origin=setup.context.origin,
         start=start,
         drafts=drafts,
         key=KeyPair.from_raw(setup.signing_key),
     )
+    rows = fresh_rows(
+        [
+            (e.origin, e.seq, e.audience, e.body or b"")
+            for e in entries
+            if e.type == "notice.published"
+        ]
+    )
+    if setup.dialect != "sqlite":
+        return SealedBatch(entries, [rows])
+    from service.notices.derived import for_driver  # database code: only where it is used
+    from service.storage.database import sqlite_dialect
+
+    return SealedBatch(entries, [for_driver(rows, sqlite_dialect())])
 
 
 _SETUP: Setup | None = None
@@ -130,8 +157,16 @@ def _prepare_in_worker(batch: list[Record]) -> tuple[list[Prepared], list[LineEr
     return prepare(_worker_setup().context, batch)
 
 
-def _seal_in_worker(start: int, batch: list[Prepared], now: datetime) -> list[SealedEntry]:
+def _seal_in_worker(start: int, batch: list[Prepared], now: datetime) -> SealedBatch:
     return seal_prepared(_worker_setup(), start, batch, now)
+
+
+async def _merged(parts: "asyncio.Future[list[SealedBatch]]") -> SealedBatch:
+    whole = SealedBatch([], [])
+    for part in await parts:
+        whole.entries.extend(part.entries)
+        whole.rows.extend(part.rows)
+    return whole
 
 
 class Workers:
@@ -168,11 +203,17 @@ class Workers:
             errors.extend(chunk_errors)
         return prepared, errors
 
-    async def seal(self, start: int, batch: Sequence[Prepared], now: datetime) -> list[SealedEntry]:
-        """Seal a batch as entries `start, ...`, split across every worker."""
-        if self._pool is None:
-            return seal_prepared(self.setup, start, batch, now)
+    def seal(
+        self, start: int, batch: Sequence[Prepared], now: datetime
+    ) -> "asyncio.Future[SealedBatch]":
+        """Seal a batch as entries `start, ...`, split across every worker. The work is handed
+        to the workers before this returns (storing runs on the loop's thread without
+        yielding, so a coroutine started later would only begin once the store is done)."""
         loop = asyncio.get_running_loop()
+        if self._pool is None:
+            done: asyncio.Future[SealedBatch] = loop.create_future()
+            done.set_result(seal_prepared(self.setup, start, batch, now))
+            return done
         share = -(-len(batch) // self.processes)
         parts = [
             loop.run_in_executor(
@@ -180,4 +221,4 @@ class Workers:
             )
             for i in range(0, len(batch), share)
         ]
-        return [entry for part in await asyncio.gather(*parts) for entry in part]
+        return asyncio.ensure_future(_merged(asyncio.gather(*parts)))

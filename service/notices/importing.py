@@ -8,7 +8,6 @@ party_role, party_name, party_aliases (`;`), party_country, party_identifiers
 Everything is validated before anything is written; errors name the line and the field.
 """
 
-import asyncio
 import csv
 import io
 from collections.abc import Awaitable, Callable, Sequence
@@ -160,31 +159,30 @@ async def publish_all(
     async with db.read() as session:
         start = await log_size(session, origin)
     now = clock()
-    pending = asyncio.ensure_future(workers.seal(start, batches[0], now))
+    pending = workers.seal(start, batches[0], now)
     done = 0
     for number, items in enumerate(batches):
         sealed, sealed_at = await pending, now
         if number + 1 < len(batches):
             now = clock()
-            pending = asyncio.ensure_future(
-                workers.seal(sealed[-1].seq + 1, batches[number + 1], now)
-            )
+            pending = workers.seal(sealed.entries[-1].seq + 1, batches[number + 1], now)
         try:
             async with db.write() as session:
-                await publishing.store_sealed(session, node, sealed, now=sealed_at)
-                await after_batch(session, sealed, sealed_at)
+                await publishing.store_sealed(
+                    session, node, sealed.entries, now=sealed_at, rows=sealed.rows
+                )
+                await after_batch(session, sealed.entries, sealed_at)
+            stored = sealed.entries
         except StaleSeal:
             sealed_at = clock()
             async with db.write() as session:
                 drafts = [Draft(kind, body, audience, sealed_at) for kind, body, audience in items]
                 resealed = await publishing.publish_drafts(session, node, drafts, now=sealed_at)
-                sealed = [entry for _row, entry in resealed]
-                await after_batch(session, sealed, sealed_at)
+                stored = [entry for _row, entry in resealed]
+                await after_batch(session, stored, sealed_at)
             if number + 1 < len(batches):  # the prediction for the next batch is wrong too
                 await pending
                 now = clock()
-                pending = asyncio.ensure_future(
-                    workers.seal(sealed[-1].seq + 1, batches[number + 1], now)
-                )
-        done += len(sealed)
+                pending = workers.seal(stored[-1].seq + 1, batches[number + 1], now)
+        done += len(stored)
     return done

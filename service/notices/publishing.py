@@ -4,6 +4,7 @@ Each operation runs in the caller's write transaction: the entry, the derived no
 the audit record commit together or not at all.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -23,8 +24,9 @@ from service.errors import (
 )
 from service.node import Node
 from service.notices.body import notice_body, revocation_body
-from service.notices.derived import NoticeEntry, apply_entries
+from service.notices.derived import DriverFresh, NoticeEntry, apply_entries, insert_fresh
 from service.notices.drafting import audience, check_regimes, published_draft
+from service.notices.rows import FreshRows
 from service.notices.schema import NoticeContext, NoticeInput, RevokeInput, field_errors
 from service.storage.models import NoticeRow
 
@@ -114,9 +116,15 @@ async def publish_many(
 
 
 async def store_sealed(
-    session: AsyncSession, node: Node, sealed: list[SealedEntry], *, now: datetime
+    session: AsyncSession,
+    node: Node,
+    sealed: list[SealedEntry],
+    *,
+    now: datetime,
+    rows: Sequence[FreshRows | DriverFresh] | None = None,
 ) -> None:
-    """Store notice entries sealed ahead of time by the signing key in force (bulk import).
+    """Store notice entries sealed ahead of time by the signing key in force (bulk import),
+    with `rows`, the derived rows built beside them, if they only publish new notices.
     Raises StaleSeal, writing nothing, if the log grew or the key was rotated meanwhile."""
     signing = await node.current_signer(session)
     if any(e.key_id != signing.key_id for e in sealed):
@@ -133,7 +141,10 @@ async def store_sealed(
         )
     except AppendsStopped as exc:
         raise Unavailable(str(exc)) from exc
-    await _apply_all(session, sealed)
+    if rows is not None and all(e.type == "notice.published" for e in sealed):
+        await insert_fresh(session, rows)
+    else:
+        await _apply_all(session, sealed)
 
 
 async def own_notice(session: AsyncSession, node: Node, notice_id: str) -> NoticeRow:

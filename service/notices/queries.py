@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.tables import EntryRow
@@ -14,7 +14,8 @@ from keys.canonical import canonical_bytes
 from service.errors import InvalidInput, NotFound
 from service.notices import control, text
 from service.notices.lifecycle import REVIEW_WINDOW
-from service.storage.models import NoticeRow, NoticeTermRow, NoticeVersionRow
+from service.notices.rows import SEP, term_pattern
+from service.storage.models import NoticeRow, NoticeVersionRow
 
 
 @dataclass(frozen=True)
@@ -49,15 +50,6 @@ def decode_cursor(cursor: str) -> str:
     return after
 
 
-def _has_term(kind: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(
-        NoticeTermRow.origin == NoticeRow.origin,
-        NoticeTermRow.notice_id == NoticeRow.notice_id,
-        NoticeTermRow.kind == kind,
-        condition,
-    )
-
-
 def _status_clause(status: str, today: date) -> ColumnElement[bool]:
     valid = NoticeRow.invalid_reason.is_(None)
     if status == "invalidated":
@@ -84,19 +76,23 @@ def _filtered(f: NoticeFilter, today: date) -> Select[NoticeRow]:
             raise InvalidInput(
                 "invalid control_entry", [{"field": "control_entry", "message": str(exc)}]
             ) from exc
-        query = query.where(
-            _has_term(
-                "control",
-                or_(NoticeTermRow.term == entry, NoticeTermRow.term.startswith(entry + ".")),
+        query = query.where(  # the entry itself, or any entry under it
+            or_(
+                NoticeRow.control_terms.contains(term_pattern(entry), autoescape=True),
+                NoticeRow.control_terms.contains(SEP + entry + ".", autoescape=True),
             )
         )
     if f.party:
-        needle = text.fold(f.party)
+        needle = text.fold(f.party)  # part of one name: it cannot span a separator
         query = query.where(
-            _has_term("party", NoticeTermRow.term.contains(needle, autoescape=True))
+            NoticeRow.party_terms.contains(needle, autoescape=True)
+            if SEP not in needle
+            else false()
         )
     if f.regime:
-        query = query.where(_has_term("regime", NoticeTermRow.term == f.regime))
+        query = query.where(
+            NoticeRow.regime_terms.contains(term_pattern(f.regime), autoescape=True)
+        )
     if f.decided_from:
         query = query.where(NoticeRow.decided_on >= f.decided_from)
     if f.decided_to:

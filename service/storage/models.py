@@ -93,6 +93,10 @@ class NoticeRow(Base):
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_seq: Mapped[int | None] = mapped_column(BigInteger)
     invalid_reason: Mapped[str | None] = mapped_column(Text)  # its publishing entry was invalidated
+    # search terms of the current version, each between two \x1f (service.notices.rows)
+    control_terms: Mapped[str] = mapped_column(Text, server_default="")
+    party_terms: Mapped[str] = mapped_column(Text, server_default="")
+    regime_terms: Mapped[str] = mapped_column(Text, server_default="")
 
     __table_args__ = (
         Index("ix_notices_destination", "destination"),
@@ -118,26 +122,6 @@ class NoticeVersionRow(Base):
             ["origin", "seq"], ["entries.origin", "entries.seq"], ondelete="CASCADE"
         ),
         Index("ix_notice_versions_notice", "origin", "notice_id", "seq"),
-    )
-
-
-class NoticeTermRow(Base):
-    """Search terms of a notice's current version: control entries and party names."""
-
-    __tablename__ = "notice_terms"
-
-    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
-    notice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    term: Mapped[str] = mapped_column(String(300), primary_key=True)
-
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["origin", "notice_id"],
-            ["notices.origin", "notices.notice_id"],
-            ondelete="CASCADE",
-        ),
-        Index("ix_notice_terms_term", "kind", "term"),
     )
 
 

@@ -181,3 +181,56 @@ async def test_0002_builds_the_tree_of_logs_stored_before_it(engine: AsyncEngine
         assert await tree.root_at(session, "de-bafa", 11) == merkle.root_of(leaves)
         stored = await session.scalar(text("SELECT root FROM logs WHERE origin = 'de-bafa'"))
         assert stored == merkle.root_of(leaves)
+
+
+async def _insert_notice_with_terms(engine: AsyncEngine) -> None:
+    """A notice row and its notice_terms rows as schema 0006 held them."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO notices (origin, notice_id, version, reference, decision, "
+                "decided_on, valid_until, destination, regimes, audience, body, first_seq, "
+                "last_seq) VALUES ('de-bafa', 'n-1', 1, 'R', 'refusal', '2026-01-01', "
+                "'2031-01-01', 'RU', '[\"WA\"]', '[\"de-bafa\"]', '{}', 1, 1)"
+            )
+        )
+        for kind, term in [
+            ("control", "5A002.a"),
+            ("control", "4A005"),
+            ("party", "acme optics"),
+            ("party", "акме"),
+            ("regime", "WA"),
+        ]:
+            await conn.execute(
+                text(
+                    "INSERT INTO notice_terms (origin, notice_id, kind, term) "
+                    "VALUES ('de-bafa', 'n-1', :kind, :term)"
+                ),
+                {"kind": kind, "term": term},
+            )
+
+
+async def test_0007_moves_terms_into_columns_and_back(engine: AsyncEngine) -> None:
+    await upgrade(engine, "0006")
+    await _insert_notice_with_terms(engine)
+
+    await upgrade(engine, "0007")
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(text("SELECT control_terms, party_terms, regime_terms FROM notices"))
+        ).one()
+    assert tuple(row) == ("\x1f4A005\x1f5A002.a\x1f", "\x1facme optics\x1fакме\x1f", "\x1fWA\x1f")
+    assert "notice_terms" not in await tables(engine)
+
+    await downgrade(engine, "0006")
+    async with engine.connect() as conn:
+        terms = set(
+            tuple(row) for row in await conn.execute(text("SELECT kind, term FROM notice_terms"))
+        )
+    assert terms == {
+        ("control", "5A002.a"),
+        ("control", "4A005"),
+        ("party", "acme optics"),
+        ("party", "акме"),
+        ("regime", "WA"),
+    }
