@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import AuthenticationError, InvalidInput, NotFound
+from service.storage.database import Database
 from service.storage.models import TokenRow
 
 ROLES = ("officer", "auditor", "admin")
@@ -62,15 +63,25 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> Caller:
-    row = await session.scalar(select(TokenRow).where(TokenRow.token_hash == token_hash(token)))
+_LOOKUP = "SELECT id, name, role, revoked_at, expires_at FROM tokens WHERE token_hash = :hash"
+
+
+def _moment(value: datetime | str) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite's driver hands back text)."""
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+async def authenticate(db: Database, token: str, *, now: datetime) -> Caller:
+    """The caller a bearer token stands for (every request: a point read, no session)."""
+    row = await db.point_read(_LOOKUP, {"hash": token_hash(token)})
     if row is None:
         raise AuthenticationError("unknown token")
-    if row.revoked_at is not None:
+    token_id, name, role, revoked_at, expires_at = row
+    if revoked_at is not None:
         raise AuthenticationError("token has been revoked")
-    if row.expires_at is not None and as_utc(row.expires_at) <= now:
+    if expires_at is not None and _moment(expires_at) <= now:
         raise AuthenticationError("token has expired")
-    return Caller(token_id=row.id, name=row.name, role=row.role)
+    return Caller(token_id=token_id, name=name, role=role)
 
 
 async def list_tokens(session: AsyncSession) -> list[TokenRow]:

@@ -26,8 +26,7 @@ async def get_caller(
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("send `Authorization: Bearer <token>`")
-    async with state.db.read() as session:
-        return await authenticate(session, credentials.credentials, now=state.clock())
+    return await authenticate(state.db, credentials.credentials, now=state.clock())
 
 
 def require(*roles: str) -> object:

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -184,6 +184,16 @@ def _inline_connector(url: str) -> Callable[[], Any]:
     return connect
 
 
+def _point_connection(url: str) -> sqlite3.Connection:
+    """An autocommit connection to the file `url` names, used only to read (`point_read`)."""
+    [database], kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
+    connection: sqlite3.Connection = sqlite3.connect(
+        database, **{**kwargs, "timeout": 0, "isolation_level": None}
+    )
+    connection.execute("PRAGMA busy_timeout=0")
+    return connection
+
+
 def _json_text(value: Any) -> str:
     """JSON columns are written with orjson (the stdlib encoder cost ~20 µs a notice body)."""
     return orjson.dumps(value).decode()
@@ -234,6 +244,27 @@ class Database:
         self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._point: sqlite3.Connection | None = None  # SQLite: see point_read
+
+    async def point_read(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a small read that runs on every request (a token lookup), as
+        plain driver values (on SQLite, datetimes come back as text). A read session costs
+        ~0.4 ms of SQLAlchemy work around a ~10 µs query, so on SQLite a dedicated
+        read-only connection runs the statement directly on the loop; if the database is
+        locked (a recovery), or elsewhere, an ordinary read session runs it."""
+        if self.dialect == "sqlite":
+            try:
+                if self._point is None:
+                    self._point = _point_connection(self.url)
+                row = self._point.execute(sql, params).fetchone()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+            else:
+                return tuple(row) if row is not None else None
+        async with self.read() as session:
+            found = (await session.execute(text(sql), params)).first()
+        return tuple(found) if found is not None else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -256,6 +287,9 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self._point is not None:
+            self._point.close()
+            self._point = None
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
