@@ -6,6 +6,7 @@ import asyncio
 import gc
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
     from service.notices.derived import DriverFresh
 
 PREPARE_CHUNK = 500
+# On Linux workers are forked: a spawned worker re-imports the whole `denex` command (its
+# __main__), about a second of CPU each. The pool forks them all at its first task, before it
+# starts any thread, and they touch none of the parent's connections (they only compute).
+START_METHOD = "fork" if sys.platform == "linux" else "spawn"
 _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # replaced by the time of signing
 
 Record = tuple[int, str | dict[str, Any]]  # (line, a JSON line's text or a merged CSV row)
@@ -179,7 +184,7 @@ class Workers:
         if processes > 0:
             self._pool = ProcessPoolExecutor(
                 processes,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=multiprocessing.get_context(START_METHOD),
                 initializer=_init_worker,
                 initargs=(setup,),
             )
