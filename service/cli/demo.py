@@ -651,7 +651,9 @@ def demo(
     ports = _ports(base_port)
     the_demo = Demo(_demo_dir(directory), ports, notices)
     handlers = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
-    for signum in (signal.SIGTERM, signal.SIGHUP):  # a closed terminal must not orphan the nodes
+    # a closed terminal must not orphan the nodes; Ctrl-C stops them even where the demo was
+    # started with SIGINT ignored (a background job of a script inherits that)
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, _interrupt)
     try:
         the_demo.run()
