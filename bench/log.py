@@ -12,7 +12,8 @@
    and no checkpoint, for `--baseline` entries. The baseline batches are interleaved with the
    first with-tree batches, so both meet the same machine conditions -> ratio tree / baseline.
 2. At the full size: inclusion and consistency proof latency in-process
-   (`federation.tree.inclusion_proof` / `consistency_proof` on one read session, random
+   (`federation.tree.inclusion_proof` / `consistency_proof`, each through its own
+   `Database.rows()` as the proof routes do: on SQLite the point-read connection; random
    indexes and pairs, with a `tree.SubtreeCache` as the proof routes use, warmed only by
    the proofs of the run), and over HTTP against `denex serve` on 127.0.0.1 (signed as a
    roster peer, RFC 9421, as federation requests are; one httpx client, sequential). Every proof is checked with `merkle.verify_*` against roots
@@ -475,11 +476,13 @@ async def bench_proofs(
                     proofs.append(proof)
                 return out, proofs
 
-            def incl(index: int, tree_size: int) -> Any:
-                return tree.inclusion_proof(session, origin, index, tree_size, cache=cache)
+            async def incl(index: int, tree_size: int) -> Any:
+                async with db.rows() as rows:
+                    return await tree.inclusion_proof(rows, origin, index, tree_size, cache=cache)
 
-            def cons(old: int, new: int) -> Any:
-                return tree.consistency_proof(session, origin, old, new, cache=cache)
+            async def cons(old: int, new: int) -> Any:
+                async with db.rows() as rows:
+                    return await tree.consistency_proof(rows, origin, old, new, cache=cache)
 
             ipairs = inclusion_pairs(rng, size, samples)
             cpairs = consistency_pairs(rng, size, samples)

@@ -9,7 +9,7 @@ Nothing here commits: the caller's transaction also holds the entries and the ch
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import cast
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,8 +82,42 @@ def _lookup_sql(count: int, paramstyle: str) -> str:
     return "SELECT level, idx, hash FROM tree_nodes WHERE " + " OR ".join(terms)  # noqa: S608
 
 
+class Rows(Protocol):
+    """Somewhere to run driver SQL that only reads: a read session (`SessionRows`), or a
+    plain driver connection of the node's database (the proof routes on SQLite). Complete
+    subtrees never change once committed, so reads need no common snapshot."""
+
+    paramstyle: str
+
+    async def all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]: ...
+
+
+class SessionRows:
+    """`Rows` through a session's connection (its transaction, its snapshot)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.paramstyle = str(session.get_bind().dialect.paramstyle)
+
+    async def all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        connection = await self.session.connection()
+        return [tuple(row) for row in (await connection.exec_driver_sql(sql, params)).all()]
+
+
+def _rows(source: "AsyncSession | Rows") -> Rows:
+    return SessionRows(source) if isinstance(source, AsyncSession) else source
+
+
+async def stored_size(source: "AsyncSession | Rows", origin: str) -> int | None:
+    """The size of the log of `origin` this node holds, or None if it holds none."""
+    rows = _rows(source)
+    mark = "?" if rows.paramstyle == "qmark" else "$1"
+    found = await rows.all(f"SELECT size FROM logs WHERE origin = {mark}", (origin,))  # noqa: S608
+    return int(found[0][0]) if found else None
+
+
 async def subtree_hashes(
-    session: AsyncSession,
+    source: "AsyncSession | Rows",
     origin: str,
     keys: Iterable[merkle.Key],
     cache: SubtreeCache | None = None,
@@ -102,15 +136,13 @@ async def subtree_hashes(
     if not wanted:
         return found
     wanted.sort()
-    connection = await session.connection()
-    paramstyle = connection.dialect.paramstyle
-    if paramstyle not in ("qmark", "numeric_dollar"):
-        raise merkle.ProofError(f"no tree lookup for parameter style {paramstyle}")
+    rows = _rows(source)
+    if rows.paramstyle not in ("qmark", "numeric_dollar"):
+        raise merkle.ProofError(f"no tree lookup for parameter style {rows.paramstyle}")
     for start in range(0, len(wanted), 200):
         chunk = wanted[start : start + 200]
         params = tuple(value for lv, ix in chunk for value in (origin, lv, ix))
-        rows = await connection.exec_driver_sql(_lookup_sql(len(chunk), paramstyle), params)
-        for level, idx, hashed in cast("list[tuple[int, int, bytes]]", rows.all()):
+        for level, idx, hashed in await rows.all(_lookup_sql(len(chunk), rows.paramstyle), params):
             key, value = (int(level), int(idx)), bytes(hashed)
             found[key] = value
             if cache is not None:
@@ -149,7 +181,10 @@ async def extend(
 
 
 async def _proof(
-    session: AsyncSession, origin: str, ranges: Sequence[merkle.Range], cache: SubtreeCache | None
+    session: "AsyncSession | Rows",
+    origin: str,
+    ranges: Sequence[merkle.Range],
+    cache: SubtreeCache | None,
 ) -> list[bytes]:
     parts = [merkle.subtree_keys(start, end) for start, end in ranges]
     hashes = await subtree_hashes(session, origin, (k for part in parts for k in part), cache)
@@ -157,7 +192,7 @@ async def _proof(
 
 
 async def inclusion_proof(
-    session: AsyncSession,
+    session: "AsyncSession | Rows",
     origin: str,
     index: int,
     size: int,
@@ -167,7 +202,7 @@ async def inclusion_proof(
 
 
 async def consistency_proof(
-    session: AsyncSession,
+    session: "AsyncSession | Rows",
     origin: str,
     old: int,
     new: int,

@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from federation.tree import Rows, SessionRows
+
 BUSY_TIMEOUT_MS = 60_000  # how long a statement waits for another process's lock
 T = TypeVar("T")
 
@@ -184,6 +186,26 @@ def _inline_connector(url: str) -> Callable[[], Any]:
     return connect
 
 
+class _PointRows:
+    """`federation.tree.Rows` on the point-read connection (autocommit: each statement reads
+    the latest commit); if the database is busy, through a read session instead."""
+
+    paramstyle = "qmark"
+
+    def __init__(self, db: "Database") -> None:
+        self.db = db
+
+    async def all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            cursor = self.db._point_connection().execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+        async with self.db.read() as session:
+            return await SessionRows(session).all(sql, params)
+
+
 def _point_connection(url: str) -> sqlite3.Connection:
     """An autocommit connection to the file `url` names, used only to read (`point_read`)."""
     [database], kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
@@ -246,6 +268,22 @@ class Database:
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._point: sqlite3.Connection | None = None  # SQLite: see point_read
 
+    def _point_connection(self) -> sqlite3.Connection:
+        if self._point is None:
+            self._point = _point_connection(self.url)
+        return self._point
+
+    @asynccontextmanager
+    async def rows(self) -> AsyncIterator[Rows]:
+        """Driver SQL for hot reads of data that never changes once committed (the Merkle
+        subtrees a proof needs): on SQLite the point-read connection, with no session around
+        it; elsewhere a read session."""
+        if self.dialect == "sqlite":
+            yield _PointRows(self)
+            return
+        async with self.read() as session:
+            yield SessionRows(session)
+
     async def point_read(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row of a small read that runs on every request (a token lookup), as
         plain driver values (on SQLite, datetimes come back as text). A read session costs
@@ -254,9 +292,7 @@ class Database:
         locked (a recovery), or elsewhere, an ordinary read session runs it."""
         if self.dialect == "sqlite":
             try:
-                if self._point is None:
-                    self._point = _point_connection(self.url)
-                row = self._point.execute(sql, params).fetchone()
+                row = self._point_connection().execute(sql, params).fetchone()
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc):
                     raise

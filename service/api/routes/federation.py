@@ -86,6 +86,13 @@ async def _read_log(session: AsyncSession, origin: str) -> LogRow:
     return row
 
 
+async def _held_size(rows: tree.Rows, origin: str) -> int:
+    size = await tree.stored_size(rows, origin)
+    if size is None:
+        raise NotFound(f"this node holds no log of {origin}")
+    return size
+
+
 async def _log(state: StateDep, origin: str) -> LogRow:
     async with state.db.read() as session:
         return await _read_log(session, origin)
@@ -175,14 +182,14 @@ async def inclusion(
     size: Annotated[int, Query(ge=1, le=MAX_SEQ)],
 ) -> InclusionProof:
     """The RFC 9162 inclusion proof of leaf `index` in the tree of `size`."""
-    async with state.db.read() as session:  # one session: the log's size, then the proof
-        log = await _read_log(session, origin)
-        if size > log.size:
-            raise BadRequest(f"size {size} is beyond the log of {origin} ({log.size} entries)")
+    async with state.db.rows() as rows:  # the log's size, then subtrees it has committed
+        held = await _held_size(rows, origin)
+        if size > held:
+            raise BadRequest(f"size {size} is beyond the log of {origin} ({held} entries)")
         if index >= size:
             raise BadRequest(f"index {index} is outside a tree of size {size}")
         hashes = await tree.inclusion_proof(
-            session, origin, index, size, cache=_subtree_cache(state.db)
+            rows, origin, index, size, cache=_subtree_cache(state.db)
         )
     return InclusionProof(index=index, size=size, hashes=[b64(h) for h in hashes])
 
@@ -201,17 +208,17 @@ async def consistency(
     to: Annotated[int, Query(ge=0, le=MAX_SEQ)],
 ) -> ConsistencyProof:
     """The RFC 9162 consistency proof from size `from` to size `to` (`[]` when equal)."""
-    async with state.db.read() as session:  # one session: the log's size, then the proof
-        log = await _read_log(session, origin)
+    async with state.db.rows() as rows:  # the log's size, then subtrees it has committed
+        held = await _held_size(rows, origin)
         if from_ == 0:
             raise BadRequest("a consistency proof from the empty tree proves nothing (from = 0)")
         if from_ > to:
             raise BadRequest(f"from {from_} is larger than to {to}")
-        if to > log.size:
-            raise BadRequest(f"to {to} is beyond the log of {origin} ({log.size} entries)")
+        if to > held:
+            raise BadRequest(f"to {to} is beyond the log of {origin} ({held} entries)")
         try:
             hashes = await tree.consistency_proof(
-                session, origin, from_, to, cache=_subtree_cache(state.db)
+                rows, origin, from_, to, cache=_subtree_cache(state.db)
             )
         except merkle.ProofError as exc:
             raise BadRequest(str(exc)) from exc
