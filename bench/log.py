@@ -8,8 +8,8 @@
    node's own log, in batches of 1,000, through `federation.log.append_own` in this process:
    sealing, the bulk entry insert, `tree.extend` and a signed checkpoint per batch -> entries/s.
    The baseline runs on a second fresh node: the same sealing (`federation.entry.seal`), the
-   same bulk insert (`insert(EntryRow)` with `entry_values`) and log-size update, but no tree
-   and no checkpoint, for `--baseline` entries. The baseline batches are interleaved with the
+   same bulk insert (`federation.bulk.insert_rows` with `entry_values`, as `append_own`
+   does) and log-size update, but no tree and no checkpoint, for `--baseline` entries. The baseline batches are interleaved with the
    first with-tree batches, so both meet the same machine conditions -> ratio tree / baseline.
 2. At the full size: inclusion and consistency proof latency in-process
    (`federation.tree.inclusion_proof` / `consistency_proof`, each through its own
@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -70,6 +70,7 @@ from bench.publish import (  # noqa: E402 (after the path set-up)
 )
 from federation import checkpoint as cp  # noqa: E402
 from federation import httpsig, merkle, tree  # noqa: E402
+from federation.bulk import insert_rows  # noqa: E402
 from federation.client import PeerAuth  # noqa: E402
 from federation.entry import Draft, format_time, seal  # noqa: E402
 from federation.evidence import verify_bundle  # noqa: E402
@@ -229,7 +230,7 @@ async def append_batch_baseline(db: Database, node: Node, drafts: list[Draft]) -
             )
             for offset, draft in enumerate(drafts)
         ]
-        await session.execute(insert(EntryRow), [entry_values(e, stored_at=now) for e in sealed])
+        await insert_rows(session, EntryRow, [entry_values(e, stored_at=now) for e in sealed])
         log.size += len(sealed)
         log.updated_at = now
         await session.flush()

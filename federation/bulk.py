@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import LargeBinary, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,12 @@ def _plan(table: Table, dialect: Dialect) -> tuple[str, list[str], list[_Process
             f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 (schema names)
             f"VALUES ({', '.join('?' for _ in columns)})"
         )
-        processors = [cast(_Processor, c.type.bind_processor(dialect)) for c in table.columns]
+        processors = [
+            None  # sqlite3 binds bytes as BLOB itself; the processor only wrapped them
+            if dialect.name == "sqlite" and isinstance(c.type, LargeBinary)
+            else cast(_Processor, c.type.bind_processor(dialect))
+            for c in table.columns
+        ]
         _PLANS[key] = (sql, columns, processors)
     return _PLANS[key]
 
