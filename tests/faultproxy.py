@@ -2,27 +2,31 @@
 
 It listens on 127.0.0.1, forwards every connection to one upstream port, and applies the
 current `mode` to what the upstream answers: pass it, delay it, drop the connection, cut it
-short, flip one byte past the HTTP headers of large answers, or inflate large answers with
-whitespace inside their JSON (Content-Length rewritten, so only the size is wrong). The mode
+short, flip one byte past the HTTP headers of large answers, inflate large answers with
+whitespace inside their JSON (Content-Length rewritten, so only the size is wrong), or
+rewrite the JSON of entry pages (`edit`: forge them as a lying peer would, tests/forgery.py). The mode
 can change while it runs (`proxy.mode = Fault("corrupt")`). It runs its own event loop on a
 thread.
 """
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str = "pass"  # pass | delay | drop | truncate | corrupt | inflate
+    kind: str = "pass"  # pass | delay | drop | truncate | corrupt | inflate | rewrite
     seconds: float = 0.0  # delay: before each answer is passed on
     keep: int = 200  # truncate: bytes of each answer passed before the connection is cut
     larger_than: int = 2000  # corrupt, inflate: only answers at least this big (entry pages)
     to: int = 9 * 1024 * 1024  # inflate: the body size it is padded to
+    edit: Callable[[Any], None] | None = None  # rewrite: changes an entry page in place
 
 
 class FaultProxy:
@@ -79,8 +83,8 @@ class FaultProxy:
             up_writer.close()
 
         async def downstream() -> None:
-            if self.mode.kind == "inflate":
-                await _inflating(up_reader, writer, self.mode)
+            if self.mode.kind in ("inflate", "rewrite"):
+                await _framed(up_reader, writer, self.mode)
                 return
             sent = 0
             answer = bytearray()
@@ -107,11 +111,26 @@ class FaultProxy:
         await asyncio.gather(upstream(), downstream())
 
 
-async def _inflating(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mode: Fault
-) -> None:
-    """Pass answers one by one (Content-Length framed, as uvicorn sends JSON), padding the
-    body of each large one with spaces before its last byte to `mode.to` bytes."""
+def _changed(body: bytes, mode: Fault) -> bytes:
+    if mode.kind == "inflate":
+        if len(body) < mode.larger_than:
+            return body
+        return body[:-1] + b" " * (mode.to - len(body)) + body[-1:]
+    if mode.edit is None:
+        return body
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(doc, dict) or not doc.get("entries"):
+        return body  # only pages of entries are forged
+    mode.edit(doc)
+    return json.dumps(doc).encode()
+
+
+async def _framed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mode: Fault) -> None:
+    """Pass answers one by one (Content-Length framed, as uvicorn sends JSON), each body
+    changed by `mode` (inflated, or its entry page rewritten) and its Content-Length fixed."""
     with contextlib.suppress(OSError, ConnectionError, asyncio.IncompleteReadError):
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -122,8 +141,9 @@ async def _inflating(
                 if line.lower().startswith(b"content-length:")
             )
             body = await reader.readexactly(length)
-            if length >= mode.larger_than:
-                body = body[:-1] + b" " * (mode.to - length) + body[-1:]
+            changed = _changed(body, mode)
+            if changed is not body:
+                body = changed
                 lines = [
                     b"content-length: %d" % len(body)
                     if line.lower().startswith(b"content-length:")

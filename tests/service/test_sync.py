@@ -3,7 +3,6 @@
 that serves forged or broken pages gets nothing of them stored."""
 
 import base64
-import json
 import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -15,14 +14,14 @@ import pytest
 from sqlalchemy import func, select
 
 from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
-from federation.entry import Draft, parse_time, seal
+from federation.entry import Draft
 from federation.follow import PageError, WireEntry, parse_page
 from federation.log import append_own
 from federation.tables import EntryRow, EquivocationRow, LogRow
 from federation.witness import witness_body, witnessed
-from keys.ed25519 import KeyPair
 from service.storage.models import NoticeRow
 from service.syncing import due_peers, recover, witness
+from tests.forgery import HOWS, tamper_page
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice
 from tests.sync_peers import befriend, peer_client, reopen, sync_once, trio
@@ -93,62 +92,7 @@ async def test_sync_is_incremental_and_idempotent(
     assert len(await _rows(a, "de-bafa")) == 6
 
 
-def _resealed(item: dict[str, Any], key: KeyPair, **header: str) -> None:
-    """Replace a page entry with one validly signed by `key` (the origin's signing key) whose
-    header differs as given: another origin or another federation, same seq and content."""
-    signed = json.loads(base64.b64decode(json.loads(item["envelope"])["payload"]))
-    draft = Draft(
-        signed["type"],
-        base64.b64decode(item["content"]["body"]),
-        tuple(signed["audience"]),
-        parse_time(signed["issued_at"]),
-    )
-    sealed = seal(
-        federation=header.get("federation", signed["federation"]),
-        origin=header.get("origin", signed["origin"]),
-        seq=item["seq"],
-        draft=draft,
-        key=key,
-        salt=base64.b64decode(item["content"]["salt"]),
-    )
-    item["envelope"] = sealed.envelope.decode()
-    item["leaf_hash"] = base64.b64encode(sealed.leaf_hash).decode()
-
-
-def _tamper_page(doc: dict[str, Any], index: int, how: str, key: KeyPair | None = None) -> None:
-    item = doc["entries"][index]
-    if how in ("origin", "federation"):
-        if key is None:
-            raise ValueError(f"tampering with the {how} re-signs: give the origin's key")
-        changed = {"origin": "nl-cdiu"} if how == "origin" else {"federation": "other.test"}
-        _resealed(item, key, **changed)
-    elif how == "signature":
-        env = json.loads(item["envelope"])
-        sig = bytearray(base64.b64decode(env["signatures"][0]["sig"]))
-        sig[0] ^= 1
-        env["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
-        item["envelope"] = json.dumps(env, separators=(",", ":"), sort_keys=True)
-    elif how == "leaf":
-        leaf = bytearray(base64.b64decode(item["leaf_hash"]))
-        leaf[0] ^= 1
-        item["leaf_hash"] = base64.b64encode(bytes(leaf)).decode()
-    elif how == "content":
-        body = bytearray(base64.b64decode(item["content"]["body"]))
-        body[-2] ^= 1
-        item["content"]["body"] = base64.b64encode(bytes(body)).decode()
-    elif how == "gap":
-        del doc["entries"][index]
-        doc["next"] -= 1
-    elif how == "reorder":
-        doc["entries"][index], doc["entries"][index + 1] = (
-            doc["entries"][index + 1],
-            doc["entries"][index],
-        )
-
-
-@pytest.mark.parametrize(
-    "how", ["signature", "leaf", "content", "gap", "reorder", "origin", "federation"]
-)
+@pytest.mark.parametrize("how", HOWS)
 async def test_a_forged_page_stores_nothing_of_it(
     pair: tuple[LiveNode, LiveNode], clock: FakeClock, how: str
 ) -> None:
@@ -157,7 +101,7 @@ async def test_a_forged_page_stores_nothing_of_it(
 
     def corrupt(path: str, doc: Any) -> Any:
         if path.endswith("/entries"):
-            _tamper_page(doc, 2, how, b.node.signing)
+            tamper_page(doc, 2, how, b.node.signing)
         return doc
 
     report = await sync_once(a, b, clock, rewrite=corrupt)
@@ -462,7 +406,7 @@ async def test_peers_api_shows_lag_errors_freshness_and_alerts(
 
     def corrupt(path: str, doc: Any) -> Any:
         if path.endswith("/entries"):
-            _tamper_page(doc, 1, "signature")
+            tamper_page(doc, 1, "signature")
         return doc
 
     await sync_once(a, b, clock, rewrite=corrupt)

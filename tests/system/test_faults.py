@@ -1,6 +1,7 @@
 """Sync between real node processes through a fault-injecting proxy (tests/faultproxy.py):
-corrupted, cut-short, dropped and slow answers. Nothing of a bad answer is stored, the
-reason is reported, and once the path is clean the copies converge and verify."""
+corrupted, cut-short, dropped, oversized and slow answers, and entry pages forged as a lying
+peer would. Nothing of a bad answer is stored, the reason is reported, and once the path is
+clean the copies converge and verify."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from keys.custody import load_key
+from keys.ed25519 import KeyPair
 from tests.faultproxy import Fault, FaultProxy
-from tests.system.conftest import HOST, free_port, init_node, node_env, ok
+from tests.forgery import HOWS, tamper_page
+from tests.system.conftest import HOST, PASSPHRASE, free_port, init_node, node_env, ok
 from tests.system.test_federation import Member
 
 pytestmark = pytest.mark.system
@@ -97,3 +101,40 @@ def test_a_slow_path_is_only_slow(pair: tuple[Member, Member, FaultProxy]) -> No
     assert time.monotonic() - started >= 0.3
     assert "checkpoint verified ok" in result.stderr
     assert fr.notices("de-bafa") == published
+
+
+def _signing_key(member: Member) -> KeyPair:
+    """The member's signing key, from its data dir (what a thief of that key would hold)."""
+    [path] = (member.node.data_dir / "keys").glob("signing-*.pem")
+    return load_key(path, PASSPHRASE.encode(), allow_unencrypted=True)
+
+
+def test_a_lying_peer_forges_pages_and_nothing_of_them_is_stored(
+    pair: tuple[Member, Member, FaultProxy],
+) -> None:
+    """Between real processes, de-bafa's answers rewritten on the way as a lying peer would
+    (tests/forgery.py): a forged signature, a wrong leaf, content that does not match its
+    hash, a gap, entries out of order, entries validly signed for another origin or another
+    federation. Each sync stores nothing of the page and reports a problem (naming the
+    origin or federation claimed); the honest path then brings everything."""
+    de, fr, proxy = pair
+    key = _signing_key(de)
+    published = {de.publish(f"DE-LIE-{n}") for n in range(3)}
+    for how in HOWS:
+
+        def forge(doc: dict[str, object], how: str = how) -> None:
+            tamper_page(doc, 1, how, key)
+
+        proxy.mode = Fault("rewrite", edit=forge)
+        bad = fr.node.run("sync", "--peer", "de-bafa")
+        assert bad.returncode == 1, (how, bad.stderr)
+        assert "problem" in bad.stderr.splitlines()[-1], (how, bad.stderr)
+        if how in ("origin", "federation"):  # validly signed: refused for what it claims
+            assert how in bad.stderr, (how, bad.stderr)
+        assert fr.notices("de-bafa") == set(), how
+
+    proxy.mode = Fault()
+    good = ok(fr.node.run("sync", "--peer", "de-bafa"))
+    assert "checkpoint verified ok" in good.stderr, good.stderr
+    assert fr.notices("de-bafa") == published
+    assert "4 entries" in _entries(fr, "de-bafa")
