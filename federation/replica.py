@@ -300,6 +300,16 @@ async def missing_content(
     return [r for r in rows if may_see(r.audience, me)][:limit]
 
 
+async def origins_missing_content(session: AsyncSession) -> set[str]:
+    """The origins of which this node holds entries without content (any audience): few,
+    found through the partial index, so a round asks peers for content only where it can
+    be missing."""
+    found = await session.scalars(
+        select(EntryRow.origin).where(EntryRow.content_body.is_(None)).distinct()
+    )
+    return set(found)
+
+
 def content_matches(stored_envelope: bytes, salt: bytes, body: bytes) -> bool:
     """Does (salt, body) match the `content_hash` in an envelope this node verified?"""
     try:

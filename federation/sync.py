@@ -84,8 +84,9 @@ class OriginReport:
 @dataclass
 class PeerReport:
     peer: str
-    origins: list[OriginReport] = field(default_factory=list)
+    origins: list[OriginReport] = field(default_factory=list)  # those pulled or filled
     error: str | None = None
+    heads: int = 0  # logs the peer listed (unchanged ones included)
 
     @property
     def fetched(self) -> int:
@@ -176,6 +177,7 @@ class Syncer:
     retry_cap: float = 900.0
     jitter: Callable[[], float] = random.random
     own_root: bytes | None = None  # this node's root key: set to recover its own log
+    deferred: list[Callable[[AsyncSession], Awaitable[None]]] | None = None  # see _record
     _pulling: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     async def sync_peer(self, peer: str, url: str) -> PeerReport:
@@ -187,17 +189,23 @@ class Syncer:
             heads = parse_heads(await _get_json(self.client, f"{base}/logs", limit=MAX_LOGS_BYTES))
         except PeerError as exc:
             report.error = str(exc)
-            async with self.write() as session:
+            jitter = self.jitter()
+
+            async def failed(session: AsyncSession) -> None:
                 status = await replica.peer_sync(session, peer)
                 status.last_attempt = status.last_error_at = now
                 status.last_error = report.error
                 status.failures += 1
                 status.next_attempt = now + backoff(
-                    status.failures, base=self.retry_base, cap=self.retry_cap, jitter=self.jitter()
+                    status.failures, base=self.retry_base, cap=self.retry_cap, jitter=jitter
                 )
+
+            await self._record(failed)
             return report
+        report.heads = len(heads)
         async with self.read() as session:
             ours = {log.origin: log for log in await replica.logs(session)}
+            lacking = await replica.origins_missing_content(session)
         fresh: list[str] = []
         for head in heads:
             mine = ours.get(head.origin)
@@ -212,7 +220,7 @@ class Syncer:
                     fresh.append(head.origin)  # the origin itself says nothing is new
                 elif mine is not None and _older(mine.fresh_at, now, self.retry_base):
                     await self._cosigned_freshness(peer, base, head.origin)
-                if mine is not None and mine.frozen_reason is None:
+                if mine is not None and mine.frozen_reason is None and head.origin in lacking:
                     filled = await self._fill_withheld(base, head)
                     if filled:
                         report.origins.append(
@@ -233,7 +241,8 @@ class Syncer:
                 if origin.error is None:
                     origin.filled = await self._fill_withheld(base, head)
         errors = [f"{o.origin}: {o.error}" for o in report.origins if o.error]
-        async with self.write() as session:
+
+        async def done(session: AsyncSession) -> None:
             await replica.record_heads(session, peer, {h.origin: h.size for h in heads}, now=now)
             for name in fresh:
                 await replica.seen_fresh(session, name, now)
@@ -243,7 +252,27 @@ class Syncer:
                 status.last_error, status.last_error_at = "; ".join(errors)[:2000], now
             else:
                 status.last_success = now
+
+        await self._record(done)
         return report
+
+    async def _record(self, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Write a peer's status (heads, freshness, success or failure) now, or with the
+        others of the round when `deferred` collects them (`flush_status`)."""
+        if self.deferred is not None:
+            self.deferred.append(write)
+            return
+        async with self.write() as session:
+            await write(session)
+
+    async def flush_status(self) -> None:
+        """Write the statuses `deferred` collected, in one transaction (a round's peers are
+        synced concurrently; one commit instead of one per peer)."""
+        writes, self.deferred = self.deferred or [], ([] if self.deferred is not None else None)
+        if writes:
+            async with self.write() as session:
+                for write in writes:
+                    await write(session)
 
     async def _own(self, peer: str, head: LogHead) -> OriginReport | None:
         """What a peer holds of this node's own log. A longer copy means this node runs on a

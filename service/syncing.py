@@ -62,13 +62,12 @@ async def sync_round(
 ) -> list[PeerReport]:
     """One sync round: pull from every active peer (or only `peer`), one after another."""
     async with db.read() as session:
-        roster = await active_peers(session)
+        everyone = await active_peers(session)
+    roster = everyone
     if peer is not None:
-        roster = [p for p in roster if p.node_id == peer]
+        roster = [p for p in everyone if p.node_id == peer]
         if not roster:
             raise NotFound(f"{peer} is not an active peer of this node")
-    async with db.read() as session:
-        everyone = await active_peers(session)
     syncer = Syncer(
         client=client,
         federation=node.identity.federation,
@@ -79,8 +78,12 @@ async def sync_round(
         clock=clock,
         on_stored=apply_derived,
         page_size=page_size,
+        deferred=[],  # the peers' statuses are written together once the round is done
     )
-    return list(await asyncio.gather(*(syncer.sync_peer(p.node_id, p.url) for p in roster)))
+    try:
+        return list(await asyncio.gather(*(syncer.sync_peer(p.node_id, p.url) for p in roster)))
+    finally:
+        await syncer.flush_status()
 
 
 def peer_client(
