@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import replica, verify_pool, witness
@@ -105,6 +106,10 @@ async def _get_json(client: httpx.AsyncClient, url: str, *, limit: int) -> Any:
                     raise PeerError(f"GET {url}: answer exceeds {limit} bytes")
     except httpx.HTTPError as exc:
         raise PeerError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass  # the standard parser decides (it accepts what orjson does not: huge integers)
     try:
         return json.loads(bytes(data))
     except ValueError as exc:
@@ -347,11 +352,11 @@ class Syncer:
             report.error = f"{head.origin} is frozen after equivocation: {log.frozen_reason}"
             return report
         page_start: int | None = None
-        raw: bytes = b""
+        raw: Any = b""  # what a quarantine keeps: a page as parsed (serialised only then)
         witnesses: list[Accepted] = []
         try:
             async for start, doc, accepted in self._pages(base, head, follower):
-                page_start, raw = start, json.dumps(doc).encode()
+                page_start, raw = start, doc
                 report.substantive += sum(1 for a in accepted if a.type != witness.WITNESSED)
                 witnesses.extend(a for a in accepted if a.type == witness.WITNESSED and a.wire.body)
                 async with self.write() as session:
@@ -397,7 +402,7 @@ class Syncer:
             witnesses.clear()  # only what was stored is checked below
             report.error = str(exc)
             if isinstance(exc, _BadPage):
-                page_start, raw = exc.start, json.dumps(exc.doc).encode()
+                page_start, raw = exc.start, exc.doc
             async with self.write() as session:
                 await replica.quarantine(
                     session,
@@ -405,7 +410,7 @@ class Syncer:
                     origin=head.origin,
                     start=page_start,
                     reason=report.error,
-                    data=raw,
+                    data=raw if isinstance(raw, bytes) else json.dumps(raw).encode(),
                     now=self.clock(),
                 )
         for entry in witnesses:
