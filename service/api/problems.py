@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from federation import httpsig
 from service import errors
 
 log = logging.getLogger("denex.api")
@@ -47,15 +48,30 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
+# what a federation 401 asks for: an RFC 9421 signature (§5.1 Accept-Signature) over the
+# components every federation request signs, with its creation time and key id
+_COVERED = " ".join('"' + component + '"' for component in httpsig.COMPONENTS)
+PEER_CHALLENGE = {
+    "WWW-Authenticate": 'Signature realm="denex-federation"',
+    "Accept-Signature": f'{httpsig.LABEL}=({_COVERED});created;keyid;alg="ed25519"',
+}
+
+
 def problem(
-    status: int, title: str, detail: str | None, field_errors: list[dict[str, str]] | None = None
+    status: int,
+    title: str,
+    detail: str | None,
+    field_errors: list[dict[str, str]] | None = None,
+    *,
+    challenge: dict[str, str] | None = None,
 ) -> JSONResponse:
+    """A problem document; a 401 carries `challenge` (default: a bearer token is wanted)."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if field_errors:
         body["errors"] = field_errors
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = (challenge or {"WWW-Authenticate": "Bearer"}) if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
@@ -85,7 +101,10 @@ def install(app: FastAPI) -> None:
         else:
             status, title = 500, "Internal Server Error"
         field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else None
-        return problem(status, title, str(exc), field_errors)
+        peer = isinstance(exc, errors.PeerAuthenticationError)
+        return problem(
+            status, title, str(exc), field_errors, challenge=PEER_CHALLENGE if peer else None
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -31,6 +31,11 @@ URL = f"http://node{LOGS}"
 def _refused(r: httpx.Response, *words: str) -> None:
     assert r.status_code == 401, r.text
     assert r.headers["content-type"] == "application/problem+json"
+    # the challenge asks for an RFC 9421 signature, not a bearer token
+    assert r.headers["www-authenticate"].startswith("Signature"), r.headers
+    assert r.headers["accept-signature"] == (
+        'sig1=("@method" "@authority" "@path" "@query");created;keyid;alg="ed25519"'
+    )
     detail = r.json()["detail"]
     for word in words:
         assert word in detail, detail
