@@ -6,6 +6,7 @@ other node pulls and verifies; on SQLite and on PostgreSQL."""
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -32,6 +33,21 @@ async def _screened(fr: LiveNode, notice_id: str) -> dict[str, Any]:
     return dict(screening)
 
 
+async def _consult(
+    fr: LiveNode, screening: dict[str, Any], notice_id: str, **fields: str
+) -> httpx.Response:
+    """fr's officer asks the denier about a match of `screening` (summary and message "s",
+    "m" unless given)."""
+    body = {
+        "screening_id": screening["screening_id"],
+        "notice_id": notice_id,
+        "summary": "s",
+        "message": "m",
+        **fields,
+    }
+    return await fr.client.post("/api/v1/consultations", json=body, headers=fr.auth("officer"))
+
+
 async def test_consult_answer_and_approve_across_two_nodes(
     pair: tuple[LiveNode, LiveNode], clock: FakeClock
 ) -> None:
@@ -41,15 +57,12 @@ async def test_consult_answer_and_approve_across_two_nodes(
     assert screening["snapshot"]["de-bafa"]["size"] >= 2
     assert screening["algorithm"].startswith("denex-screen/")
 
-    r = await fr.client.post(
-        "/api/v1/consultations",
-        json={
-            "screening_id": screening["screening_id"],
-            "notice_id": notice_id,
-            "summary": "IP monitoring centre for Severny Signal, Belarus",
-            "message": "We intend to approve; please tell us your position.",
-        },
-        headers=fr.auth("officer"),
+    r = await _consult(
+        fr,
+        screening,
+        notice_id,
+        summary="IP monitoring centre for Severny Signal, Belarus",
+        message="We intend to approve; please tell us your position.",
     )
     assert r.status_code == 201, r.text
     asked = r.json()
@@ -119,17 +132,7 @@ async def test_overdue_consultations_are_listed(
     fr, de = pair
     notice_id = await _denied(de, fr, clock)
     screening = await _screened(fr, notice_id)
-    r = await fr.client.post(
-        "/api/v1/consultations",
-        json={
-            "screening_id": screening["screening_id"],
-            "notice_id": notice_id,
-            "summary": "s",
-            "message": "m",
-            "reply_due": "2026-12-05",
-        },
-        headers=fr.auth("officer"),
-    )
+    r = await _consult(fr, screening, notice_id, reply_due="2026-12-05")
     assert r.status_code == 201, r.text
     url = "/api/v1/consultations?direction=out&overdue=true"
     assert (await fr.client.get(url, headers=fr.auth("officer"))).json()["items"] == []
@@ -237,16 +240,7 @@ async def test_a_rebuild_from_the_entries_restores_consultations_and_approvals(
     fr, de = pair
     notice_id = await _denied(de, fr, clock)
     screening = await _screened(fr, notice_id)
-    r = await fr.client.post(
-        "/api/v1/consultations",
-        json={
-            "screening_id": screening["screening_id"],
-            "notice_id": notice_id,
-            "summary": "s",
-            "message": "m",
-        },
-        headers=fr.auth("officer"),
-    )
+    r = await _consult(fr, screening, notice_id)
     consultation_id = r.json()["consultation_id"]
     assert (await sync_once(de, fr, clock)).error is None
     r = await de.client.post(
