@@ -4,19 +4,21 @@ Every request must carry an RFC 9421 signature by an active roster peer's signin
 (service.api.peer_auth); anything else is a 401 problem document.
 """
 
+import binascii
 import time
-from typing import Annotated
+from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import merkle, tree
 from federation.entry import may_see
-from federation.log import read_entries
+from federation.log import page_rows
 from federation.tables import LogRow
 from federation.witness import cosigned
 from keys.ed25519 import b64
@@ -140,7 +142,9 @@ async def checkpoint(state: StateDep, _caller: PeerCaller, origin: Origin) -> Pl
 
 
 @router.get(
-    "/logs/{origin}/entries", response_model=EntryPage, responses=openapi_errors(401, 403, 404, 422)
+    "/logs/{origin}/entries",
+    response_model=EntryPage,
+    responses=openapi_errors(401, 403, 404, 422),
 )
 async def entries(
     state: StateDep,
@@ -148,25 +152,36 @@ async def entries(
     origin: Origin,
     start: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
-) -> EntryPage:
+) -> Response:
     """Entries of `origin` from `start`, contiguous; an empty page past the end. Content
     goes only to members of each entry's audience; others get the signed header alone,
     which still verifies the tree (DESIGN §4)."""
-    await _log(state, origin)
-    async with state.db.read() as session:
-        rows = await read_entries(session, origin, start=start, limit=limit)
+    async with state.db.rows() as rows:  # committed entries never change: no session
+        await _held_size(rows, origin)
+        found = await page_rows(rows, origin, start=start, limit=limit)
     page = [
-        LogEntry(
-            seq=r.seq,
-            leaf_hash=b64(r.leaf_hash),
-            envelope=r.envelope.decode("utf-8"),
-            content=None
-            if r.content_salt is None or r.content_body is None or not may_see(r.audience, caller)
-            else Content(salt=b64(r.content_salt), body=b64(r.content_body)),
-        )
-        for r in rows
-    ]
-    return EntryPage(entries=page, next=start + len(page))
+        {
+            "seq": seq,
+            "leaf_hash": _b64(leaf_hash),
+            "envelope": bytes(envelope).decode("utf-8"),
+            "content": None
+            if salt is None or body is None or not may_see(_audience(audience), caller)
+            else {"salt": _b64(salt), "body": _b64(body)},
+        }
+        for seq, leaf_hash, envelope, salt, body, audience in found
+    ]  # the EntryPage document, built directly: pydantic models cost ~100 µs an entry
+    return Response(
+        orjson.dumps({"entries": page, "next": start + len(page)}), media_type="application/json"
+    )
+
+
+def _b64(value: bytes) -> str:
+    return binascii.b2a_base64(value, newline=False).decode("ascii")
+
+
+def _audience(stored: Any) -> list[str]:
+    """An entry's audience as its JSON column comes back from the driver (text, or a list)."""
+    return list(orjson.loads(stored) if isinstance(stored, str | bytes) else stored)
 
 
 @router.get(
