@@ -318,9 +318,10 @@ def serving(data_dir: Path, log: Path) -> Any:
                 server.wait()
 
 
-def wait_for_line(log: Path, text: str, *, timeout: float) -> None:
+def wait_for_line(log: Path, text: str, *, timeout: float, after: int = 0) -> None:
+    """Wait until `text` is in `log` past its first `after` bytes (an appended log)."""
     deadline = time.monotonic() + timeout
-    while text not in log.read_text(errors="replace"):
+    while text.encode() not in log.read_bytes()[after:]:
         if time.monotonic() > deadline:
             sys.exit(f"{text!r} not in {log} after {timeout:.0f} s")
         time.sleep(0.2)

@@ -63,6 +63,7 @@ from bench.publish import (  # noqa: E402 (after the path set-up)
     machine,
     say,
     text_table,
+    wait_for_line,
     write_notices,
 )
 
@@ -138,8 +139,13 @@ class Servers:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, nodes: list[Node]) -> None:
+        """Start them, and wait until each is ready and has loaded its screening index (CPU
+        on its loop for seconds at 100,000 notices: a steady-state peer is measured)."""
+        marks = {}
         for node in nodes:
-            log = (self.logs / f"{node.node_id}.serve.log").open("ab")
+            path = self.logs / f"{node.node_id}.serve.log"
+            marks[node.node_id] = path.stat().st_size if path.exists() else 0
+            log = path.open("ab")
             self.running[node.node_id] = subprocess.Popen(
                 [*denex_command(), "serve", "--host", "127.0.0.1", "--port", str(node.port)],
                 env=node_env(node.data_dir),
@@ -150,6 +156,13 @@ class Servers:
             log.close()
         for node in nodes:
             self._wait_ready(node)
+        for node in nodes:
+            wait_for_line(
+                self.logs / f"{node.node_id}.serve.log",
+                "screening index loaded",
+                timeout=600,
+                after=marks[node.node_id],
+            )
 
     def _wait_ready(self, node: Node) -> None:
         deadline = time.monotonic() + 60
