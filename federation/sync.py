@@ -13,9 +13,10 @@ and bad answers become `PeerError`; the caller decides about retries and backoff
 """
 
 import asyncio
+import contextlib
 import json
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import replica, verify_pool, witness
+from federation import keystate, replica, verify_pool, witness
 from federation.errors import FederationError
 from federation.follow import (
     MAX_PAGE_ENTRIES,
@@ -355,17 +356,20 @@ class Syncer:
         raw: Any = b""  # what a quarantine keeps: a page as parsed (serialised only then)
         witnesses: list[Accepted] = []
         try:
-            async for start, doc, accepted in self._pages(base, head, follower):
-                page_start, raw = start, doc
-                report.substantive += sum(1 for a in accepted if a.type != witness.WITNESSED)
-                witnesses.extend(a for a in accepted if a.type == witness.WITNESSED and a.wire.body)
-                async with self.write() as session:
-                    report.after = await replica.store_accepted(
-                        session, head.origin, accepted, now=self.clock(), recovering=recovering
+            async with contextlib.aclosing(self._pages(base, head, follower)) as pages:
+                async for start, doc, accepted, state in pages:
+                    page_start, raw = start, doc
+                    report.substantive += sum(1 for a in accepted if a.type != witness.WITNESSED)
+                    witnesses.extend(
+                        a for a in accepted if a.type == witness.WITNESSED and a.wire.body
                     )
-                    if any(a.type == "key.revoked" for a in accepted):
-                        await replica.mark_invalidated(session, head.origin, follower.state)
-                    await self.on_stored(session, head.origin, accepted)
+                    async with self.write() as session:
+                        report.after = await replica.store_accepted(
+                            session, head.origin, accepted, now=self.clock(), recovering=recovering
+                        )
+                        if any(a.type == "key.revoked" for a in accepted):
+                            await replica.mark_invalidated(session, head.origin, state)
+                        await self.on_stored(session, head.origin, accepted)
             page_start, raw = None, (head.checkpoint or "").encode()
             if head.checkpoint is not None:
                 async with self.write() as session:
@@ -539,35 +543,74 @@ class Syncer:
 
     async def _pages(
         self, base: str, head: LogHead, follower: Follower
-    ) -> AsyncIterator[tuple[int, Any, list[Accepted]]]:
-        """(start, page as served, verified entries) for `head.origin` up to the peer's
-        size; the next page is already being fetched while the caller stores this one."""
+    ) -> AsyncGenerator[tuple[int, Any, list[Accepted], keystate.KeyState], None]:
+        """(start, page as served, verified entries, key state after them) for `head.origin`
+        up to the peer's size. A pipeline: while the caller stores one page, the next one is
+        already fetched and being verified (its check follows the previous one's, so the
+        follower's key state is always the one at its start), and the one after that is
+        being fetched."""
 
         async def fetch(start: int) -> Any:
             limit = min(self.page_size, head.size - start)
             url = f"{base}/logs/{head.origin}/entries?start={start}&limit={limit}"
             return await _get_json(self.client, url, limit=MAX_PAGE_BYTES)
 
-        start = follower.size
-        pending = asyncio.ensure_future(fetch(start)) if start < head.size else None
+        async def check(start: int, fetching: "asyncio.Future[Any]") -> _Checked:
+            doc = await fetching
+            following: asyncio.Future[Any] | None = None
+            try:
+                wire, nxt = parse_page(doc, start=start)
+                if not wire:
+                    raise PageError(
+                        f"the peer claims {head.size} entries of {head.origin} "
+                        f"but serves none from {start}"
+                    )
+                if nxt < head.size:
+                    following = asyncio.ensure_future(fetch(nxt))
+                accepted = await verify_pool.shared().check(follower, wire)
+            except PageError as exc:
+                _forget(following)
+                raise _BadPage(start, doc, exc) from exc
+            except BaseException:
+                _forget(following)
+                raise
+            return _Checked(start, doc, accepted, follower.state, nxt, following)
+
+        if follower.size >= head.size:
+            return
+        pending: asyncio.Future[_Checked] | None = asyncio.ensure_future(
+            check(follower.size, asyncio.ensure_future(fetch(follower.size)))
+        )
         try:
             while pending is not None:
-                doc = await pending
+                page = await pending
                 pending = None
-                try:
-                    wire, nxt = parse_page(doc, start=start)
-                    if not wire:
-                        raise PageError(
-                            f"the peer claims {head.size} entries of {head.origin} "
-                            f"but serves none from {start}"
-                        )
-                    if nxt < head.size:
-                        pending = asyncio.ensure_future(fetch(nxt))
-                    accepted = await verify_pool.shared().check(follower, wire)
-                except PageError as exc:
-                    raise _BadPage(start, doc, exc) from exc
-                yield start, doc, accepted
-                start = nxt
+                if page.following is not None:
+                    pending = asyncio.ensure_future(check(page.next, page.following))
+                    await asyncio.sleep(0)  # it starts now: parsed and handed to the workers
+                yield page.start, page.doc, page.accepted, page.state
         finally:
-            if pending is not None:
-                pending.cancel()
+            if pending is not None and pending.done() and not pending.cancelled():
+                if pending.exception() is None:
+                    _forget(pending.result().following)
+            _forget(pending)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A page verified ahead of being stored (`Syncer._pages`)."""
+
+    start: int
+    doc: Any
+    accepted: list[Accepted]
+    state: keystate.KeyState  # the origin's key state after this page
+    next: int
+    following: "asyncio.Future[Any] | None"  # the fetch of the page after it
+
+
+def _forget(future: "asyncio.Future[Any] | None") -> None:
+    """Cancel work of a pipeline that stops; an exception it ends with is not reported."""
+    if future is None:
+        return
+    future.cancel()
+    future.add_done_callback(lambda done: done.cancelled() or done.exception())

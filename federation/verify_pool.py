@@ -178,7 +178,7 @@ class VerifyPool:
             for lo, hi in bounds
         ]
         try:
-            workers = await loop.run_in_executor(None, self._get)
+            workers = self._get()  # handed over at once: the caller may not yield for a while
             results = await asyncio.gather(
                 *(
                     loop.run_in_executor(None, worker.call, chunk)

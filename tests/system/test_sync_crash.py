@@ -4,6 +4,7 @@ duplicated, and the copy equals the origin's log (same size and root, verify-log
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faultproxy import Fault, proxy
 from tests.service.notice_data import notice
 from tests.system.conftest import DENEX, HOST, free_port, init_node, node_env, ok
 from tests.system.test_federation import Member
@@ -21,21 +23,34 @@ from tests.system.test_federation import Member
 pytestmark = pytest.mark.system
 
 NOTICES = 2500
+SLOW = Fault("delay", seconds=0.02)  # before each chunk (<= 64 KiB) of every answer: ~0.6 s a page
 
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[Member, Member]]:
-    """de-bafa holds NOTICES notices and serves; fr-sbdu will pull them."""
+    """de-bafa holds NOTICES notices and serves; fr-sbdu will pull them. fr reaches de through
+    a proxy that slows each answer down (`SLOW`): sync pipelines its pages, so at full speed
+    the whole transfer is over before the first page is committed, and a kill would land
+    after it."""
     env = node_env(insecure_keys=True, DENEX_INSECURE_DEV_HTTP="1", DENEX_SYNC_INTERVAL="3600")
     members = []
-    for node_id, country in (("de-bafa", "DE"), ("fr-sbdu", "FR")):
-        port = free_port()
-        node = init_node(
-            tmp_path / node_id, node_id=node_id, country=country, env=dict(env),
-            url=f"http://{HOST}:{port}",
-        )  # fmt: skip
-        members.append(Member(node, port))
-    de, fr = members
+    de_port = free_port()
+    with contextlib.ExitStack() as stack:
+        slow = stack.enter_context(proxy(de_port))
+        slow.mode = SLOW
+        for node_id, country, port, url_port in (
+            ("de-bafa", "DE", de_port, slow.port),
+            ("fr-sbdu", "FR", free_port(), None),
+        ):
+            node = init_node(
+                tmp_path / node_id, node_id=node_id, country=country, env=dict(env),
+                url=f"http://{HOST}:{url_port or port}",
+            )  # fmt: skip
+            members.append(Member(node, port))
+        yield from _served(tmp_path, *members)
+
+
+def _served(tmp_path: Path, de: Member, fr: Member) -> Iterator[tuple[Member, Member]]:
     for member, other in ((de, fr), (fr, de)):
         card = tmp_path / f"{other.node.data_dir.name}.card"
         card.write_text(ok(other.node.run("node", "card")).stdout)
@@ -124,7 +139,7 @@ def test_the_serving_peer_killed_mid_transfer_then_back(
     _out, err = runner.communicate(timeout=120)
     de.process.wait(timeout=30)
     partial = _copy_size(fr, "de-bafa")
-    if partial < NOTICES + 1:
-        assert runner.returncode == 1 and "de-bafa" in err, err
+    assert 0 < partial < NOTICES + 1  # killed with pages still in transfer (SLOW)
+    assert runner.returncode == 1 and "de-bafa" in err, err
     de.serve(tmp_path / "de-again.log")
     _converged(de, fr)
