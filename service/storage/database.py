@@ -13,7 +13,7 @@ statement that meets another process's lock waits, and it waits on a worker thre
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence, Sized
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 from federation.tree import Rows, SessionRows
 
 BUSY_TIMEOUT_MS = 60_000  # how long a statement waits for another process's lock
+BULK_ROWS = 200  # an executemany of this many rows runs beside the loop (InlineSQLite.beside)
 T = TypeVar("T")
 
 
@@ -76,7 +77,11 @@ class _InlineCursor:
         return self
 
     async def executemany(self, sql: str, parameters: Any) -> "_InlineCursor":
-        await self._connection.run(self._cursor.executemany, sql, parameters)
+        if isinstance(parameters, Sized) and len(parameters) >= BULK_ROWS:
+            self._connection.bulk_rows += len(parameters)
+            await self._connection.beside(self._cursor.executemany, sql, parameters)
+        else:
+            await self._connection.run(self._cursor.executemany, sql, parameters)
         return self
 
     async def fetchone(self) -> Any:
@@ -112,6 +117,7 @@ class InlineSQLite:
         self.raw: sqlite3.Connection | None = raw
         self._busy_timeout_ms = busy_timeout_ms
         self._tx = _RunNow()
+        self.bulk_rows = 0  # rows of bulk statements in the current transaction
 
     @property
     def _connection(self) -> sqlite3.Connection | None:  # what SQLAlchemy checks before commit
@@ -133,6 +139,12 @@ class InlineSQLite:
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
+        return await self.beside(function, *args)
+
+    async def beside(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a call on a worker thread, with SQLite's busy timeout: for lock waits, and for
+        bulk statements (sqlite3 releases the GIL while SQLite works, so the loop goes on:
+        a sync's next page keeps downloading while this one is written)."""
         waiting = asyncio.ensure_future(asyncio.to_thread(self._patiently, function, *args))
         try:
             return await asyncio.shield(waiting)
@@ -157,9 +169,14 @@ class InlineSQLite:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
-        await self.run(self._conn.commit)
+        bulk, self.bulk_rows = self.bulk_rows, 0
+        if bulk >= BULK_ROWS:  # a large commit may checkpoint the WAL: off the loop
+            await self.beside(self._conn.commit)
+        else:
+            await self.run(self._conn.commit)
 
     async def rollback(self) -> None:
+        self.bulk_rows = 0
         await self.run(self._conn.rollback)
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:

@@ -2,18 +2,19 @@
 concurrent appends to one log."""
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from federation.entry import Draft
 from federation.log import append_own, log_size
 from federation.tables import EntryRow, LogRow
 from keys.ed25519 import KeyPair
-from service.storage.database import Database
+from service.storage.database import BULK_ROWS, Database
 from service.storage.migrate import upgrade
 
 FEDERATION = "denex.example"
@@ -171,3 +172,37 @@ async def test_appends_of_several_drafts_in_one_transaction(db: Database) -> Non
         assert await log_size(session, ORIGIN) == 6
         count = await session.scalar(select(func.count()).select_from(EntryRow))
     assert count == 6
+
+
+async def test_sqlite_bulk_statements_run_beside_the_loop_and_small_ones_on_it(
+    tmp_path: Any,
+) -> None:
+    """An executemany of BULK_ROWS rows or more runs on a worker thread (the loop goes on:
+    a sync's next page downloads meanwhile); smaller statements run on the loop's thread."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'denex.db'}")
+    await upgrade(db.write_engine)
+    threads: list[int] = []
+
+    def mark(value: bytes) -> bytes:
+        threads.append(threading.get_ident())
+        return value
+
+    sql = "INSERT INTO tree_nodes (origin, level, idx, hash) VALUES (?, ?, ?, mark(?))"
+    try:
+        for count in (BULK_ROWS - 1, BULK_ROWS):
+            async with db.write() as session:
+                connection = await session.connection()
+                raw = await connection.get_raw_connection()
+                await raw.driver_connection.create_function("mark", 1, mark)
+                first = 0 if count < BULK_ROWS else BULK_ROWS
+                rows = [(ORIGIN, 0, first + n, bytes(32)) for n in range(count)]
+                await connection.exec_driver_sql(sql, rows)
+            used, threads[:] = set(threads), []
+            loop_thread = threading.get_ident()
+            assert used == ({loop_thread} if count < BULK_ROWS else used - {loop_thread})
+            assert used
+        async with db.read() as session:
+            stored = await session.execute(text("SELECT count(*) FROM tree_nodes"))
+            assert stored.scalar_one() == 2 * BULK_ROWS - 1
+    finally:
+        await db.dispose()
