@@ -11,6 +11,7 @@ runs it in its worker processes and the storing process only executes (`DriverRo
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import LargeBinary, Table, insert
@@ -50,14 +51,19 @@ class DriverRows:
 
 
 def driver_rows(model: type[Base], rows: Sequence[dict[str, Any]], dialect: Dialect) -> DriverRows:
-    """`rows` (every column given) as the driver's parameters for `model`'s table. Pure."""
+    """`rows` (every column given) as the driver's parameters for `model`'s table. Pure.
+    Only the columns with a bind processor are touched one by one (~3 of 14 for entries)."""
     table = cast(Table, model.__table__)
     _sql, columns, processors = _plan(table, dialect)
-    pairs = list(zip(columns, processors, strict=True))
-    values = [
-        tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in pairs)
-        for row in rows
-    ]
+    take = itemgetter(*columns)
+    convert = [(n, p) for n, p in enumerate(processors) if p is not None]
+    values = []
+    for row in rows:
+        row_values = list(take(row)) if len(columns) > 1 else [row[columns[0]]]
+        for n, process in convert:
+            if row_values[n] is not None:
+                row_values[n] = process(row_values[n])
+        values.append(tuple(row_values))
     return DriverRows(table.name, values)
 
 
