@@ -45,7 +45,7 @@ MAX_CHECKPOINT_BYTES = 16 * 1024
 RESTORED = "restored from a backup?"  # the start of the reason appends stopped
 
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-OnStored = Callable[[AsyncSession, str, list[Accepted]], Awaitable[None]]
+OnStored = Callable[[AsyncSession, str, list[Accepted], list[Any]], Awaitable[None]]
 
 
 class PeerError(FederationError):
@@ -168,7 +168,8 @@ def backoff(failures: int, *, base: float, cap: float, jitter: float) -> timedel
 class Syncer:
     """Pulls from peers into this node's database. `roots` maps each origin this node follows
     (its roster) to that origin's root key; `on_stored` applies derived state in the same
-    transaction as each stored page."""
+    transaction as each stored page, given what `prepare` made of it in the verify workers
+    (`verify_pool.VerifyPool.check_and_prepare`; an empty list when nothing was)."""
 
     client: httpx.AsyncClient
     federation: str
@@ -183,6 +184,7 @@ class Syncer:
     retry_cap: float = 900.0
     jitter: Callable[[], float] = random.random
     own_root: bytes | None = None  # this node's root key: set to recover its own log
+    prepare: verify_pool.Prepare | None = None  # run in the verify workers, for on_stored
     deferred: list[Callable[[AsyncSession], Awaitable[None]]] | None = None  # see _record
     _pulling: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
@@ -357,7 +359,7 @@ class Syncer:
         witnesses: list[Accepted] = []
         try:
             async with contextlib.aclosing(self._pages(base, head, follower)) as pages:
-                async for start, doc, accepted, state in pages:
+                async for start, doc, accepted, state, prepared in pages:
                     page_start, raw = start, doc
                     report.substantive += sum(1 for a in accepted if a.type != witness.WITNESSED)
                     witnesses.extend(
@@ -369,7 +371,7 @@ class Syncer:
                         )
                         if any(a.type == "key.revoked" for a in accepted):
                             await replica.mark_invalidated(session, head.origin, state)
-                        await self.on_stored(session, head.origin, accepted)
+                        await self.on_stored(session, head.origin, accepted, prepared)
             page_start, raw = None, (head.checkpoint or "").encode()
             if head.checkpoint is not None:
                 async with self.write() as session:
@@ -472,7 +474,7 @@ class Syncer:
                     )
                 )
             if accepted:
-                await self.on_stored(session, head.origin, accepted)
+                await self.on_stored(session, head.origin, accepted, [])
         return len(accepted)
 
     async def _cosigned_freshness(self, peer: str, base: str, origin: str) -> None:
@@ -543,9 +545,9 @@ class Syncer:
 
     async def _pages(
         self, base: str, head: LogHead, follower: Follower
-    ) -> AsyncGenerator[tuple[int, Any, list[Accepted], keystate.KeyState], None]:
-        """(start, page as served, verified entries, key state after them) for `head.origin`
-        up to the peer's size. A pipeline: while the caller stores one page, the next one is
+    ) -> AsyncGenerator[tuple[int, Any, list[Accepted], keystate.KeyState, list[Any]], None]:
+        """(start, page as served, verified entries, key state after them, what `prepare`
+        made of them) for `head.origin` up to the peer's size. A pipeline: while the caller stores one page, the next one is
         already fetched and being verified (its check follows the previous one's, so the
         follower's key state is always the one at its start), and the one after that is
         being fetched."""
@@ -567,14 +569,16 @@ class Syncer:
                     )
                 if nxt < head.size:
                     following = asyncio.ensure_future(fetch(nxt))
-                accepted = await verify_pool.shared().check(follower, wire)
+                accepted, prepared = await verify_pool.shared().check_and_prepare(
+                    follower, wire, self.prepare
+                )
             except PageError as exc:
                 _forget(following)
                 raise _BadPage(start, doc, exc) from exc
             except BaseException:
                 _forget(following)
                 raise
-            return _Checked(start, doc, accepted, follower.state, nxt, following)
+            return _Checked(start, doc, accepted, follower.state, prepared, nxt, following)
 
         if follower.size >= head.size:
             return
@@ -588,7 +592,7 @@ class Syncer:
                 if page.following is not None:
                     pending = asyncio.ensure_future(check(page.next, page.following))
                     await asyncio.sleep(0)  # it starts now: parsed and handed to the workers
-                yield page.start, page.doc, page.accepted, page.state
+                yield page.start, page.doc, page.accepted, page.state, page.prepared
         finally:
             if pending is not None and pending.done() and not pending.cancelled():
                 if pending.exception() is None:
@@ -604,6 +608,7 @@ class _Checked:
     doc: Any
     accepted: list[Accepted]
     state: keystate.KeyState  # the origin's key state after this page
+    prepared: list[Any]
     next: int
     following: "asyncio.Future[Any] | None"  # the fetch of the page after it
 

@@ -21,10 +21,10 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
 from federation import keystate
 from federation.entry import KEY_TYPES
@@ -36,6 +36,9 @@ _Wire = tuple[int, bytes, bytes, bytes | None, bytes | None]
 _Verdict = tuple[str, datetime, tuple[str, ...], str, str | None, bool]
 
 
+Prepare = Callable[[str, list[Accepted]], Any]  # a module-level function: sent by reference
+
+
 @dataclass(frozen=True)
 class _Chunk:
     federation: str
@@ -45,6 +48,7 @@ class _Chunk:
     size: int
     state: keystate.KeyState
     wires: list[_Wire]
+    prepare: Prepare | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class _Checked:
     error: str | None
     state: keystate.KeyState
     key_statements: bool
+    prepared: Any = None  # `prepare(origin, accepted)`, when asked for
 
 
 def _check_chunk(chunk: _Chunk) -> _Checked:
@@ -74,6 +79,7 @@ def _check_chunk(chunk: _Chunk) -> _Checked:
         None,
         follower.state,
         any(a.type in KEY_TYPES for a in accepted),
+        None if chunk.prepare is None else chunk.prepare(chunk.origin, accepted),
     )
 
 
@@ -160,8 +166,18 @@ class VerifyPool:
     async def check(self, follower: Follower, page: Sequence[WireEntry]) -> list[Accepted]:
         """`follower.check(page)`, the work shared by the workers; the event loop runs on
         meanwhile (the next page keeps downloading)."""
+        accepted, _prepared = await self.check_and_prepare(follower, page)
+        return accepted
+
+    async def check_and_prepare(
+        self, follower: Follower, page: Sequence[WireEntry], prepare: Prepare | None = None
+    ) -> tuple[list[Accepted], list[Any]]:
+        """`check`, and in each worker `prepare(origin, accepted)` on the entries it accepted
+        (work of the caller's that needs only them, done beside this process): one result
+        per chunk, in page order. None stands for a chunk checked in this process (a small
+        page, a failed worker, a chunk after a key statement): the caller does that work."""
         if self.workers < 2 or len(page) < MIN_PARALLEL_ENTRIES:
-            return follower.check(page)
+            return follower.check(page), []
         loop = asyncio.get_running_loop()
         step = -(-len(page) // self.workers)
         bounds = [(lo, min(lo + step, len(page))) for lo in range(0, len(page), step)]
@@ -174,6 +190,7 @@ class VerifyPool:
                 follower.size + lo,
                 follower.state,
                 [(w.seq, w.leaf_hash, w.envelope, w.salt, w.body) for w in page[lo:hi]],
+                prepare,
             )
             for lo, hi in bounds
         ]
@@ -187,8 +204,9 @@ class VerifyPool:
             )
         except (OSError, EOFError, TypeError, pickle.PickleError):  # a worker failed or died
             await loop.run_in_executor(None, self.close)
-            return follower.check(page)
+            return follower.check(page), []
         accepted: list[Accepted] = []
+        prepared: list[Any] = []
         state, stale = follower.state, False
         for (lo, hi), checked in zip(bounds, results, strict=True):
             if stale:  # an earlier chunk changed the key state: check this one again, here
@@ -201,6 +219,7 @@ class VerifyPool:
                     state=state,
                 )
                 accepted += again.check(page[lo:hi])
+                prepared.append(None)
                 state = again.state
                 continue
             if checked.error is not None:
@@ -208,9 +227,10 @@ class VerifyPool:
             accepted += [
                 Accepted(page[lo + n], *verdict) for n, verdict in enumerate(checked.verdicts)
             ]
+            prepared.append(checked.prepared)
             state, stale = checked.state, checked.key_statements
         follower.state, follower.size = state, follower.size + len(accepted)
-        return accepted
+        return accepted, prepared
 
 
 _shared: VerifyPool | None = None

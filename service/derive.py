@@ -5,12 +5,15 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.consultations.derived import apply_exchange, rebuild_exchange
-from service.notices.derived import NoticeEntry, apply_entries, rebuild
+from service.notices.derived import NoticeEntry, Prepared, apply_entries, rebuild
 
 
-async def apply_all(session: AsyncSession, entries: Sequence[NoticeEntry]) -> None:
-    """Apply stored entries of every type to the derived tables (bulk: no rows returned)."""
-    await apply_entries(session, entries, rows=False)
+async def apply_all(
+    session: AsyncSession, entries: Sequence[NoticeEntry], prepared: Sequence[Prepared] = ()
+) -> None:
+    """Apply stored entries of every type to the derived tables (bulk: no rows returned),
+    with the notice rows a sync's verify workers prepared."""
+    await apply_entries(session, entries, rows=False, prepared=prepared)
     await apply_exchange(session, entries)
 
 

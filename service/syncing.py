@@ -8,8 +8,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 from sqlalchemy import func, select
@@ -22,11 +23,12 @@ from federation.log import append_own, lock_log, log_size
 from federation.replica import missing_content
 from federation.sync import RESTORED, PeerReport, Syncer
 from federation.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow, QuarantineRow
+from federation.verify_pool import Prepare
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
 from service.derive import apply_all, rebuild_all
 from service.errors import NotFound
 from service.node import Node
-from service.notices.derived import NoticeEntry
+from service.notices.derived import NoticeEntry, Prepared, prepare_notices
 from service.roster import active_peers, list_peers
 from service.settings import Settings
 from service.storage.database import Database
@@ -34,8 +36,11 @@ from service.storage.database import Database
 log = logging.getLogger("denex.sync")
 
 
-async def apply_derived(session: AsyncSession, origin: str, accepted: list[Accepted]) -> None:
-    """Derived state of entries just stored from a peer, in the same transaction."""
+async def apply_derived(
+    session: AsyncSession, origin: str, accepted: list[Accepted], prepared: list[Any]
+) -> None:
+    """Derived state of entries just stored from a peer, in the same transaction, with what
+    `prepare_notices` made of them in the verify workers."""
     if any(a.type == "key.revoked" for a in accepted):
         await rebuild_all(session)  # a revocation may have invalidated earlier entries
         return
@@ -48,7 +53,14 @@ async def apply_derived(session: AsyncSession, origin: str, accepted: list[Accep
             for a in accepted
             if a.flag is None
         ],
+        [p for p in prepared if isinstance(p, Prepared)],
     )
+
+
+def derived_in_workers(db: Database) -> Prepare:
+    """What the verify workers prepare for `apply_derived`: notice rows, already converted
+    for the driver on SQLite."""
+    return partial(prepare_notices, driver=db.dialect == "sqlite")
 
 
 async def sync_round(
@@ -77,6 +89,7 @@ async def sync_round(
         write=db.write,
         clock=clock,
         on_stored=apply_derived,
+        prepare=derived_in_workers(db),
         page_size=page_size,
         deferred=[],  # the peers' statuses are written together once the round is done
     )
@@ -138,6 +151,7 @@ async def recover(
         write=db.write,
         clock=clock,
         on_stored=apply_derived,
+        prepare=derived_in_workers(db),
         own_root=node.identity.root_key,
     )
     reports = [await syncer.sync_peer(p.node_id, p.url) for p in roster]

@@ -7,9 +7,11 @@ reused notice_id, an out-of-order version, a change by someone other than the or
 that is not a notice) is flagged on the entry and otherwise ignored.
 """
 
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -19,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.bulk import DriverRows, driver_rows, insert_rows
 from federation.entry import SealedEntry
+from federation.follow import Accepted
 from federation.tables import EntryRow
-from service.notices.rows import FreshRows, new_notice, notice_values
+from service.notices.rows import FreshRows, new_notice, notice_values, version_row
+from service.storage.database import sqlite_dialect
 from service.storage.models import NoticeRow, NoticeVersionRow
 
 NOTICE_TYPES = ("notice.published", "notice.amended", "notice.revoked")
@@ -147,15 +151,7 @@ class _Batch:
                     }
                 )
                 kind, version = "revoked", current["version"]
-        self.versions.append(
-            {
-                "origin": entry.origin,
-                "seq": entry.seq,
-                "notice_id": notice_id,
-                "version": version,
-                "kind": kind,
-            }
-        )
+        self.versions.append(version_row(entry.origin, entry.seq, notice_id, version, kind))
         return str(notice_id)
 
     def row(self, notice_id: str) -> NoticeRow:
@@ -216,23 +212,122 @@ async def _known(session: AsyncSession, notice_ids: set[str]) -> dict[str, Notic
     return known
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a sync's verify workers made of the notice entries of one chunk of a page
+    (`prepare_notices`), so that the storing process only looks up and inserts: the notice id
+    each body names, and for each `notice.published` the two rows it makes if its notice is
+    new (converted for the SQLite driver when prepared for it)."""
+
+    origin: str
+    ids: dict[int, str]  # seq -> notice_id
+    fresh: dict[int, tuple[Any, Any]]  # seq -> (notices row, notice_versions row)
+    driver: bool
+
+
+def _insertable(
+    parsed: Sequence[tuple[NoticeEntry, Any, str | None]],
+    ready: dict[tuple[str, int], Prepared],
+    named: dict[tuple[str, int], str],
+    known: dict[str, NoticeRow],
+) -> dict[tuple[str, int], tuple[Any, Any]]:
+    """The prepared rows that can be inserted as they are: publications of a notice that is
+    not stored and that no other entry of the batch names (nothing to order or check)."""
+    uses = Counter(named.values())
+    fast = {}
+    for entry, _body, _problem in parsed:
+        key = (entry.origin, entry.seq)
+        source = ready.get(key)
+        if (
+            source is not None
+            and entry.seq in source.fresh
+            and entry.type == "notice.published"
+            and entry.invalid_reason is None
+            and uses[named[key]] == 1
+            and named[key] not in known
+        ):
+            fast[key] = source.fresh[entry.seq]
+    return fast
+
+
+@lru_cache(maxsize=1)
+def _sqlite() -> Dialect:
+    return sqlite_dialect()
+
+
+def prepare_notices(origin: str, accepted: Sequence[Accepted], *, driver: bool) -> Prepared:
+    """`Prepared` for verified entries of `origin` (pure; runs in a verify worker). Entries
+    whose body is not a notice are left out: the storing process flags them as usual."""
+    ids: dict[int, str] = {}
+    seqs: list[int] = []
+    fresh = FreshRows([], [])
+    for a in accepted:
+        if a.type not in NOTICE_TYPES or a.wire.body is None or a.flag is not None:
+            continue
+        try:
+            body = _parse(NoticeEntry(origin, a.wire.seq, a.type, [], a.wire.body))
+        except _Skip:
+            continue
+        ids[a.wire.seq] = body["notice_id"]
+        if a.type != "notice.published":
+            continue
+        try:
+            row = new_notice(origin, a.wire.seq, list(a.audience), body)
+        except (KeyError, TypeError, ValueError):
+            continue  # fails the schema: flagged by the storing process
+        seqs.append(a.wire.seq)
+        fresh.notices.append(row)
+        fresh.versions.append(version_row(origin, a.wire.seq, body["notice_id"], row["version"]))
+    rows: tuple[list[Any], list[Any]] = (fresh.notices, fresh.versions)
+    if driver:
+        converted = for_driver(fresh, _sqlite())
+        rows = (converted.notices.values, converted.versions.values)
+    return Prepared(origin, ids, dict(zip(seqs, zip(*rows, strict=True), strict=True)), driver)
+
+
 async def apply_entries(
-    session: AsyncSession, entries: Sequence[NoticeEntry], *, rows: bool = True
+    session: AsyncSession,
+    entries: Sequence[NoticeEntry],
+    *,
+    rows: bool = True,
+    prepared: Sequence[Prepared] = (),
 ) -> list[tuple[NoticeEntry, NoticeRow | None, str | None]]:
     """Apply notice entries (others are passed over) in order; for each notice entry return
     the affected notice (None when `rows` is false: bulk callers that only count), or None
-    and the reason it was flagged."""
+    and the reason it was flagged. With `prepared` (a sync's verify workers), a publication
+    of a new notice named by no other entry of the batch is inserted as prepared; the rest
+    are applied one by one as usual, with the body parsed here."""
+    ready = {(p.origin, seq): p for p in prepared for seq in p.ids}
+    named: dict[tuple[str, int], str] = {}
     parsed: list[tuple[NoticeEntry, dict[str, Any] | None, str | None]] = []
     for entry in entries:
         if entry.type not in NOTICE_TYPES or entry.body is None:
             continue
+        key = (entry.origin, entry.seq)
+        if key in ready:
+            named[key] = ready[key].ids[entry.seq]
+            parsed.append((entry, None, None))  # parsed here only if it is applied here
+            continue
         try:
-            parsed.append((entry, _parse(entry), None))
+            content = _parse(entry)
         except _Skip as skip:
             parsed.append((entry, None, str(skip)))
-    batch = _Batch(await _known(session, {b["notice_id"] for _, b, _ in parsed if b}))
+        else:
+            named[key] = content["notice_id"]
+            parsed.append((entry, content, None))
+    batch = _Batch(await _known(session, set(named.values())))
+    fast = {} if rows else _insertable(parsed, ready, named, batch.known)
     changed: list[tuple[NoticeEntry, str | None, str | None]] = []
     for entry, body, problem in parsed:
+        key = (entry.origin, entry.seq)
+        if key in fast:
+            changed.append((entry, named[key], None))
+            continue
+        if body is None and problem is None:
+            try:
+                body = _parse(entry)
+            except _Skip as skip:
+                problem = str(skip)
         notice_id = None
         if body is not None:
             try:
@@ -245,6 +340,15 @@ async def apply_entries(
             batch.flags.append((entry, problem))
         changed.append((entry, notice_id, problem))
     await batch.write(session)
+    if fast:
+        driver = next(iter(ready.values())).driver  # one sync prepares all alike
+        notices, versions = [n for n, _ in fast.values()], [v for _, v in fast.values()]
+        await insert_rows(session, NoticeRow, DriverRows("notices", notices) if driver else notices)
+        await insert_rows(
+            session,
+            NoticeVersionRow,
+            DriverRows("notice_versions", versions) if driver else versions,
+        )
     made: dict[str, NoticeRow] = {}
 
     def row(notice_id: str | None) -> NoticeRow | None:

@@ -83,6 +83,13 @@ def new_notice(
     }
 
 
+def version_row(
+    origin: str, seq: int, notice_id: str, version: int, kind: str = "published"
+) -> dict[str, Any]:
+    """The `notice_versions` row of the entry at `seq`."""
+    return {"origin": origin, "seq": seq, "notice_id": notice_id, "version": version, "kind": kind}
+
+
 @dataclass
 class FreshRows:
     """The derived rows of notices published by entries sealed for this node's own log, built
@@ -99,13 +106,5 @@ def fresh_rows(entries: Sequence[tuple[str, int, Sequence[str], bytes]]) -> Fres
     for origin, seq, audience, raw in entries:
         body = orjson.loads(raw)
         rows.notices.append(new_notice(origin, seq, audience, body))
-        rows.versions.append(
-            {
-                "origin": origin,
-                "seq": seq,
-                "notice_id": body["notice_id"],
-                "version": body["version"],
-                "kind": "published",
-            }
-        )
+        rows.versions.append(version_row(origin, seq, body["notice_id"], body["version"]))
     return rows

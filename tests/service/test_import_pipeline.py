@@ -30,8 +30,8 @@ def _setup(live: LiveNode) -> Setup:
     )
 
 
-def _records(count: int) -> list[importing.Record]:
-    text = "\n".join(json.dumps(notice(reference=f"IMP-{n}")) for n in range(count))
+def _records(count: int, offset: int = 0) -> list[importing.Record]:
+    text = "\n".join(json.dumps(notice(reference=f"IMP-{n + offset}")) for n in range(count))
     records, errors = importing.records(text, fmt="jsonl")
     assert errors == []
     return records

@@ -1,0 +1,111 @@
+"""Derived notice rows of a sync prepared in the verify workers: a page large enough to be
+checked by the worker processes has its publications' rows built there; what ends up in the
+notice tables is exactly what applying the entries one by one gives (a rebuild), whatever
+the page mixes: new notices, amendments and revocations in the same page, amendments of
+notices stored by an earlier page, and a publication reusing a notice id (flagged)."""
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation import verify_pool
+from federation.entry import Draft, SealedEntry
+from federation.log import append_own, lock_log
+from federation.tables import EntryRow
+from service.notices import importing
+from service.notices.derived import rebuild
+from service.notices.import_workers import Workers
+from service.storage.models import NoticeRow
+from tests.nodes import FakeClock, LiveNode
+from tests.service.test_import_pipeline import _records, _setup
+from tests.service.test_log_and_signatures import amend, derived_state, revoke
+from tests.sync_peers import sync_once
+
+FIRST, SECOND = 230, 210  # each sync's page holds more than MIN_PARALLEL_ENTRIES entries
+
+
+async def _no_audit(_s: AsyncSession, _sealed: list[SealedEntry], _now: datetime) -> None:
+    return None
+
+
+async def _import(live: LiveNode, count: int, clock: FakeClock, offset: int) -> list[str]:
+    await live.node.refresh_members(live.db.read, max_age=0)  # the peer is in the audience
+    workers = Workers(_setup(live), 0)
+    try:
+        prepared, errors = workers.prepare(_records(count, offset))
+        assert errors == []
+        await importing.publish_all(
+            live.db, live.node, workers, prepared, batch=100, clock=clock, after_batch=_no_audit
+        )
+    finally:
+        workers.close()
+    async with live.db.read() as session:
+        return list(
+            await session.scalars(select(NoticeRow.notice_id).order_by(NoticeRow.first_seq))
+        )
+
+
+async def _republish(live: LiveNode, notice_id: str, clock: FakeClock) -> None:
+    """Append a second `notice.published` of an existing notice id (a conflicting entry)."""
+    async with live.db.write() as session:
+        found = (
+            await session.execute(
+                select(EntryRow.content_body, EntryRow.audience)
+                .join(NoticeRow, NoticeRow.first_seq == EntryRow.seq)
+                .where(NoticeRow.notice_id == notice_id, EntryRow.origin == NoticeRow.origin)
+            )
+        ).one()
+        body, audience = found
+        assert body is not None
+        me = live.node.identity
+        signing = await live.node.current_signer(session)
+        await append_own(
+            session,
+            federation=me.federation,
+            origin=me.node_id,
+            drafts=[Draft("notice.published", body, tuple(audience), clock())],
+            signer=lambda _type: signing,
+            checkpoint_key=signing,
+            now=clock(),
+            locked=await lock_log(session, me.node_id),
+        )
+
+
+async def _flagged(live: LiveNode) -> list[str | None]:
+    async with live.db.read() as session:
+        found = await session.scalars(select(EntryRow.flag_reason).where(EntryRow.flagged))
+        return list(found)
+
+
+async def test_rows_prepared_in_the_verify_workers_equal_applying_the_entries(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    assert verify_pool.shared().workers >= 2  # else pages are checked in-process, unprepared
+    a, b = pair
+    ids = await _import(b, FIRST, clock, 0)
+    await amend(b, ids[0], reference="AMENDED-0")  # same page as its publication
+    await revoke(b, ids[1])
+    first = await sync_once(a, b, clock)
+    assert [o.error for o in first.origins] == [None]
+
+    ids = await _import(b, SECOND, clock, FIRST)
+    await amend(b, ids[2], reference="AMENDED-2")  # a notice stored by the first sync
+    await _republish(b, ids[3], clock)  # reuses a notice id: flagged at A, not applied
+    second = await sync_once(a, b, clock)
+    assert [o.error for o in second.origins] == [None]
+
+    synced = await derived_state(a)
+    assert len(synced["notices"]) == FIRST + SECOND
+    assert len(synced["notice_versions"]) == FIRST + SECOND + 3
+    assert {r["reference"] for r in synced["notices"]} >= {"AMENDED-0", "AMENDED-2"}
+    assert await _flagged(a) == [f"notice_id {ids[3]} is already used"]
+    async with a.db.read() as session:
+        revoked = await session.scalar(
+            select(func.count()).select_from(NoticeRow).where(NoticeRow.revoked_seq.is_not(None))
+        )
+    assert revoked == 1
+    async with a.db.write() as session:
+        await rebuild(session)
+    assert await derived_state(a) == synced
+    assert await _flagged(a) == [f"notice_id {ids[3]} is already used"]
