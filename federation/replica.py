@@ -212,11 +212,23 @@ async def peer_sync(session: AsyncSession, peer: str) -> PeerSyncRow:
 async def record_heads(
     session: AsyncSession, peer: str, sizes: Mapping[str, int], *, now: datetime
 ) -> None:
-    await session.execute(delete(PeerHeadRow).where(PeerHeadRow.peer == peer))
-    session.add_all(
-        PeerHeadRow(peer=peer, origin=origin, size=size, seen_at=now)
-        for origin, size in sizes.items()
-    )
+    """What `peer` listed in its `GET /logs`; only changes are written (`seen_at` is when a
+    size was first listed), so a round in which nothing moved writes nothing here."""
+    stored = {
+        row.origin: row
+        for row in await session.scalars(select(PeerHeadRow).where(PeerHeadRow.peer == peer))
+    }
+    gone = set(stored) - set(sizes)
+    if gone:
+        await session.execute(
+            delete(PeerHeadRow).where(PeerHeadRow.peer == peer, PeerHeadRow.origin.in_(gone))
+        )
+    for origin, size in sizes.items():
+        row = stored.get(origin)
+        if row is None:
+            session.add(PeerHeadRow(peer=peer, origin=origin, size=size, seen_at=now))
+        elif row.size != size:
+            row.size, row.seen_at = size, now
     await session.flush()
 
 

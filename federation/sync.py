@@ -42,6 +42,7 @@ from federation.tables import EntryRow, EquivocationRow, LogRow
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 MAX_LOGS_BYTES = 1024 * 1024
 MAX_CHECKPOINT_BYTES = 16 * 1024
+MAX_CONSISTENT = 64  # checkpoints remembered per origin as consistent with this node's copy
 RESTORED = "restored from a backup?"  # the start of the reason appends stopped
 
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
@@ -186,6 +187,9 @@ class Syncer:
     own_root: bytes | None = None  # this node's root key: set to recover its own log
     prepare: verify_pool.Prepare | None = None  # run in the verify workers, for on_stored
     deferred: list[Callable[[AsyncSession], Awaitable[None]]] | None = None  # see _record
+    # origin -> checkpoints of it already found consistent with this node's copy (one node's:
+    # a copy never changes up to a size it holds, so such a checkpoint is not checked again)
+    consistent: dict[str, set[str]] = field(default_factory=dict)
     _pulling: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     async def sync_peer(self, peer: str, url: str) -> PeerReport:
@@ -235,6 +239,8 @@ class Syncer:
                             OriginReport(head.origin, head.size, head.size, filled=filled)
                         )
                 continue
+            if self._known_consistent(head, mine) and not self.own_root:
+                continue  # a peer behind this node's copy, showing a checkpoint already checked
             if head.origin == self.me:
                 if unchanged and not self.own_root:
                     continue
@@ -263,6 +269,20 @@ class Syncer:
 
         await self._record(done)
         return report
+
+    def _known_consistent(self, head: LogHead, mine: LogRow | None) -> bool:
+        return (
+            mine is not None
+            and head.size <= mine.size
+            and head.checkpoint is not None
+            and head.checkpoint in self.consistent.get(head.origin, ())
+        )
+
+    def _consistent(self, origin: str, checkpoint: str) -> None:
+        known = self.consistent.setdefault(origin, set())
+        if len(known) >= MAX_CONSISTENT:
+            known.clear()  # bounded: a peer may show a new checkpoint every round
+        known.add(checkpoint)
 
     async def _record(self, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
         """Write a peer's status (heads, freshness, success or failure) now, or with the
@@ -304,14 +324,15 @@ class Syncer:
         try:
             async with self.write() as session:
                 state = await replica.stored_key_state(session, self.me)
-                await replica.accept_checkpoint(
+                if await replica.accept_checkpoint(
                     session,
                     federation=self.federation,
                     origin=self.me,
                     text=head.checkpoint,
                     state=state,
                     now=self.clock(),
-                )
+                ):
+                    self._consistent(self.me, head.checkpoint)
         except replica.CheckpointMismatch as exc:
             report.error = f"equivocation: a checkpoint of this node's own log: {exc}"
             async with self.write() as session:
@@ -385,8 +406,10 @@ class Syncer:
                     )
                     if report.checkpoint and peer == head.origin:
                         await replica.seen_fresh(session, head.origin, self.clock())
-            if report.checkpoint and peer != head.origin:
-                await self._cosigned_freshness(peer, base, head.origin)
+                if report.checkpoint:
+                    self._consistent(head.origin, head.checkpoint)
+            if report.checkpoint and peer != head.origin and head.size == report.after:
+                await self._cosigned_freshness(peer, base, head.origin)  # of this node's newest
         except replica.CheckpointMismatch as exc:
             report.error = f"equivocation: {exc}"
             async with self.write() as session:

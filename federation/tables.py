@@ -139,7 +139,8 @@ class PeerSyncRow(Base):
 
 
 class PeerHeadRow(Base):
-    """The size of each origin's log at a peer, as its last `GET /logs` said (for lag)."""
+    """The size of each origin's log at a peer, as its last `GET /logs` said (for lag);
+    `seen_at` is when the peer first listed that size."""
 
     __tablename__ = "peer_heads"
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
+from weakref import WeakKeyDictionary
 
 import httpx
 from sqlalchemy import func, select
@@ -57,6 +58,15 @@ async def apply_derived(
     )
 
 
+# Checkpoints found consistent with a node's copies, kept across rounds (`Syncer.consistent`),
+# per database: tests run several nodes in one process.
+_consistent: WeakKeyDictionary[Database, dict[str, set[str]]] = WeakKeyDictionary()
+
+
+def consistent_checkpoints(db: Database) -> dict[str, set[str]]:
+    return _consistent.setdefault(db, {})
+
+
 def derived_in_workers(db: Database) -> Prepare:
     """What the verify workers prepare for `apply_derived`: notice rows, already converted
     for the driver on SQLite."""
@@ -90,6 +100,7 @@ async def sync_round(
         clock=clock,
         on_stored=apply_derived,
         prepare=derived_in_workers(db),
+        consistent=consistent_checkpoints(db),
         page_size=page_size,
         deferred=[],  # the peers' statuses are written together once the round is done
     )

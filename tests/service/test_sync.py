@@ -494,3 +494,28 @@ async def test_a_member_added_by_an_amendment_gets_the_notice_from_it(
     [first, second] = [e for e in await _rows(nl, "de-bafa") if e.seq in (1, 2)]
     assert first.content_body is None and not first.flagged
     assert second.content_body is not None and not second.flagged
+
+
+async def test_a_peer_behind_this_node_has_its_checkpoint_checked_once(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+) -> None:
+    """A relay whose copy is behind shows an older checkpoint: it is checked against this
+    node's tree once (consistent: nothing to fetch, no error); later rounds skip it until the
+    relay shows another one."""
+    de, fr, nl = await trio(make_node)
+    await _publish(de, 2)
+    assert (await sync_once(nl, de, clock)).fetched == 3
+    await _publish(de, 1, prefix="LATER")
+    assert (await sync_once(fr, de, clock)).fetched == 4
+
+    first = await sync_once(fr, nl, clock)  # nl holds 3 entries of de-bafa, fr 4
+    [checked] = [o for o in first.origins if o.origin == "de-bafa"]
+    assert (checked.before, checked.after, checked.checkpoint, checked.error) == (4, 4, True, None)
+    again = await sync_once(fr, nl, clock)
+    assert again.error is None and [o for o in again.origins if o.origin == "de-bafa"] == []
+
+    await _publish(de, 1, prefix="LAST")
+    assert (await sync_once(nl, de, clock)).fetched == 2  # nl: 5 entries, a new checkpoint
+    third = await sync_once(fr, nl, clock)
+    [pulled] = [o for o in third.origins if o.origin == "de-bafa"]
+    assert (pulled.before, pulled.after, pulled.checkpoint) == (4, 5, True)
