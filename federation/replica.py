@@ -6,7 +6,7 @@ revocation invalidated. The database edge of sync; nothing here commits.
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import checkpoint as cp
@@ -209,27 +209,45 @@ async def peer_sync(session: AsyncSession, peer: str) -> PeerSyncRow:
     return row
 
 
+async def peer_heads(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """peer -> origin -> the size it listed last."""
+    heads: dict[str, dict[str, int]] = {}
+    for peer, origin, size in await session.execute(
+        select(PeerHeadRow.peer, PeerHeadRow.origin, PeerHeadRow.size)
+    ):
+        heads.setdefault(peer, {})[origin] = size
+    return heads
+
+
 async def record_heads(
-    session: AsyncSession, peer: str, sizes: Mapping[str, int], *, now: datetime
+    session: AsyncSession,
+    peer: str,
+    sizes: Mapping[str, int],
+    *,
+    now: datetime,
+    known: Mapping[str, int] | None = None,
 ) -> None:
-    """What `peer` listed in its `GET /logs`; only changes are written (`seen_at` is when a
-    size was first listed), so a round in which nothing moved writes nothing here."""
-    stored = {
-        row.origin: row
-        for row in await session.scalars(select(PeerHeadRow).where(PeerHeadRow.peer == peer))
-    }
-    gone = set(stored) - set(sizes)
+    """What `peer` listed in its `GET /logs`. Only changes from `known` (what is stored, read
+    here if not given) are written, and `seen_at` is when a size was first listed: a round
+    in which nothing moved writes nothing here."""
+    if known is None:
+        known = (await peer_heads(session)).get(peer, {})
+    gone = set(known) - set(sizes)
     if gone:
         await session.execute(
             delete(PeerHeadRow).where(PeerHeadRow.peer == peer, PeerHeadRow.origin.in_(gone))
         )
     for origin, size in sizes.items():
-        row = stored.get(origin)
-        if row is None:
-            session.add(PeerHeadRow(peer=peer, origin=origin, size=size, seen_at=now))
-        elif row.size != size:
-            row.size, row.seen_at = size, now
-    await session.flush()
+        if origin not in known:
+            await session.execute(
+                insert(PeerHeadRow).values(peer=peer, origin=origin, size=size, seen_at=now)
+            )
+        elif known[origin] != size:
+            await session.execute(
+                update(PeerHeadRow)
+                .where(PeerHeadRow.peer == peer, PeerHeadRow.origin == origin)
+                .values(size=size, seen_at=now)
+            )
 
 
 async def quarantine(
@@ -285,15 +303,19 @@ async def checkpoint_at(session: AsyncSession, origin: str, size: int) -> str | 
 
 async def seen_fresh(session: AsyncSession, origin: str, moment: datetime) -> None:
     """`origin`'s newest checkpoint was seen current at `moment` (kept if newer)."""
-    log = await session.get(LogRow, origin)
-    if log is None:
+    await mark_fresh(session, [origin], moment)
+
+
+async def mark_fresh(session: AsyncSession, origins: Sequence[str], moment: datetime) -> None:
+    """`seen_fresh` for several origins, in one statement."""
+    if not origins:
         return
-    known = log.fresh_at
-    if known is not None and known.tzinfo is None:
-        known = known.replace(tzinfo=moment.tzinfo)
-    if known is None or moment > known:
-        log.fresh_at = moment
-    await session.flush()
+    await session.execute(
+        update(LogRow)
+        .where(LogRow.origin.in_(origins), or_(LogRow.fresh_at.is_(None), LogRow.fresh_at < moment))
+        .values(fresh_at=moment)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- content this node may see but was not sent (DESIGN §4) -------------------------------

@@ -191,6 +191,7 @@ class Syncer:
     # a copy never changes up to a size it holds, so such a checkpoint is not checked again)
     consistent: dict[str, set[str]] = field(default_factory=dict)
     _pulling: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+    _viewing: "asyncio.Future[_View] | None" = field(default=None, init=False, repr=False)
 
     async def sync_peer(self, peer: str, url: str) -> PeerReport:
         """One round against `peer`; its status is recorded whatever happens."""
@@ -215,9 +216,8 @@ class Syncer:
             await self._record(failed)
             return report
         report.heads = len(heads)
-        async with self.read() as session:
-            ours = {log.origin: log for log in await replica.logs(session)}
-            lacking = await replica.origins_missing_content(session)
+        view = await self._view()
+        ours, lacking = view.logs, view.lacking
         fresh: list[str] = []
         for head in heads:
             mine = ours.get(head.origin)
@@ -257,9 +257,9 @@ class Syncer:
         errors = [f"{o.origin}: {o.error}" for o in report.origins if o.error]
 
         async def done(session: AsyncSession) -> None:
-            await replica.record_heads(session, peer, {h.origin: h.size for h in heads}, now=now)
-            for name in fresh:
-                await replica.seen_fresh(session, name, now)
+            sizes = {h.origin: h.size for h in heads}
+            await replica.record_heads(session, peer, sizes, known=view.heads.get(peer), now=now)
+            await replica.mark_fresh(session, fresh, now)
             status = await replica.peer_sync(session, peer)
             status.last_attempt, status.failures, status.next_attempt = now, 0, None
             if errors:
@@ -269,6 +269,22 @@ class Syncer:
 
         await self._record(done)
         return report
+
+    async def _view(self) -> "_View":
+        """This node's logs, the origins it lacks content of and its peers' heads, read once
+        for all the peers of the round (a copy another peer's pull moved on meanwhile only
+        costs a pull that finds nothing new)."""
+        if self._viewing is None:
+            self._viewing = asyncio.ensure_future(self._read_view())
+        return await asyncio.shield(self._viewing)
+
+    async def _read_view(self) -> "_View":
+        async with self.read() as session:
+            return _View(
+                {log.origin: log for log in await replica.logs(session)},
+                await replica.origins_missing_content(session),
+                await replica.peer_heads(session),
+            )
 
     def _known_consistent(self, head: LogHead, mine: LogRow | None) -> bool:
         return (
@@ -621,6 +637,15 @@ class Syncer:
                 if pending.exception() is None:
                     _forget(pending.result().following)
             _forget(pending)
+
+
+@dataclass(frozen=True)
+class _View:
+    """What a round reads once (`Syncer._view`)."""
+
+    logs: dict[str, LogRow]
+    lacking: set[str]
+    heads: dict[str, dict[str, int]]  # peer -> origin -> size, as last recorded
 
 
 @dataclass(frozen=True)

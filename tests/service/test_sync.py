@@ -6,7 +6,7 @@ import base64
 import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from federation.entry import Draft
 from federation.follow import PageError, WireEntry, parse_page
 from federation.log import append_own
+from federation.replica import mark_fresh
 from federation.tables import EntryRow, EquivocationRow, LogRow
 from federation.witness import witness_body, witnessed
 from service.storage.models import NoticeRow
@@ -519,3 +520,23 @@ async def test_a_peer_behind_this_node_has_its_checkpoint_checked_once(
     third = await sync_once(fr, nl, clock)
     [pulled] = [o for o in third.origins if o.origin == "de-bafa"]
     assert (pulled.before, pulled.after, pulled.checkpoint) == (4, 5, True)
+
+
+async def test_freshness_only_moves_forward(
+    make_node: Callable[..., Awaitable[LiveNode]], database_url: str | None, clock: FakeClock
+) -> None:
+    live = await make_node("fr-sbdu", database_url)
+    moment = clock()
+    async with live.db.write() as session:
+        await mark_fresh(session, ["fr-sbdu"], moment)
+        await mark_fresh(session, ["fr-sbdu"], moment - timedelta(hours=1))  # older: kept
+    async with live.db.read() as session:
+        log = await session.get(LogRow, "fr-sbdu")
+        assert log is not None and log.fresh_at is not None
+        assert log.fresh_at.replace(tzinfo=UTC) == moment
+    async with live.db.write() as session:
+        await mark_fresh(session, ["fr-sbdu", "nobody"], moment + timedelta(seconds=1))
+    async with live.db.read() as session:
+        log = await session.get(LogRow, "fr-sbdu")
+        assert log is not None and log.fresh_at is not None
+        assert log.fresh_at.replace(tzinfo=UTC) == moment + timedelta(seconds=1)
