@@ -159,6 +159,21 @@ def parse_heads(doc: Any) -> list[LogHead]:
     return heads
 
 
+def restored_reason(peer: str, held: int, size: int) -> str:
+    """Why appends stop when `peer` holds `held` entries of this node's log of `size`."""
+    return (
+        f"{RESTORED} {peer} holds {held} entries of this node's log, this node {size}; "
+        "run `denex recover`"
+    )
+
+
+async def head_size(client: httpx.AsyncClient, url: str, origin: str) -> int | None:
+    """How many entries of `origin` the peer at `url` holds, by its `GET /logs` (None if it
+    lists none). Raises PeerError."""
+    doc = await _get_json(client, url.rstrip("/") + "/federation/v1/logs", limit=MAX_LOGS_BYTES)
+    return next((h.size for h in parse_heads(doc) if h.origin == origin), None)
+
+
 def backoff(failures: int, *, base: float, cap: float, jitter: float) -> timedelta:
     """Delay before the next attempt after `failures` network failures in a row: capped
     exponential, times a jitter factor in [0.5, 1.5) (`jitter` in [0, 1))."""
@@ -326,10 +341,7 @@ class Syncer:
             size = await log_size(session, self.me)
         report = OriginReport(self.me, size, size)
         if head.size > size:
-            report.error = (
-                f"{RESTORED} {peer} holds {head.size} entries of this node's log, this node "
-                f"{size}; run `denex recover`"
-            )
+            report.error = restored_reason(peer, head.size, size)
             async with self.write() as session:
                 log = await lock_log(session, self.me)
                 if log.frozen_reason is None:

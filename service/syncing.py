@@ -22,7 +22,7 @@ from federation.entry import Draft, SealedEntry
 from federation.follow import MAX_PAGE_ENTRIES, Accepted
 from federation.log import append_own, lock_log, log_size
 from federation.replica import missing_content
-from federation.sync import RESTORED, PeerReport, Syncer
+from federation.sync import RESTORED, PeerError, PeerReport, Syncer, head_size, restored_reason
 from federation.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow, QuarantineRow
 from federation.verify_pool import Prepare
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
@@ -179,6 +179,48 @@ async def recover(
     return reports, resumed
 
 
+CHECKING = "checking what the peers hold of this node's log (start-up)"
+
+
+async def check_own_log(
+    db: Database, node: Node, client: httpx.AsyncClient, *, patience: float = 5.0
+) -> list[str]:
+    """Before this node appends after start-up: ask every active peer how much of its log it
+    holds (one `GET /logs` each, concurrently, at most `patience` seconds). Meanwhile appends
+    wait: the own log's `frozen_reason` says CHECKING, which every appender respects, in any
+    process, and `/readyz` reports. A peer holding more means a restored backup: appends stay
+    stopped until `denex recover`. A peer that does not answer in time is passed over (a node
+    must work while partners are down); the sync rounds ask it again. Returns the peers found
+    ahead."""
+    me = node.identity.node_id
+    async with db.write() as session:
+        own = await lock_log(session, me)
+        if own.frozen_reason is not None:
+            return []  # stopped already (a restored backup, equivocation): recovery decides
+        own.frozen_reason, size = CHECKING, own.size
+    ahead: list[tuple[str, int]] = []
+    try:
+        async with db.read() as session:
+            peers = await active_peers(session)
+
+        async def held(peer: PeerRow) -> tuple[str, int] | None:
+            try:
+                found = await asyncio.wait_for(head_size(client, peer.url, me), patience)
+            except (PeerError, TimeoutError):
+                return None
+            return (peer.node_id, found) if found is not None and found > size else None
+
+        ahead = [found for found in await asyncio.gather(*map(held, peers)) if found]
+    finally:
+        async with db.write() as session:
+            own = await lock_log(session, me)
+            if own.frozen_reason == CHECKING:
+                own.frozen_reason = restored_reason(*ahead[0], size) if ahead else None
+    for peer, count in ahead:
+        log.error("ALERT %s", restored_reason(peer, count, size))
+    return [peer for peer, _ in ahead]
+
+
 async def witness(db: Database, node: Node, *, now: datetime) -> SealedEntry | None:
     """Append one `checkpoints.witnessed` entry to this node's log with the newest verified
     checkpoint of every other origin it holds (none if there is none)."""
@@ -239,6 +281,7 @@ class SyncLoop:
             return  # another worker of this node runs the loop
         try:
             async with peer_client(self.node, clock=self.clock) as client:
+                await check_own_log(self.db, self.node, client)
                 while True:
                     await self.round(client)
                     with contextlib.suppress(TimeoutError):

@@ -2,6 +2,7 @@
 (httpx ASGITransport), verifies every entry and stores it with its derived notices; a peer
 that serves forged or broken pages gets nothing of them stored."""
 
+import asyncio
 import base64
 import shutil
 import sqlite3
@@ -10,10 +11,12 @@ from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from federation.client import PeerAuth
 from federation.entry import Draft
 from federation.follow import PageError, WireEntry, parse_page
 from federation.log import append_own
@@ -21,7 +24,7 @@ from federation.replica import mark_fresh
 from federation.tables import EntryRow, EquivocationRow, LogRow
 from federation.witness import witness_body, witnessed
 from service.storage.models import NoticeRow
-from service.syncing import due_peers, recover, witness
+from service.syncing import CHECKING, check_own_log, due_peers, recover, witness
 from tests.forgery import HOWS, tamper_page
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice
@@ -271,7 +274,14 @@ async def test_a_node_restored_from_a_backup_stops_appending_until_it_recovers(
     restored = await reopen(de)
     assert len(await _rows(restored, "de-bafa")) == 3
 
-    # the first sync round finds fr holding more of de's log: appends stop
+    # at start-up, before any round, de asks its peers: fr holds more of its log
+    async with peer_client(restored, fr) as client:
+        assert await check_own_log(restored.db, restored.node, client) == ["fr-sbdu"]
+    r = await restored.client.post(
+        "/api/v1/notices", json=notice(reference="AT-START"), headers=restored.auth("officer")
+    )
+    assert r.status_code == 503 and "recover" in r.json()["detail"]
+    # the sync rounds find it too
     report = await sync_once(restored, fr, clock)
     own = [o for o in report.origins if o.origin == "de-bafa"]
     assert own and own[0].error is not None and "denex recover" in own[0].error
@@ -540,3 +550,44 @@ async def test_freshness_only_moves_forward(
         log = await session.get(LogRow, "fr-sbdu")
         assert log is not None and log.fresh_at is not None
         assert log.fresh_at.replace(tzinfo=UTC) == moment + timedelta(seconds=1)
+
+
+class _Held(httpx.AsyncBaseTransport):
+    """A peer that answers only once `gate` is set."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, gate: asyncio.Event) -> None:
+        self.inner, self.gate = inner, gate
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.gate.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_appends_wait_for_the_start_up_check_of_the_peers(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """While the start-up check asks the peers, appends answer 503 and /readyz is not ready;
+    when no peer holds more of this node's log, both open."""
+    a, b = pair
+    gate = asyncio.Event()
+    transport = _Held(httpx.ASGITransport(app=b.client._transport.app), gate)  # type: ignore[attr-defined]
+    auth = PeerAuth(lambda: a.node.signing, clock=a.state.clock)
+    async with httpx.AsyncClient(transport=transport, auth=auth, base_url="http://peer") as peer:
+        checking = asyncio.create_task(check_own_log(a.db, a.node, peer))
+        for _ in range(200):
+            ready = await a.client.get("/readyz")
+            if ready.status_code == 503:
+                break
+            await asyncio.sleep(0.01)
+        assert ready.status_code == 503 and ready.json()["detail"] == CHECKING
+        r = await a.client.post(
+            "/api/v1/notices", json=notice(reference="WAIT"), headers=a.auth("officer")
+        )
+        assert r.status_code == 503 and CHECKING in r.json()["detail"]
+        gate.set()
+        assert await checking == []
+    assert (await a.client.get("/readyz")).status_code == 200
+    r = await a.client.post(
+        "/api/v1/notices", json=notice(reference="NOW"), headers=a.auth("officer")
+    )
+    assert r.status_code == 201, r.text

@@ -10,6 +10,7 @@ from service.api.problems import problem
 from service.api.schemas import Health
 from service.errors import SchemaError
 from service.storage.migrate import check_current
+from service.syncing import CHECKING
 
 router = APIRouter(tags=["operations"])
 
@@ -23,14 +24,26 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Health,
-    responses={503: {"description": "Database unreachable or schema not at head"}},
+    responses={
+        503: {
+            "description": "Database unreachable, schema not at head, or the start-up check "
+            "of what peers hold of this node's log still running"
+        }
+    },
 )
 async def readyz(state: StateDep) -> Response:
-    """The database answers and its schema is at head."""
+    """The database answers, its schema is at head, and this node may append (its start-up
+    check of the peers' copies of its log is done)."""
     try:
         await check_current(state.db.engine)
     except (SchemaError, OSError) as exc:
         return problem(503, "Service Unavailable", str(exc))
+    own = await state.db.point_read(
+        "SELECT frozen_reason FROM logs WHERE origin = :origin",
+        {"origin": state.node.identity.node_id},
+    )
+    if own is not None and own[0] == CHECKING:
+        return problem(503, "Service Unavailable", CHECKING)
     return Response(Health(status="ok").model_dump_json(), media_type="application/json")
 
 
