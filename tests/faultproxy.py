@@ -35,6 +35,7 @@ class FaultProxy:
         self.mode = Fault()
         self.port = _free_port()
         self.connections = 0
+        self.page_requests = 0  # requests for entry pages passed upstream
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._server: asyncio.base_events.Server | None = None
@@ -78,6 +79,7 @@ class FaultProxy:
         async def upstream() -> None:
             with contextlib.suppress(OSError, ConnectionError):
                 while data := await reader.read(65536):
+                    self.page_requests += data.count(b"/entries?")
                     up_writer.write(data)
                     await up_writer.drain()
             up_writer.close()
