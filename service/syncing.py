@@ -281,7 +281,10 @@ class SyncLoop:
             return  # another worker of this node runs the loop
         try:
             async with peer_client(self.node, clock=self.clock) as client:
-                await check_own_log(self.db, self.node, client)
+                try:
+                    await check_own_log(self.db, self.node, client)
+                except Exception:  # the rounds still run (and check the peers' copies too)
+                    log.exception("start-up check of this node's log failed")
                 while True:
                     await self.round(client)
                     with contextlib.suppress(TimeoutError):
