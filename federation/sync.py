@@ -598,10 +598,10 @@ class Syncer:
         self, base: str, head: LogHead, follower: Follower
     ) -> AsyncGenerator[tuple[int, Any, list[Accepted], keystate.KeyState, list[Any]], None]:
         """(start, page as served, verified entries, key state after them, what `prepare`
-        made of them) for `head.origin` up to the peer's size. A pipeline: while the caller stores one page, the next one is
-        already fetched and being verified (its check follows the previous one's, so the
-        follower's key state is always the one at its start), and the one after that is
-        being fetched."""
+        made of them) for `head.origin` up to the peer's size. A pipeline: while the caller
+        stores one page, the next one is already fetched and being verified (its check
+        follows the previous one's, so the follower's key state is always the one at its
+        start), and the one after that is being fetched."""
 
         async def fetch(start: int) -> Any:
             limit = min(self.page_size, head.size - start)
