@@ -225,13 +225,11 @@ async def record_heads(
     sizes: Mapping[str, int],
     *,
     now: datetime,
-    known: Mapping[str, int] | None = None,
+    known: Mapping[str, int],
 ) -> None:
-    """What `peer` listed in its `GET /logs`. Only changes from `known` (what is stored, read
-    here if not given) are written, and `seen_at` is when a size was first listed: a round
-    in which nothing moved writes nothing here."""
-    if known is None:
-        known = (await peer_heads(session)).get(peer, {})
+    """What `peer` listed in its `GET /logs`. Only changes from `known` (what is stored, as
+    `peer_heads` read it this round) are written, and `seen_at` is when a size was first
+    listed: a round in which nothing moved writes nothing here."""
     gone = set(known) - set(sizes)
     if gone:
         await session.execute(

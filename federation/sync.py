@@ -167,11 +167,11 @@ def restored_reason(peer: str, held: int, size: int) -> str:
     )
 
 
-async def head_size(client: httpx.AsyncClient, url: str, origin: str) -> int | None:
-    """How many entries of `origin` the peer at `url` holds, by its `GET /logs` (None if it
-    lists none). Raises PeerError."""
+async def peer_head(client: httpx.AsyncClient, url: str, origin: str) -> LogHead | None:
+    """What the peer at `url` holds of `origin`, by its `GET /logs` (None if it lists none).
+    Raises PeerError."""
     doc = await _get_json(client, url.rstrip("/") + "/federation/v1/logs", limit=MAX_LOGS_BYTES)
-    return next((h.size for h in parse_heads(doc) if h.origin == origin), None)
+    return next((h for h in parse_heads(doc) if h.origin == origin), None)
 
 
 def backoff(failures: int, *, base: float, cap: float, jitter: float) -> timedelta:
@@ -273,7 +273,9 @@ class Syncer:
 
         async def done(session: AsyncSession) -> None:
             sizes = {h.origin: h.size for h in heads}
-            await replica.record_heads(session, peer, sizes, known=view.heads.get(peer), now=now)
+            await replica.record_heads(
+                session, peer, sizes, known=view.heads.get(peer, {}), now=now
+            )
             await replica.mark_fresh(session, fresh, now)
             status = await replica.peer_sync(session, peer)
             status.last_attempt, status.failures, status.next_attempt = now, 0, None

@@ -17,13 +17,30 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation import replica
 from federation.client import PeerAuth
 from federation.entry import Draft, SealedEntry
+from federation.errors import FederationError
 from federation.follow import MAX_PAGE_ENTRIES, Accepted
 from federation.log import append_own, lock_log, log_size
 from federation.replica import missing_content
-from federation.sync import RESTORED, PeerError, PeerReport, Syncer, head_size, restored_reason
-from federation.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow, QuarantineRow
+from federation.sync import (
+    RESTORED,
+    LogHead,
+    PeerError,
+    PeerReport,
+    Syncer,
+    peer_head,
+    restored_reason,
+)
+from federation.tables import (
+    EquivocationRow,
+    LogRow,
+    PeerHeadRow,
+    PeerRow,
+    PeerSyncRow,
+    QuarantineRow,
+)
 from federation.verify_pool import Prepare
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
 from service.derive import apply_all, rebuild_all
@@ -183,42 +200,92 @@ CHECKING = "checking what the peers hold of this node's log (start-up)"
 
 
 async def check_own_log(
-    db: Database, node: Node, client: httpx.AsyncClient, *, patience: float = 5.0
+    db: Database,
+    node: Node,
+    client: httpx.AsyncClient,
+    *,
+    clock: Callable[[], datetime],
+    patience: float = 5.0,
 ) -> list[str]:
-    """Before this node appends after start-up: ask every active peer how much of its log it
-    holds (one `GET /logs` each, concurrently, at most `patience` seconds). Meanwhile appends
-    wait: the own log's `frozen_reason` says CHECKING, which every appender respects, in any
-    process, and `/readyz` reports. A peer holding more means a restored backup: appends stay
-    stopped until `denex recover`. A peer that does not answer in time is passed over (a node
-    must work while partners are down); the sync rounds ask it again. Returns the peers found
-    ahead."""
+    """Before this node appends after start-up: ask every active peer what it holds of this
+    node's log (one `GET /logs` each, concurrently, at most `patience` seconds). Meanwhile
+    appends wait: the own log's `frozen_reason` says CHECKING, which every appender
+    respects, in any process, and `/readyz` reports. A peer holding a longer copy means a
+    restored backup: appends stay stopped until `denex recover`. A peer whose checkpoint of
+    this log is validly signed but disagrees with this node's tree holds a different copy:
+    the evidence is kept and appends stay stopped (DESIGN §5: "a longer or different copy").
+    A peer that does not answer in time is passed over (a node must work while partners are
+    down); the sync rounds ask it again. Returns the peers found longer or different."""
     me = node.identity.node_id
     async with db.write() as session:
         own = await lock_log(session, me)
         if own.frozen_reason is not None:
             return []  # stopped already (a restored backup, equivocation): recovery decides
         own.frozen_reason, size = CHECKING, own.size
-    ahead: list[tuple[str, int]] = []
+    reasons: dict[str, str] = {}
     try:
         async with db.read() as session:
             peers = await active_peers(session)
 
-        async def held(peer: PeerRow) -> tuple[str, int] | None:
+        async def held(peer: PeerRow) -> tuple[str, LogHead] | None:
             try:
-                found = await asyncio.wait_for(head_size(client, peer.url, me), patience)
+                head = await asyncio.wait_for(peer_head(client, peer.url, me), patience)
             except (PeerError, TimeoutError):
                 return None
-            return (peer.node_id, found) if found is not None and found > size else None
+            return None if head is None else (peer.node_id, head)
 
-        ahead = [found for found in await asyncio.gather(*map(held, peers)) if found]
+        for found in await asyncio.gather(*map(held, peers)):
+            if found is None:
+                continue
+            peer, head = found
+            if head.size > size:
+                reasons[peer] = restored_reason(peer, head.size, size)
+            elif head.checkpoint is not None:
+                differs = await _differing_copy(db, node, peer, head.checkpoint, clock())
+                if differs is not None:
+                    reasons[peer] = differs
     finally:
         async with db.write() as session:
             own = await lock_log(session, me)
             if own.frozen_reason == CHECKING:
-                own.frozen_reason = restored_reason(*ahead[0], size) if ahead else None
-    for peer, count in ahead:
-        log.error("ALERT %s", restored_reason(peer, count, size))
-    return [peer for peer, _ in ahead]
+                own.frozen_reason = next(iter(reasons.values()), None)
+    for reason in reasons.values():
+        log.error("ALERT %s", reason)
+    return list(reasons)
+
+
+async def _differing_copy(
+    db: Database, node: Node, peer: str, checkpoint: str, now: datetime
+) -> str | None:
+    """Why appends stop if `peer`'s checkpoint of this node's log is validly signed and
+    contradicts its tree (the evidence is stored); None if it agrees or is not this node's."""
+    me = node.identity.node_id
+    try:
+        async with db.write() as session:
+            await replica.accept_checkpoint(
+                session,
+                federation=node.identity.federation,
+                origin=me,
+                text=checkpoint,
+                state=await replica.stored_key_state(session, me),
+                now=now,
+            )
+    except replica.CheckpointMismatch as exc:
+        async with db.write() as session:
+            session.add(
+                EquivocationRow(
+                    origin=me,
+                    kind="checkpoints",
+                    first=exc.ours or "",
+                    second=exc.theirs,
+                    via=peer,
+                    detected_at=now,
+                )
+            )
+        return f"{peer} holds a different copy of this node's log: {exc}"
+    except FederationError:
+        return None  # not signed by this node's keys: the peer's problem, not ours
+    return None
 
 
 async def witness(db: Database, node: Node, *, now: datetime) -> SealedEntry | None:
@@ -282,7 +349,7 @@ class SyncLoop:
         try:
             async with peer_client(self.node, clock=self.clock) as client:
                 try:
-                    await check_own_log(self.db, self.node, client)
+                    await check_own_log(self.db, self.node, client, clock=self.clock)
                 except Exception:  # the rounds still run (and check the peers' copies too)
                     log.exception("start-up check of this node's log failed")
                 while True:

@@ -276,7 +276,7 @@ async def test_a_node_restored_from_a_backup_stops_appending_until_it_recovers(
 
     # at start-up, before any round, de asks its peers: fr holds more of its log
     async with peer_client(restored, fr) as client:
-        assert await check_own_log(restored.db, restored.node, client) == ["fr-sbdu"]
+        assert await check_own_log(restored.db, restored.node, client, clock=clock) == ["fr-sbdu"]
     r = await restored.client.post(
         "/api/v1/notices", json=notice(reference="AT-START"), headers=restored.auth("officer")
     )
@@ -573,7 +573,7 @@ async def test_appends_wait_for_the_start_up_check_of_the_peers(
     transport = _Held(httpx.ASGITransport(app=b.client._transport.app), gate)  # type: ignore[attr-defined]
     auth = PeerAuth(lambda: a.node.signing, clock=a.state.clock)
     async with httpx.AsyncClient(transport=transport, auth=auth, base_url="http://peer") as peer:
-        checking = asyncio.create_task(check_own_log(a.db, a.node, peer))
+        checking = asyncio.create_task(check_own_log(a.db, a.node, peer, clock=a.state.clock))
         for _ in range(200):
             ready = await a.client.get("/readyz")
             if ready.status_code == 503:
@@ -591,3 +591,38 @@ async def test_appends_wait_for_the_start_up_check_of_the_peers(
         "/api/v1/notices", json=notice(reference="NOW"), headers=a.auth("officer")
     )
     assert r.status_code == 201, r.text
+
+
+async def test_a_peer_holding_a_different_copy_of_this_log_stops_appends_at_start_up(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    """DESIGN §5: a longer *or different* copy. A peer's validly signed checkpoint of this
+    node's log that disagrees with its tree keeps appends stopped, with the evidence; an
+    honest copy of the same size lets them go on."""
+    a, b = pair
+    await _publish(a, 2, prefix="A")
+    assert (await sync_once(b, a, clock)).fetched == 3
+    async with peer_client(a, b) as client:  # b's copy agrees
+        assert await check_own_log(a.db, a.node, client, clock=clock) == []
+    ident = a.node.identity
+    other = sign_checkpoint(
+        Checkpoint(origin_line(ident.federation, ident.node_id), 3, b"\x09" * 32), a.node.signing
+    )
+
+    def different(path: str, doc: Any) -> Any:
+        if path.endswith("/logs"):
+            for head in doc:
+                if head["origin"] == ident.node_id:
+                    head["checkpoint"] = other
+        return doc
+
+    async with peer_client(a, b, rewrite=different) as client:
+        assert await check_own_log(a.db, a.node, client, clock=clock) == ["de-bafa"]
+    r = await a.client.post(
+        "/api/v1/notices", json=notice(reference="NOT-NOW"), headers=a.auth("officer")
+    )
+    assert r.status_code == 503 and "different copy" in r.json()["detail"]
+    async with a.db.read() as session:
+        [evidence] = list(await session.scalars(select(EquivocationRow)))
+    assert (evidence.origin, evidence.via, evidence.second) == (ident.node_id, "de-bafa", other)
+    assert len(await _rows(a, ident.node_id)) == 3
