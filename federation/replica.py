@@ -271,6 +271,24 @@ async def quarantine(
     await session.flush()
 
 
+def keep_evidence(
+    session: AsyncSession,
+    *,
+    origin: str,
+    first: str,
+    second: str,
+    kind: str,
+    via: str | None,
+    now: datetime,
+) -> None:
+    """Store two origin-signed statements that contradict each other (equivocation)."""
+    session.add(
+        EquivocationRow(
+            origin=origin, kind=kind, first=first, second=second, via=via, detected_at=now
+        )
+    )
+
+
 async def freeze(
     session: AsyncSession,
     *,
@@ -283,11 +301,7 @@ async def freeze(
     now: datetime,
 ) -> None:
     """Keep the evidence of an origin's equivocation and stop accepting its new entries."""
-    session.add(
-        EquivocationRow(
-            origin=origin, kind=kind, first=first, second=second, via=via, detected_at=now
-        )
-    )
+    keep_evidence(session, origin=origin, first=first, second=second, kind=kind, via=via, now=now)
     log = await lock_log(session, origin)
     if log.frozen_reason is None:
         log.frozen_reason = reason

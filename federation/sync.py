@@ -37,7 +37,7 @@ from federation.follow import (
     parse_page,
 )
 from federation.log import lock_log, log_size
-from federation.tables import EntryRow, EquivocationRow, LogRow
+from federation.tables import EntryRow, LogRow
 
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 MAX_LOGS_BYTES = 1024 * 1024
@@ -366,15 +366,14 @@ class Syncer:
         except replica.CheckpointMismatch as exc:
             report.error = f"equivocation: a checkpoint of this node's own log: {exc}"
             async with self.write() as session:
-                session.add(
-                    EquivocationRow(
-                        origin=self.me,
-                        kind="checkpoints",
-                        first=exc.ours or "",
-                        second=exc.theirs,
-                        via=peer,
-                        detected_at=self.clock(),
-                    )
+                replica.keep_evidence(
+                    session,
+                    origin=self.me,
+                    first=exc.ours or "",
+                    second=exc.theirs,
+                    kind="checkpoints",
+                    via=peer,
+                    now=self.clock(),
                 )
             return report
         except FederationError:

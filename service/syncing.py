@@ -34,7 +34,6 @@ from federation.sync import (
     restored_reason,
 )
 from federation.tables import (
-    EquivocationRow,
     LogRow,
     PeerHeadRow,
     PeerRow,
@@ -272,15 +271,14 @@ async def _differing_copy(
             )
     except replica.CheckpointMismatch as exc:
         async with db.write() as session:
-            session.add(
-                EquivocationRow(
-                    origin=me,
-                    kind="checkpoints",
-                    first=exc.ours or "",
-                    second=exc.theirs,
-                    via=peer,
-                    detected_at=now,
-                )
+            replica.keep_evidence(
+                session,
+                origin=me,
+                first=exc.ours or "",
+                second=exc.theirs,
+                kind="checkpoints",
+                via=peer,
+                now=now,
             )
         return f"{peer} holds a different copy of this node's log: {exc}"
     except FederationError:

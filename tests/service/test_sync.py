@@ -169,25 +169,33 @@ def test_parse_page_refuses_malformed_pages() -> None:
             parse_page(bad, start=5)
 
 
+def _another_history(live: LiveNode, size: int) -> tuple[str, Callable[[str, Any], Any]]:
+    """A checkpoint of `live`'s log at `size` over another tree, signed with its key, and a
+    rewrite of peers' `GET /logs` answers that shows it for that log."""
+    ident = live.node.identity
+    other = sign_checkpoint(
+        Checkpoint(origin_line(ident.federation, ident.node_id), size, b"\x07" * 32),
+        live.node.signing,
+    )
+
+    def rewrite(path: str, doc: Any) -> Any:
+        if path.endswith("/logs"):
+            for head in doc:
+                if head["origin"] == ident.node_id:
+                    head["checkpoint"] = other
+        return doc
+
+    return other, rewrite
+
+
 async def test_a_validly_signed_checkpoint_of_another_history_freezes_the_origin(
     pair: tuple[LiveNode, LiveNode], clock: FakeClock
 ) -> None:
     a, b = pair
     await _publish(b, 2)
     assert (await sync_once(a, b, clock)).fetched == 3
-    ident = b.node.identity
     # B (or a thief of its key) signs a checkpoint of the same size over another tree
-    other_history = sign_checkpoint(
-        Checkpoint(origin_line(ident.federation, ident.node_id), 3, b"\x07" * 32), b.node.signing
-    )
-
-    def equivocate(path: str, doc: Any) -> Any:
-        if path.endswith("/logs"):
-            for head in doc:
-                if head["origin"] == "de-bafa":
-                    head["checkpoint"] = other_history
-        return doc
-
+    other_history, equivocate = _another_history(b, 3)
     report = await sync_once(a, b, clock, rewrite=equivocate)
     [origin] = report.origins
     assert origin.error is not None and origin.error.startswith("equivocation")
@@ -605,17 +613,7 @@ async def test_a_peer_holding_a_different_copy_of_this_log_stops_appends_at_star
     async with peer_client(a, b) as client:  # b's copy agrees
         assert await check_own_log(a.db, a.node, client, clock=clock) == []
     ident = a.node.identity
-    other = sign_checkpoint(
-        Checkpoint(origin_line(ident.federation, ident.node_id), 3, b"\x09" * 32), a.node.signing
-    )
-
-    def different(path: str, doc: Any) -> Any:
-        if path.endswith("/logs"):
-            for head in doc:
-                if head["origin"] == ident.node_id:
-                    head["checkpoint"] = other
-        return doc
-
+    other, different = _another_history(a, 3)
     async with peer_client(a, b, rewrite=different) as client:
         assert await check_own_log(a.db, a.node, client, clock=clock) == ["de-bafa"]
     r = await a.client.post(
