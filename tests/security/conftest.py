@@ -1,0 +1,89 @@
+"""The security suite: attacks mounted by a hostile roster member against real nodes.
+
+Strategy: the honest side is real — `denex init`, `denex peer add` of every card and
+`denex serve` processes on 127.0.0.1 (tests/system/test_federation.py `Member`) — and the
+adversary is a `tests.hostile.Hostile`: a partner with real keys and a card that the honest
+nodes accepted, running its own scripted federation server. Each test mounts one attack
+through these processes and checks that it is refused with nothing stored, leaked, stalled or
+grown beyond its bound (docs/security.md lists them).
+
+`ring(*honest_ids)` (a factory fixture) initialises the honest nodes (unencrypted development
+keys, plain HTTP, `DENEX_SYNC_INTERVAL=3600` so that only the test decides when to sync unless
+it says otherwise), peers them with each other and with the hostile member, and starts the
+hostile server. Honest nodes are served only when a test calls `member.serve(...)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.hostile import Hostile
+from tests.system.conftest import HOST, free_port, init_node, node_env, ok
+from tests.system.test_federation import Member
+
+FEDERATION = "denex.system.test"  # what tests.system.conftest.init_node gives every node
+COUNTRIES = {"de-bafa": "DE", "fr-sbdu": "FR", "nl-cdiu": "NL"}
+
+
+@dataclass
+class Ring:
+    """Honest members (by node id) and the hostile member in all their rosters."""
+
+    honest: dict[str, Member]
+    hostile: Hostile
+    tmp: Path
+
+    def __getitem__(self, node_id: str) -> Member:
+        return self.honest[node_id]
+
+    def serve(self, *node_ids: str) -> None:
+        for node_id in node_ids:
+            self.honest[node_id].serve(self.tmp / f"{node_id}.log")
+
+    def log_text(self, node_id: str) -> str:
+        return (self.tmp / f"{node_id}.log").read_text(errors="replace")
+
+
+RingFactory = Callable[..., Ring]
+
+
+@pytest.fixture
+def ring(tmp_path: Path) -> Iterator[RingFactory]:
+    made: list[Ring] = []
+
+    def _make(*honest_ids: str, env: dict[str, str] | None = None) -> Ring:
+        hostile = Hostile.make("aq-rogue", federation=FEDERATION)
+        members: dict[str, Member] = {}
+        for node_id in honest_ids:
+            port = free_port()
+            node_vars = {"DENEX_INSECURE_DEV_HTTP": "1", "DENEX_SYNC_INTERVAL": "3600"}
+            node_vars.update(env or {})
+            node = init_node(
+                tmp_path / node_id,
+                node_id=node_id,
+                country=COUNTRIES.get(node_id, "DE"),
+                env=node_env(insecure_keys=True, **node_vars),
+                url=f"http://{HOST}:{port}",
+            )
+            node.create_token("officer")
+            members[node_id] = Member(node, port)
+        cards = {n: ok(m.node.run("node", "card")).stdout.encode() for n, m in members.items()}
+        cards[hostile.node_id] = hostile.card()
+        for node_id, member in members.items():
+            for other, card in cards.items():
+                if other != node_id:
+                    path = tmp_path / f"{other}.card.json"
+                    path.write_bytes(card)
+                    ok(member.node.run("peer", "add", str(path), "--yes"))
+        made.append(Ring(members, hostile.__enter__(), tmp_path))
+        return made[-1]
+
+    yield _make
+    for made_ring in made:
+        for member in made_ring.honest.values():
+            member.stop()
+        made_ring.hostile.__exit__()
