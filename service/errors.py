@@ -57,5 +57,13 @@ class Unavailable(ServiceError):
     """The node cannot do this now (appends stopped until `denex recover`)."""
 
 
+class PayloadTooLarge(ServiceError):
+    """A request body larger than its endpoint accepts (refused before or while reading)."""
+
+
+class UnsupportedMediaType(ServiceError):
+    """A request body that is not JSON on an endpoint that speaks JSON."""
+
+
 class TooManyRequests(ServiceError):
     """The caller asks more often than allowed (a peer's hints: one a second)."""

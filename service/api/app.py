@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import problems
+from service.api.limits import BodyLimit
 from service.api.routes import (
     audit,
     consultations,
@@ -77,6 +78,7 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
     ):
         app.include_router(router)
 
+    app.add_middleware(BodyLimit)  # inside Measure: its refusals are measured too
     app.add_middleware(Measure)
 
     def _openapi() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Notices are validated with a context (the node's regimes and their members) so that schema
 errors and node-level errors are reported together, one per field. Routes declare the body
-schema for OpenAPI with `request_body(Model)`.
+schema for OpenAPI with `request_body(Model)`. How large a body may be is enforced while it
+streams in, by service.api.limits.
 """
 
 import json
@@ -11,19 +12,19 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from service.errors import InvalidInput
+from service.api.limits import is_json
+from service.errors import InvalidInput, UnsupportedMediaType
 from service.notices.schema import field_errors
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 async def json_body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidInput(
-            "request body too large",
-            [{"field": "body", "message": f"exceeds {MAX_BODY_BYTES} bytes"}],
+    """The request's JSON body (its size capped by service.api.limits as it is read)."""
+    declared = request.headers.get("content-type")
+    if declared is not None and not is_json(declared):
+        raise UnsupportedMediaType(
+            f"request bodies are JSON: Content-Type {declared!r} is not application/json"
         )
+    raw = await request.body()
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:

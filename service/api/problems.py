@@ -29,6 +29,8 @@ STATUS: dict[type[errors.ServiceError], tuple[int, str]] = {
     errors.SchemaError: (503, "Service Unavailable"),
     errors.ConfigError: (503, "Service Unavailable"),
     errors.Unavailable: (503, "Service Unavailable"),
+    errors.PayloadTooLarge: (413, "Content Too Large"),
+    errors.UnsupportedMediaType: (415, "Unsupported Media Type"),
     errors.TooManyRequests: (429, "Too Many Requests"),
 }
 
@@ -129,19 +131,23 @@ def _title(status: int) -> str:
         return "Error"
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Cannot be answered as asked (e.g. a proof outside the tree)",
+    401: "Missing, unknown, revoked or expired token",
+    403: "The caller's role may not do this",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    413: "The request body is larger than this endpoint accepts",
+    415: "The request body is not JSON (Content-Type must be application/json)",
+    422: "Invalid input; `errors` names each offending field",
+    429: "Asked too often",
+    503: "Not possible now (e.g. appends stopped until `denex recover`)",
+}
+
+
 def openapi_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries for routes; content is set to problem+json by `fix_openapi`."""
-    descriptions = {
-        400: "Cannot be answered as asked (e.g. a proof outside the tree)",
-        401: "Missing, unknown, revoked or expired token",
-        403: "The caller's role may not do this",
-        404: "Not found",
-        409: "Conflicts with the current state",
-        422: "Invalid input; `errors` names each offending field",
-        429: "Asked too often",
-        503: "Not possible now (e.g. appends stopped until `denex recover`)",
-    }
-    return {code: {"description": descriptions[code], "model": Problem} for code in codes}
+    return {code: {"description": ERROR_DESCRIPTIONS[code], "model": Problem} for code in codes}
 
 
 def fix_openapi(
@@ -152,6 +158,11 @@ def fix_openapi(
     ref = {"$ref": "#/components/schemas/Problem"}
     for path in schema.get("paths", {}).values():
         for operation in path.values():
+            if "requestBody" in operation:  # refused by service.api.limits before reading
+                for code in (413, 415):
+                    operation.setdefault("responses", {}).setdefault(
+                        str(code), {"description": ERROR_DESCRIPTIONS[code]}
+                    )
             for code, response in operation.get("responses", {}).items():
                 if code.isdigit() and int(code) >= 400:
                     response["content"] = {PROBLEM_TYPE: {"schema": ref}}
