@@ -1,10 +1,13 @@
 """The HTTP side of talking to peers: every federation request signed as this node.
 
 `PeerAuth` is an `httpx.Auth` that signs each request with the node's signing key (RFC 9421,
-federation.httpsig), adding a Content-Digest when there is a body. Give it to the injected
-`httpx.AsyncClient` (or `httpx.Client`) that talks to peers.
+federation.httpsig), adding a Content-Digest when there is a body and a random nonce (a
+receiver accepts each signature once, so two identical requests of one second must differ).
+Give it to the injected `httpx.AsyncClient` (or `httpx.Client`) that talks to peers, and send
+requests to the peer's published URL (its card's `url`): the signature is addressed to it.
 """
 
+import secrets
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 
@@ -43,7 +46,12 @@ class PeerAuth(httpx.Auth):
         for name in ("Signature", "Signature-Input", "Content-Digest"):
             request.headers.pop(name, None)  # a retried request is signed afresh
         fields = httpsig.sign_request(
-            request.method, str(request.url), body=request.content, key=self.key, now=self._clock()
+            request.method,
+            str(request.url),
+            body=request.content,
+            key=self.key,
+            now=self._clock(),
+            nonce=secrets.token_urlsafe(12),
         )
         request.headers.update(fields)
         yield request

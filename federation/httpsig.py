@@ -3,12 +3,15 @@
 Owns the denex profile of the standard (DESIGN §5): Ed25519 only, chosen by the verifier and
 never by the request; `keyid` = the signing key's key id; covered components `"@method"
 "@authority" "@path" "@query"`, plus `"content-digest"` (sha-256) when there is a body;
-`created` within ±300 s of the verifier's clock. Signature bases, structured fields and
-digests come from the `http-message-signatures` package (docs/decisions/0011-peer-auth.md);
-this module fixes its policy and gives it an explicit `now`. Which keys to trust is the
-caller's: it passes them in. No I/O.
+`created` within ±300 s of the verifier's clock; an optional `nonce`. Signature bases,
+structured fields and digests come from the `http-message-signatures` package
+(docs/decisions/0011-peer-auth.md); this module fixes its policy and gives it an explicit
+`now`. Which keys to trust, which URL a request was addressed to and which signatures were
+already used are the caller's: it passes the first two in and keeps the third by
+`Verified.replay_key`. No I/O.
 """
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,10 +137,14 @@ def sign_request(
     key_id: str | None = None,
     label: str = LABEL,
     include_alg: bool = True,
+    nonce: str | None = None,
 ) -> dict[str, str]:
     """Sign a request; return the fields to add to it: `Signature-Input`, `Signature`, and
     `Content-Digest` (covered too) when `body` is not empty. `url` is the absolute, encoded
-    URL the request is sent to; `headers` are needed only if `components` cover fields."""
+    URL the request is sent to (the receiver's published URL: it checks `@authority`
+    against its own); `headers` are needed only if `components` cover fields. A `nonce`
+    makes two otherwise identical requests of one second differ (each signature is
+    accepted once)."""
     message = _Message(method, url, _Fields(_lines(headers)))
     kid = key.key_id if key_id is None else key_id
     signer = HTTPMessageSigner(
@@ -152,6 +159,7 @@ def sign_request(
             include_alg=include_alg,
             covered_component_ids=components,
             body=body or None,
+            nonce=nonce,
         )
     except HTTPMessageSignaturesException as exc:
         raise PeerAuthError(f"cannot sign this request: {exc}") from exc
@@ -160,11 +168,15 @@ def sign_request(
 
 @dataclass(frozen=True)
 class Verified:
-    """A verified request signature: who signed it (key id) and when (`created`)."""
+    """A verified request signature: who signed it (key id), when (`created`), and what
+    identifies it for replay detection: the SHA-256 of its signature base, which names the
+    key (`keyid`); one key and one base make one valid Ed25519 signature, so a replayed
+    signature has the same replay key."""
 
     key_id: str
     created: int
     label: str
+    replay_key: bytes
 
 
 class _TrustedKeys(HTTPSignatureKeyResolver):
@@ -229,6 +241,10 @@ def verify_request(
     except ValueError as exc:  # more than one signature selected
         raise PeerAuthError("the request must carry exactly one signature") from exc
     created = result.parameters["created"]
+    base = "\n".join(f"{name}: {value}" for name, value in result.covered_components.items())
     return Verified(
-        key_id=str(result.parameters["keyid"]), created=int(created), label=result.label
+        key_id=str(result.parameters["keyid"]),
+        created=int(created),
+        label=result.label,
+        replay_key=hashlib.sha256(base.encode()).digest(),
     )

@@ -54,13 +54,18 @@ def node_settings(data_dir: Path, database_url: str | None = None) -> Settings:
     return Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE)
 
 
+def node_url(node_id: str) -> str:
+    """A test node's published URL: what peers sign their requests for (DESIGN §5)."""
+    return f"http://{node_id}.test"
+
+
 def identity(node_id: str) -> dict[str, object]:
     return {
         "node_id": node_id,
         "federation": "denex.test",
         "country": node_id[:2].upper(),
         "name": f"Test authority {node_id}",
-        "url": f"http://127.0.0.1/{node_id}",
+        "url": node_url(node_id),
         "regimes": ["EU", "HRI", "WA"],
     }
 
@@ -82,7 +87,9 @@ async def make_node(
         db, node = await open_node(settings, upgrade=False)
         state = AppState(settings=settings, db=db, node=node, clock=clock, metrics=Metrics())
         app = create_app(state)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node")
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=node_url(node_id)
+        )
         live = LiveNode(settings, db, node, state, client, {"admin": admin})
         async with db.write() as session:
             for role in ("officer", "auditor"):

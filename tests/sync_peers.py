@@ -39,7 +39,7 @@ async def befriend(node: LiveNode, peer: LiveNode) -> None:
                 federation=ident.federation,
                 country=ident.country,
                 name=ident.name,
-                url="http://peer",
+                url=ident.url,
                 root_key=ident.root_key,
                 regimes=list(ident.regimes),
                 card_version=ident.card_version,
@@ -73,7 +73,8 @@ async def peer_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     transport = _Rewriting(httpx.ASGITransport(app=peer.client._transport.app), rewrite)  # type: ignore[attr-defined]
     auth = PeerAuth(lambda: node.node.signing, clock=node.state.clock)
-    async with httpx.AsyncClient(transport=transport, auth=auth, base_url="http://peer") as client:
+    base = peer.node.identity.url
+    async with httpx.AsyncClient(transport=transport, auth=auth, base_url=base) as client:
         yield client
 
 
@@ -84,7 +85,7 @@ async def reopen(live: LiveNode) -> LiveNode:
         settings=live.settings, db=db, node=node, clock=live.state.clock, metrics=Metrics()
     )
     client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(state)), base_url="http://node"
+        transport=httpx.ASGITransport(app=create_app(state)), base_url=node.identity.url
     )
     await live.client.aclose()
     live.db, live.node, live.state, live.client = db, node, state, client

@@ -9,6 +9,7 @@ an unsigned request is refused.
 """
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,7 +76,12 @@ def test_b26_published_signature_verifies(b26: dict[str, Any]) -> None:
         now=datetime.fromtimestamp(1618884473, UTC),
         required=(),
     )
-    assert verified == httpsig.Verified("test-key-ed25519", 1618884473, "sig-b26")
+    assert verified == httpsig.Verified(
+        "test-key-ed25519",
+        1618884473,
+        "sig-b26",
+        replay_key=hashlib.sha256(b26["signature_base"].encode()).digest(),
+    )
 
 
 def test_b26_signature_is_reproduced_byte_for_byte(b26: dict[str, Any]) -> None:
@@ -123,7 +129,24 @@ def test_a_signed_request_verifies_and_names_its_key() -> None:
     params = headers["Signature-Input"]
     assert params.startswith('sig1=("@method" "@authority" "@path" "@query");created=')
     assert f'keyid="{KEY.key_id}"' in params and 'alg="ed25519"' in params
-    assert _verify(headers) == httpsig.Verified(KEY.key_id, int(NOW.timestamp()), "sig1")
+    verified = _verify(headers)
+    assert (verified.key_id, verified.created, verified.label) == (
+        KEY.key_id,
+        int(NOW.timestamp()),
+        "sig1",
+    )
+    base = httpsig.signature_base("GET", URL, key_id=KEY.key_id, created=NOW)
+    assert verified.replay_key == hashlib.sha256(base).digest()
+
+
+def test_a_nonce_makes_two_signatures_of_one_request_and_second_differ() -> None:
+    one, two = (
+        httpsig.sign_request("GET", URL, body=b"", key=KEY, now=NOW, nonce=nonce)
+        for nonce in ("n1", "n2")
+    )
+    assert 'nonce="n1"' in one["Signature-Input"] and one["Signature"] != two["Signature"]
+    assert _verify(one).replay_key != _verify(two).replay_key
+    assert _verify(one).replay_key == _verify(dict(one)).replay_key  # the same bytes again
 
 
 def test_a_body_is_covered_by_its_content_digest() -> None:

@@ -28,6 +28,7 @@ pinned case `test_undecodable_body_is_documented` keeps every body-taking operat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import hypothesis
 import pytest
@@ -120,16 +121,19 @@ FUZZ_SETTINGS = settings(
 
 
 class SignAsPeer(requests.auth.AuthBase):
-    """Signs each request that schemathesis sends (a requests PreparedRequest) as a peer."""
+    """Signs each request that schemathesis sends (a requests PreparedRequest) as a peer,
+    addressed to the node's published URL (schemathesis's ASGI client sends it to localhost)."""
 
     def __init__(self, key: KeyPair, live: LiveNode) -> None:
         self.key, self.live = key, live
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         body = r.body or b""
+        target = urlsplit(r.url or "")
+        published = urlsplit(self.live.node.identity.url)
         fields = httpsig.sign_request(
             r.method or "GET",
-            r.url or "",
+            urlunsplit((published.scheme, published.netloc, *target[2:])),
             body=body.encode() if isinstance(body, str) else body,
             key=self.key,
             now=self.live.state.clock(),

@@ -8,24 +8,28 @@ revoked one never), else its card's hint. Everything else is a 401 problem docum
 
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import httpsig
 from federation.client import PeerAuth
 from federation.tables import EntryRow
 from keys.ed25519 import KeyPair
+from service.api.app import create_app
+from service.api.replays import PRUNE_EVERY, ReplayCache
 from service.keyadmin import revoke, rotate
 from service.node import ROOT_KEY_FILE, load_keypair, signing_key_file, stored_card
 from service.roster import CACHE_TTL, PeerKey, PeerKeyCache, peer_signing_keys, remove_peer
-from tests.nodes import FakeClock, LiveNode
+from service.storage.models import RequestSignatureRow
+from tests.nodes import FakeClock, LiveNode, node_url
 from tests.peers import Partner, befriend, peer_auth
 
 LOGS = "/federation/v1/logs"
-URL = f"http://node{LOGS}"
+URL = f"{node_url('de-bafa')}{LOGS}"  # what de-bafa publishes: peers sign for it
 
 
 def _refused(r: httpx.Response, *words: str) -> None:
@@ -126,7 +130,11 @@ async def test_a_signature_for_another_request_is_401(live: LiveNode) -> None:
     partner = Partner.make()
     await befriend(live, partner)
     now = live.state.clock()
-    for signed_url in (f"{URL}?x=1", URL.replace("logs", "logz"), URL.replace("node", "other")):
+    for signed_url in (
+        f"{URL}?x=1",
+        URL.replace("logs", "logz"),
+        URL.replace("de-bafa.test", "other.test"),
+    ):
         headers = httpsig.sign_request("GET", signed_url, body=b"", key=partner.signing, now=now)
         _refused(await live.client.get(LOGS, headers=headers))
     headers = httpsig.sign_request("POST", URL, body=b"", key=partner.signing, now=now)
@@ -139,12 +147,16 @@ async def test_a_body_must_match_its_signed_digest(live: LiveNode) -> None:
     now = live.state.clock()
     body = b'{"origin": "fr-sbdu", "size": 3}'
     headers = httpsig.sign_request("GET", URL, body=body, key=partner.signing, now=now)
+    headers["Content-Type"] = "application/json"
     assert (
         await live.client.request("GET", LOGS, content=body, headers=headers)
     ).status_code == 200
+    headers = httpsig.sign_request("GET", URL, body=body, key=partner.signing, now=now)
+    headers["Content-Type"] = "application/json"
     r = await live.client.request("GET", LOGS, content=body + b" ", headers=headers)
     _refused(r, "Content-Digest")
     unsigned_body = httpsig.sign_request("GET", URL, body=b"", key=partner.signing, now=now)
+    unsigned_body["Content-Type"] = "application/json"
     _refused(await live.client.request("GET", LOGS, content=body, headers=unsigned_body))
 
 
@@ -232,3 +244,131 @@ async def test_a_key_claimed_by_two_peers_cards_is_accepted_for_neither(live: Li
     await befriend(live, two.card(signing=[shared.public]))
     _refused(await live.client.get(LOGS, auth=PeerAuth(shared, clock=live.state.clock)))
     assert (await live.client.get(LOGS, auth=one.auth(live.state.clock))).status_code == 200
+
+
+# --- addressed to this node, accepted once (DESIGN §5, revised 2026-12-04) -------------------
+
+
+async def test_a_signature_made_for_another_node_is_refused_whatever_the_host(
+    live: LiveNode,
+) -> None:
+    """A partner's request to another node, replayed here: @authority is rebuilt from this
+    node's published URL, never from Host, so it does not verify, even under the Host it
+    was signed for."""
+    partner = Partner.make()
+    await befriend(live, partner)
+    now = live.state.clock()
+    elsewhere = URL.replace("de-bafa.test", "nl-cdiu.test")
+    for scheme_url in (elsewhere, URL.replace("http://", "https://") + "x"):
+        headers = httpsig.sign_request("GET", scheme_url, body=b"", key=partner.signing, now=now)
+        for host in ("nl-cdiu.test", "de-bafa.test"):
+            r = await live.client.get(LOGS, headers={**headers, "Host": host})
+            _refused(r)
+    headers = httpsig.sign_request("GET", elsewhere, body=b"", key=partner.signing, now=now)
+    r = await live.client.get(LOGS, headers={**headers, "Host": "nl-cdiu.test"})
+    _refused(r, "this node is de-bafa.test", "addressed to nl-cdiu.test")
+
+
+async def test_forwarded_headers_do_not_change_the_address(live: LiveNode) -> None:
+    partner = Partner.make()
+    await befriend(live, partner)
+    other = URL.replace("de-bafa.test", "evil.test")
+    headers = httpsig.sign_request(
+        "GET", other, body=b"", key=partner.signing, now=live.state.clock()
+    )
+    forwarded = {"X-Forwarded-Host": "evil.test", "X-Forwarded-Proto": "http", "Host": "evil.test"}
+    _refused(await live.client.get(LOGS, headers={**headers, **forwarded}))
+
+
+async def test_a_signature_is_accepted_once_and_a_nonce_tells_twins_apart(live: LiveNode) -> None:
+    partner = Partner.make()
+    await befriend(live, partner)
+    now = live.state.clock()
+    headers = httpsig.sign_request("GET", URL, body=b"", key=partner.signing, now=now)
+    assert (await live.client.get(LOGS, headers=headers)).status_code == 200
+    _refused(await live.client.get(LOGS, headers=headers), "already used")
+    # the same request in the same second, signed twice with different nonces: both pass
+    for nonce in ("a", "b"):
+        twin = httpsig.sign_request("GET", URL, body=b"", key=partner.signing, now=now, nonce=nonce)
+        assert (await live.client.get(LOGS, headers=twin)).status_code == 200
+    # and the client always adds one
+    auth = partner.auth(live.state.clock)
+    assert [(await live.client.get(LOGS, auth=auth)).status_code for _ in range(3)] == [200] * 3
+
+
+async def test_a_replay_to_another_worker_of_the_node_is_refused(live: LiveNode) -> None:
+    """Workers of one node share its database, and so what was accepted."""
+    partner = Partner.make()
+    await befriend(live, partner)
+    headers = httpsig.sign_request(
+        "GET", URL, body=b"", key=partner.signing, now=live.state.clock()
+    )
+    other_worker = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(live.state)), base_url=node_url("de-bafa")
+    )
+    async with other_worker:
+        assert (await live.client.get(LOGS, headers=headers)).status_code == 200
+        _refused(await other_worker.get(LOGS, headers=headers), "already used")
+
+
+async def test_accepted_signatures_expire_with_their_window_and_are_pruned(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    auth = await peer_auth(live)
+    for _ in range(3):
+        assert (await live.client.get(LOGS, auth=auth)).status_code == 200
+    async with live.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(RequestSignatureRow)) == 3
+    clock.advance(seconds=httpsig.WINDOW_SECONDS + PRUNE_EVERY + 1)
+    assert (await live.client.get(LOGS, auth=auth)).status_code == 200
+    async with live.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(RequestSignatureRow)) == 1
+
+
+async def test_a_peer_past_its_bound_of_live_signatures_waits(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    auth = await peer_auth(live)
+    live.client._transport.app.state.replays = ReplayCache(per_peer=3)  # type: ignore[attr-defined]
+    assert [(await live.client.get(LOGS, auth=auth)).status_code for _ in range(4)] == [
+        200,
+        200,
+        200,
+        429,
+    ]
+    other = await peer_auth(live, "nl-cdiu")  # another peer is not held up by this one
+    clock.now += CACHE_TTL  # the key cache sees the new peer
+    assert (await live.client.get(LOGS, auth=other)).status_code == 200
+    clock.advance(seconds=httpsig.WINDOW_SECONDS + 1)
+    r = await live.client.get(LOGS, auth=auth)
+    assert r.status_code == 200, r.text
+
+
+async def test_a_node_behind_a_path_prefix_checks_the_prefix_too(
+    make_node: Callable[..., Awaitable[LiveNode]],
+) -> None:
+    """Published at https://proxy.test/denex, served at the app's root behind a proxy that
+    strips the prefix (or with root_path): peers sign the published URL, prefix included."""
+    live = await make_node("de-bafa")
+    published = "https://proxy.test/denex"
+    live.node.identity = replace(live.node.identity, url=published)
+    partner = Partner.make()
+    await befriend(live, partner)
+    now = live.state.clock()
+    signed = httpsig.sign_request(
+        "GET", f"{published}{LOGS}", body=b"", key=partner.signing, now=now
+    )
+    assert (await live.client.get(LOGS, headers=signed)).status_code == 200
+    rooted = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(live.state), root_path="/denex"),
+        base_url="http://internal:8000",
+    )
+    async with rooted:
+        again = httpsig.sign_request(
+            "GET", f"{published}{LOGS}", body=b"", key=partner.signing, now=now, nonce="r"
+        )
+        assert (await rooted.get(f"/denex{LOGS}", headers=again)).status_code == 200
+    unprefixed = httpsig.sign_request(
+        "GET", f"https://proxy.test{LOGS}", body=b"", key=partner.signing, now=now
+    )
+    _refused(await live.client.get(LOGS, headers=unprefixed))

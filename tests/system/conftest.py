@@ -10,7 +10,9 @@
   files, and the database: a file copy, or CREATE DATABASE ... TEMPLATE). This saves two CLI
   start-ups (~4 s) per node on a 2-core machine; each copy is exactly what `denex init` wrote.
 * `served_node(...)` starts `denex serve` on 127.0.0.1 and a free port, waits for /healthz and
-  returns a `ServedNode`; at teardown it sends SIGTERM and checks a clean exit.
+  returns a `ServedNode`; at teardown it sends SIGTERM and checks a clean exit. Its
+  `client()` addresses the node by its published URL (the card's `url`, what peers sign their
+  requests for) and connects to 127.0.0.1, as DNS would.
 
 Everything listens on 127.0.0.1 only.
 """
@@ -122,6 +124,7 @@ class NodeDir:
     env: dict[str, str]
     database_url: str | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    url: str | None = None  # its published URL (the card's), as `denex init --url` set it
 
     def run(
         self, *args: str | Path, env: dict[str, str] | None = None
@@ -160,7 +163,8 @@ def init_node(
     )  # fmt: skip
     token = result.stdout.strip()
     assert len(result.stdout.splitlines()) == 1 and token.startswith("dnx_"), result.stdout
-    return NodeDir(data_dir, env, database_url, {"admin": token})
+    published = url or f"https://{node_id}.denex.example"
+    return NodeDir(data_dir, env, database_url, {"admin": token}, published)
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +194,7 @@ def copy_node(
     """Copy a stopped node: its data dir (file modes kept) and, on PostgreSQL, its database."""
     shutil.copytree(template.data_dir, data_dir)
     if template.database_url is None:
-        return NodeDir(data_dir, dict(template.env), None, dict(template.tokens))
+        return NodeDir(data_dir, dict(template.env), None, dict(template.tokens), template.url)
     assert postgres_server is not None
     source = template.database_url.rsplit("/", 1)[1]
     name = f"sys_{uuid.uuid4().hex[:12]}"
@@ -204,7 +208,7 @@ def copy_node(
             time.sleep(0.1)
     url = postgres_server.url(name)
     env = {**template.env, "DENEX_DATABASE_URL": url}
-    return NodeDir(data_dir, env, url, dict(template.tokens))
+    return NodeDir(data_dir, env, url, dict(template.tokens), template.url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -259,7 +263,16 @@ class ServedNode:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def client(self, **kwargs: object) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=60.0, **kwargs)  # type: ignore[arg-type]
+        """A client of this node: requests name its published URL (so that signatures made
+        for it verify) and go to where it is served."""
+        if self.node.url is None:
+            return httpx.Client(base_url=self.base_url, timeout=60.0, **kwargs)  # type: ignore[arg-type]
+        return httpx.Client(
+            base_url=self.node.url,
+            transport=Addressed(self.base_url),
+            timeout=60.0,
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
@@ -282,6 +295,21 @@ class ServedNode:
         for handle in self._files:
             handle.close()
         self._files.clear()
+
+
+class Addressed(httpx.HTTPTransport):
+    """Sends every request to `address` whatever host its URL names, as DNS would; the
+    request (and its Host field) keep the URL they were made and signed for."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = httpx.URL(address)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(
+            scheme=self.address.scheme, host=self.address.host, port=self.address.port
+        )
+        return super().handle_request(request)
 
 
 def clean_exit_codes(workers: int) -> set[int]:

@@ -100,7 +100,7 @@ async def _log(state: StateDep, origin: str) -> LogRow:
         return await _read_log(session, origin)
 
 
-@router.get("/logs", response_model=list[LogHead], responses=openapi_errors(401, 403))
+@router.get("/logs", response_model=list[LogHead], responses=openapi_errors(401, 403, 429))
 async def logs(state: StateDep, _caller: PeerCaller) -> list[LogHead]:
     """Every log this node holds, with its size, root and newest checkpoint."""
     async with state.db.read() as session:
@@ -121,7 +121,7 @@ async def logs(state: StateDep, _caller: PeerCaller) -> list[LogHead]:
     response_class=PlainTextResponse,
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
-        **openapi_errors(401, 403, 404, 422),
+        **openapi_errors(401, 403, 404, 422, 429),
     },
 )
 async def checkpoint(state: StateDep, _caller: PeerCaller, origin: Origin) -> PlainTextResponse:
@@ -144,7 +144,7 @@ async def checkpoint(state: StateDep, _caller: PeerCaller, origin: Origin) -> Pl
 @router.get(
     "/logs/{origin}/entries",
     response_model=EntryPage,
-    responses=openapi_errors(401, 403, 404, 422),
+    responses=openapi_errors(401, 403, 404, 422, 429),
 )
 async def entries(
     state: StateDep,
@@ -187,7 +187,7 @@ def _audience(stored: Any) -> list[str]:
 @router.get(
     "/logs/{origin}/proof/inclusion",
     response_model=InclusionProof,
-    responses=openapi_errors(400, 401, 403, 404, 422),
+    responses=openapi_errors(400, 401, 403, 404, 422, 429),
 )
 async def inclusion(
     state: StateDep,
@@ -213,7 +213,7 @@ async def inclusion(
     "/logs/{origin}/proof/consistency",
     response_model=ConsistencyProof,
     response_model_by_alias=True,
-    responses=openapi_errors(400, 401, 403, 404, 422),
+    responses=openapi_errors(400, 401, 403, 404, 422, 429),
 )
 async def consistency(
     state: StateDep,
