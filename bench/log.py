@@ -39,6 +39,7 @@ import http.client
 import json
 import random
 import re
+import secrets
 import shutil
 import statistics
 import sys
@@ -60,6 +61,7 @@ if str(ROOT) not in sys.path:
 
 from bench.publish import (  # noqa: E402 (after the path set-up)
     NODE_ID,
+    PUBLISHED_URL,
     Row,
     denex,
     init_node,
@@ -579,10 +581,16 @@ def http_proofs(
         def get(url: str, params: dict[str, int], record: Latencies | None) -> Any:
             target = f"{url}?{urllib.parse.urlencode(params)}"
             # signing is the client's work, done before the clock starts: what is timed is
-            # the server answering over loopback
+            # the server answering over loopback (addressed to the node's published URL,
+            # with a nonce: every signature is accepted once)
             headers = (
                 httpsig.sign_request(
-                    "GET", f"{base}{target}", body=b"", key=key, now=dt.datetime.now(dt.UTC)
+                    "GET",
+                    f"{PUBLISHED_URL}{target}",
+                    body=b"",
+                    key=key,
+                    now=dt.datetime.now(dt.UTC),
+                    nonce=secrets.token_urlsafe(12),
                 )
                 if key is not None
                 else {}

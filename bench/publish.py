@@ -194,6 +194,9 @@ def denex(data_dir: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+PUBLISHED_URL = "http://127.0.0.1:8000"  # the node's card URL: what peers sign requests for
+
+
 def init_node(data_dir: Path) -> None:
     denex(
         data_dir,
@@ -201,7 +204,7 @@ def init_node(data_dir: Path) -> None:
         "--node-id", NODE_ID,
         "--country", "DE",
         "--name", "Synthetic benchmark authority",
-        "--url", "http://127.0.0.1:8000",
+        "--url", PUBLISHED_URL,
         "--regimes", "WA,EU,HRI",
     )  # fmt: skip
 

@@ -21,6 +21,7 @@ from federation import httpsig
 from federation.errors import PeerAuthError
 from service.api.deps import StateDep
 from service.api.replays import ReplayCache
+from service.api.state import AppState
 from service.errors import PeerAuthenticationError
 from service.roster import PeerKeyCache
 
@@ -48,12 +49,12 @@ def _misaddressed(request: Request, published: str) -> str:
     return ""
 
 
-def _caches(request: Request) -> tuple[PeerKeyCache, ReplayCache]:
+def _caches(request: Request, state: AppState) -> tuple[PeerKeyCache, ReplayCache]:
     app_state = request.app.state
     if getattr(app_state, "peer_keys", None) is None:
         app_state.peer_keys = PeerKeyCache()
     if getattr(app_state, "replays", None) is None:
-        app_state.replays = ReplayCache()
+        app_state.replays = ReplayCache.in_dir(state.settings.data_dir)
     return app_state.peer_keys, app_state.replays
 
 
@@ -66,7 +67,7 @@ async def get_peer(request: Request, state: StateDep) -> str:
         )
     body = await request.body()
     now = state.clock()
-    keys_cache, replays = _caches(request)
+    keys_cache, replays = _caches(request, state)
     keys = await keys_cache.get(state.db.read, now)
     published = state.node.identity.url
     try:
@@ -83,7 +84,7 @@ async def get_peer(request: Request, state: StateDep) -> str:
             f"peer signature refused: {exc}{_misaddressed(request, published)}"
         ) from exc
     peer = keys[verified.key_id].node_id
-    await replays.admit(state.db, verified, peer=peer, now=int(now.timestamp()))
+    await replays.admit(verified, peer=peer, now=int(now.timestamp()))
     return peer
 
 

@@ -215,16 +215,3 @@ class ApprovalRow(Base):
     notified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_approvals_notice", "notice_id"),)
-
-
-class RequestSignatureRow(Base):
-    """A federation request signature this node accepted, kept until its `created` window
-    ends so that it is accepted once (service.api.replays; DESIGN §5)."""
-
-    __tablename__ = "request_signatures"
-
-    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    peer: Mapped[str] = mapped_column(String(32))
-    expires_at: Mapped[int] = mapped_column(BigInteger)  # Unix seconds
-
-    __table_args__ = (Index("ix_request_signatures_expires_at", "expires_at"),)

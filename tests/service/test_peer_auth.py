@@ -6,13 +6,16 @@ use: the key statements of its log when this node holds it (a retired key for 24
 revoked one never), else its card's hint. Everything else is a 401 problem document.
 """
 
+import contextlib
+import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import httpsig
@@ -20,11 +23,10 @@ from federation.client import PeerAuth
 from federation.tables import EntryRow
 from keys.ed25519 import KeyPair
 from service.api.app import create_app
-from service.api.replays import PRUNE_EVERY, ReplayCache
+from service.api.replays import FILE, PRUNE_EVERY, ReplayCache
 from service.keyadmin import revoke, rotate
 from service.node import ROOT_KEY_FILE, load_keypair, signing_key_file, stored_card
 from service.roster import CACHE_TTL, PeerKey, PeerKeyCache, peer_signing_keys, remove_peer
-from service.storage.models import RequestSignatureRow
 from tests.nodes import FakeClock, LiveNode, node_url
 from tests.peers import Partner, befriend, peer_auth
 
@@ -317,19 +319,27 @@ async def test_accepted_signatures_expire_with_their_window_and_are_pruned(
     auth = await peer_auth(live)
     for _ in range(3):
         assert (await live.client.get(LOGS, auth=auth)).status_code == 200
-    async with live.db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(RequestSignatureRow)) == 3
+    store = live.settings.data_dir / FILE
+    assert _stored(store) == 3
+    assert store.stat().st_mode & 0o777 == 0o600
     clock.advance(seconds=httpsig.WINDOW_SECONDS + PRUNE_EVERY + 1)
     assert (await live.client.get(LOGS, auth=auth)).status_code == 200
-    async with live.db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(RequestSignatureRow)) == 1
+    assert _stored(store) == 1
+
+
+def _stored(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        [(count,)] = connection.execute("SELECT count(*) FROM request_signatures")
+    return int(count)
 
 
 async def test_a_peer_past_its_bound_of_live_signatures_waits(
     live: LiveNode, clock: FakeClock
 ) -> None:
     auth = await peer_auth(live)
-    live.client._transport.app.state.replays = ReplayCache(per_peer=3)  # type: ignore[attr-defined]
+    app = live.client._transport.app  # type: ignore[attr-defined]
+    app.state.replays = ReplayCache.in_dir(live.settings.data_dir)
+    app.state.replays.per_peer = 3
     assert [(await live.client.get(LOGS, auth=auth)).status_code for _ in range(4)] == [
         200,
         200,
