@@ -95,9 +95,11 @@ async def insert_foreign_entry(
     origin: str = "fr-sbdu",
     *,
     flagged: bool = False,
+    audience: tuple[str, ...] = ("de-bafa",),
 ) -> str | None:
-    """An entry of `origin` (audience: it and de-bafa), stored and applied as sync would;
-    the reason it was flagged, which must be one if and only if `flagged`."""
+    """An entry of `origin` (audience: it and `audience`, de-bafa unless given), stored and
+    applied as sync would; the reason it was flagged, which must be one if and only if
+    `flagged`."""
     from federation.entry import Draft
     from federation.log import append_own
     from federation.tables import EntryRow
@@ -107,14 +109,13 @@ async def insert_foreign_entry(
     from service.notices.derived import NoticeEntry
 
     foreign_key = KeyPair.generate()
+    to = tuple(sorted({*audience, origin}))
     async with live.db.write() as session:
         [sealed] = await append_own(
             session,
             federation=live.node.identity.federation,
             origin=origin,
-            drafts=[
-                Draft(kind, canonical_bytes(body), tuple(sorted({"de-bafa", origin})), clock())
-            ],
+            drafts=[Draft(kind, canonical_bytes(body), to, clock())],
             signer=lambda _type: foreign_key,
             checkpoint_key=foreign_key,
             now=clock(),
