@@ -203,7 +203,8 @@ async def list_notices(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> NoticeList:
-    """List notices of every origin, newest-created last, with filters and an opaque cursor."""
+    """List notices of every origin by (notice_id, origin), oldest first (UUIDv7 ids), with
+    filters and an opaque cursor."""
     now = state.clock()
     filters = queries.NoticeFilter(
         origin=origin,
