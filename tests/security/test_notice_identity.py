@@ -2,12 +2,13 @@
 
 A notice is `(origin, notice_id)` (DESIGN §6). aq-rogue, a hostile roster member in the
 audience of de-bafa's denial, learns its notice_id from de-bafa's own log and writes, in its
-own log and with its real key, a `notice.published` with the same id (a harmless-looking
-notice of its own), a `notice.amended` and a `notice.revoked` naming that id. fr-sbdu syncs
-the two logs in either order (the squatter first, then the denier; and the other way round).
-Whatever the order, fr-sbdu holds de-bafa's denial intact (active, de-bafa's content, found by
-screening), and aq-rogue's entries make a separate notice, `aq-rogue/<id>`, that only they
-change. Real processes: `denex serve` and `denex sync` of honest nodes, aq-rogue's own server.
+own log and with its real key, a `notice.revoked` naming that id, then a `notice.published`
+with the same id (a harmless-looking notice of its own), a `notice.amended` and a second
+`notice.revoked` naming it. fr-sbdu syncs the two logs in either order (the squatter first,
+then the denier; and the other way round). Whatever the order, fr-sbdu holds de-bafa's denial
+intact (active, de-bafa's content, found by screening), and aq-rogue's entries make a separate
+notice, `aq-rogue/<id>`, that only they change. Real processes: `denex serve` and `denex sync`
+of honest nodes, aq-rogue's own server.
 """
 
 from __future__ import annotations
@@ -60,18 +61,19 @@ def _learn_notice_ids(rogue: Hostile, ring: Ring) -> set[str]:
 
 
 def _squat(rogue: Hostile, notice_id: str) -> None:
-    """aq-rogue's own notice under `notice_id`, then an amendment and a revocation of it,
-    each shown to fr-sbdu and de-bafa."""
+    """A revocation naming de-bafa's notice_id, then aq-rogue's own notice under that id, an
+    amendment and a revocation of it, each shown to fr-sbdu and de-bafa."""
     audience = ("aq-rogue", "de-bafa", "fr-sbdu")
+    revoked = revocation_body(
+        notice_id=notice_id, reason="granted on appeal", revoked_on="2026-12-01"
+    )
+    rogue.append("notice.revoked", revoked, audience)  # not its notice: flagged, ignored
     harmless = NoticeInput.model_validate(notice(**HARMLESS))
     body = notice_body(harmless, notice_id=notice_id, version=1, supersedes=None)
     rogue.append("notice.published", body, audience)
     watered_down = NoticeInput.model_validate(notice(destination="NO", parties=HARMLESS["parties"]))
     amended = notice_body(watered_down, notice_id=notice_id, version=2, supersedes=1)
     rogue.append("notice.amended", amended, audience)
-    revoked = revocation_body(
-        notice_id=notice_id, reason="granted on appeal", revoked_on="2026-12-01"
-    )
     rogue.append("notice.revoked", revoked, audience)
 
 
