@@ -2,10 +2,12 @@
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.consultations.derived import apply_exchange, rebuild_exchange
-from service.notices.derived import NoticeEntry, Prepared, apply_entries, rebuild
+from federation.tables import EntryRow
+from service.consultations.derived import EXCHANGE_TYPES, apply_exchange, rebuild_exchange
+from service.notices.derived import NOTICE_TYPES, NoticeEntry, Prepared, apply_entries, rebuild
 
 
 async def apply_all(
@@ -22,3 +24,19 @@ async def rebuild_all(session: AsyncSession) -> int:
     count = await rebuild(session)
     await rebuild_exchange(session)
     return count
+
+
+async def rederive_flagged(session: AsyncSession) -> bool:
+    """Rebuild every derived table if any notice, consultation or approval entry is flagged;
+    whether it did. Run once when the schema moves to `(origin, notice_id)` (revision 0008):
+    before it, a notice_id or consultation_id reused by another origin flagged the entry seen
+    second and hid it, and derived state keyed by the pair shows both (decision 0017)."""
+    flagged = await session.scalar(
+        select(EntryRow.seq)
+        .where(EntryRow.flagged.is_(True), EntryRow.type.in_(NOTICE_TYPES + EXCHANGE_TYPES))
+        .limit(1)
+    )
+    if flagged is None:
+        return False
+    await rebuild_all(session)
+    return True

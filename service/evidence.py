@@ -30,11 +30,17 @@ def _item(entry: EntryRow, proof: list[bytes]) -> dict[str, object]:
     }
 
 
-async def build_bundle(session: AsyncSession, identity: Identity, notice_id: str) -> bytes:
-    row = await queries.get_notice(session, notice_id)
+async def build_bundle(
+    session: AsyncSession, identity: Identity, notice_id: str, origin: str | None = None
+) -> bytes:
+    """The bundle of the notice `origin/notice_id` (`origin` None: this node's own)."""
+    if origin is None:
+        row = await queries.get_own_notice(session, identity.node_id, notice_id)
+    else:
+        row = await queries.get_notice(session, origin, notice_id)
     if row.origin != identity.node_id:
         raise Conflict(
-            f"notice {notice_id} is {row.origin}'s: ask that node for its evidence "
+            f"notice {row.origin}/{notice_id} is {row.origin}'s: ask that node for its evidence "
             "(bundles for synced partners' notices arrive with federation)"
         )
     log = await session.get(LogRow, row.origin)

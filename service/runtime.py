@@ -7,16 +7,19 @@ factory in each worker process.
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.api.app import create_app
 from service.api.state import AppState
+from service.derive import rederive_flagged
 from service.errors import ConfigError
 from service.metrics import Metrics
 from service.node import (
@@ -34,6 +37,8 @@ from service.storage.database import Database
 from service.storage.models import NodeRow
 from service.syncing import SyncLoop
 from service.tokens import create_token
+
+log = logging.getLogger("denex.runtime")
 
 GC_THRESHOLD = (20_000, 50, 100)  # CPython's default is (700, 10, 10)
 
@@ -62,7 +67,7 @@ async def open_node(settings: Settings, *, upgrade: bool) -> tuple[Database, Nod
     db = Database(settings.resolved_database_url)
     try:
         if upgrade:
-            await migrate.upgrade(db.write_engine)
+            await upgrade_database(db)
         await migrate.check_current(db.engine)
         async with db.read() as session:
             identity = await read_identity(session)
@@ -70,6 +75,20 @@ async def open_node(settings: Settings, *, upgrade: bool) -> tuple[Database, Nod
     except BaseException:
         await db.dispose()
         raise
+
+
+NOTICE_IDENTITY = "0008"  # the revision from which a notice is (origin, notice_id)
+
+
+async def upgrade_database(db: Database) -> None:
+    """Bring the schema to head; when that crosses NOTICE_IDENTITY, re-derive the tables in
+    the same transaction (service.derive.rederive_flagged)."""
+    async with migrate.upgraded(db.write_engine) as (conn, before):
+        if before is not None and before < NOTICE_IDENTITY:
+            async with AsyncSession(bind=conn) as session:
+                if await rederive_flagged(session):
+                    await session.flush()
+                    log.warning("derived tables rebuilt: notices are (origin, notice_id) now")
 
 
 def make_app() -> FastAPI:

@@ -391,7 +391,7 @@ class Demo:
             raise CliError(f"the screening did not find {second.node_id}'s denial")
         show(
             f"  {first.node_id} must consult {second.node_id} before approving: "
-            "POST /api/v1/consultations"
+            "POST /api/v1/consultations (origin and notice_id of the match)"
         )
 
     def explore(self) -> None:

@@ -18,24 +18,31 @@ from service.runtime import load_identity, opened_database, utc_now
 
 
 def evidence(
-    notice_id: Annotated[str, typer.Argument(help="The notice's id")],
+    notice: Annotated[
+        str,
+        typer.Argument(
+            metavar="[ORIGIN/]NOTICE_ID",
+            help="The notice: its origin and id, or the id alone for this node's own",
+        ),
+    ],
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File (default stdout)")
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Write the offline evidence bundle of one of this node's notices."""
+    """Write the offline evidence bundle of a notice (for now, one of this node's own)."""
     settings = settings_for(data_dir)
+    origin, _, notice_id = notice.rpartition("/")
 
     async def _build() -> bytes:
         identity = await load_identity(settings)
         async with opened_database(settings) as db, db.write() as session:
-            bundle = await build_bundle(session, identity, notice_id)
+            bundle = await build_bundle(session, identity, notice_id, origin or None)
             await audit.record(
                 session,
                 actor="cli:evidence",
                 action="evidence.export",
-                target=notice_id,
+                target=f"{origin or identity.node_id}/{notice_id}",
                 detail={},
                 now=utc_now(),
             )
@@ -49,7 +56,7 @@ def evidence(
             output.write_bytes(bundle)
         except OSError as exc:
             raise CliError(f"cannot write {output}: {exc.strerror}") from exc
-        say(f"wrote the evidence bundle of {notice_id} to {output}")
+        say(f"wrote the evidence bundle of {notice} to {output}")
 
 
 def verify(

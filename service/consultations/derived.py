@@ -1,8 +1,13 @@
 """Derived consultation and approval state: applying their entries, and rebuilding it.
 
 Like the notice tables, these are an index over the log, applied by publishing, by sync and
-by a rebuild. An entry that makes no sense here (an answer by someone other than the denier,
-a reused consultation id, a body that is not what its type says) is flagged and ignored.
+by a rebuild. A notice is (origin, notice_id) here too: a consultation's notice is the
+denier's (the other member of its two-node audience), an approval's is its `denier`'s. A
+consultation is (consultation_id, requester): the requester makes the id, so another origin
+that reuses it starts a consultation of its own and can neither replace nor answer this one.
+An entry that makes no sense here (an answer by someone other than the denier, a
+consultation id its requester already used, a body that is not what its type says) is
+flagged and ignored.
 """
 
 from collections.abc import Sequence
@@ -45,21 +50,21 @@ def _day(body: dict[str, Any], name: str) -> date:
         raise _Skip(f"{name} is not a date") from exc
 
 
-async def _notice_origin(session: AsyncSession, notice_id: str) -> str | None:
-    return await session.scalar(select(NoticeRow.origin).where(NoticeRow.notice_id == notice_id))
+def _other(entry: NoticeEntry, what: str) -> str:
+    """The one audience member besides the entry's origin (a consultation's two-node
+    audience: the requester and the denier)."""
+    others = [node for node in entry.audience if node != entry.origin]
+    if len(others) != 1 or entry.origin not in entry.audience:
+        raise _Skip(f"{what}'s audience is the requester and the denier only")
+    return others[0]
 
 
 async def _requested(session: AsyncSession, entry: NoticeEntry, body: dict[str, Any]) -> None:
     consultation_id = _text(body, "consultation_id", 36)
-    if await session.get(ConsultationRow, consultation_id) is not None:
-        raise _Skip(f"consultation_id {consultation_id} is already used")
-    others = [node for node in entry.audience if node != entry.origin]
-    if len(others) != 1 or entry.origin not in entry.audience:
-        raise _Skip("a consultation's audience is the requester and the denier only")
-    notice_id = _text(body, "notice_id", 36)
-    known = await _notice_origin(session, notice_id)
-    if known is not None and known != others[0]:
-        raise _Skip(f"notice {notice_id} is not {others[0]}'s")
+    if await session.get(ConsultationRow, (consultation_id, entry.origin)) is not None:
+        raise _Skip(f"consultation_id {consultation_id} is already used by {entry.origin}")
+    denier = _other(entry, "a consultation")
+    notice_id = _text(body, "notice_id", 36)  # the denier's notice: (denier, notice_id)
     version = body.get("notice_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise _Skip("notice_version must be a positive integer")
@@ -68,7 +73,7 @@ async def _requested(session: AsyncSession, entry: NoticeEntry, body: dict[str, 
             consultation_id=consultation_id,
             requester=entry.origin,
             requested_seq=entry.seq,
-            denier=others[0],
+            denier=denier,
             notice_id=notice_id,
             notice_version=version,
             reply_due=_day(body, "reply_due"),
@@ -81,9 +86,10 @@ async def _requested(session: AsyncSession, entry: NoticeEntry, body: dict[str, 
 
 async def _answered(session: AsyncSession, entry: NoticeEntry, body: dict[str, Any]) -> None:
     consultation_id = _text(body, "consultation_id", 36)
-    row = await session.get(ConsultationRow, consultation_id)
+    requester = _other(entry, "an answer")
+    row = await session.get(ConsultationRow, (consultation_id, requester))
     if row is None:
-        raise _Skip(f"answer to unknown consultation {consultation_id}")
+        raise _Skip(f"answer to unknown consultation {consultation_id} of {requester}")
     if row.denier != entry.origin:
         raise _Skip(f"only {row.denier} may answer consultation {consultation_id}")
     position = body.get("position")
@@ -95,17 +101,49 @@ async def _answered(session: AsyncSession, entry: NoticeEntry, body: dict[str, A
     row.answered_at = _issued(entry)
 
 
+async def _denier(
+    session: AsyncSession, entry: NoticeEntry, body: dict[str, Any], notice_id: str
+) -> str:
+    """Whose notice an approval is about: its `denier`; for an approval written before
+    approvals named it, the denier of its consultation, else the one member of its audience
+    holding a notice of that id (flagged if several do: which one is not said), else the
+    first member of its audience, as before."""
+    others = sorted(node for node in entry.audience if node != entry.origin)
+    if "denier" in body:
+        denier = _text(body, "denier", 32)
+        if denier not in others:
+            raise _Skip(f"the denier {denier} of an approval must be in its audience")
+        return denier
+    consultation_id = body.get("consultation_id")
+    if isinstance(consultation_id, str):
+        asked = await session.get(ConsultationRow, (consultation_id, entry.origin))
+        if asked is not None and asked.notice_id == notice_id:
+            return asked.denier
+    holders = list(
+        await session.scalars(
+            select(NoticeRow.origin).where(
+                NoticeRow.notice_id == notice_id, NoticeRow.origin.in_(others)
+            )
+        )
+    )
+    if len(holders) == 1:
+        return str(holders[0])
+    if len(holders) > 1:
+        raise _Skip(
+            f"approval of notice {notice_id} names no denier, and {', '.join(sorted(holders))} "
+            "each hold a notice of that id"
+        )
+    if not others:
+        raise _Skip(f"approval of unknown notice {notice_id} names no denier")
+    return others[0]
+
+
 async def _approval(session: AsyncSession, entry: NoticeEntry, body: dict[str, Any]) -> None:
     notice_id = _text(body, "notice_id", 36)
     consultation_id = body.get("consultation_id")
     if consultation_id is not None and not isinstance(consultation_id, str):
         raise _Skip("consultation_id must be text or null")
-    denier = await _notice_origin(session, notice_id)
-    if denier is None:
-        others = [node for node in entry.audience if node != entry.origin]
-        if not others:
-            raise _Skip(f"approval of unknown notice {notice_id} names no denier")
-        denier = others[0]
+    denier = await _denier(session, entry, body, notice_id)
     session.add(
         ApprovalRow(
             origin=entry.origin,
@@ -160,11 +198,13 @@ async def rebuild_exchange(session: AsyncSession) -> None:
     """Drop and rebuild consultations and approvals from the entries (keeping the local link
     from a consultation to the screening it came from)."""
     links = {
-        consultation_id: screening_id
-        for consultation_id, screening_id in await session.execute(
-            select(ConsultationRow.consultation_id, ConsultationRow.screening_id).where(
-                ConsultationRow.screening_id.is_not(None)
-            )
+        (consultation_id, requester): screening_id
+        for consultation_id, requester, screening_id in await session.execute(
+            select(
+                ConsultationRow.consultation_id,
+                ConsultationRow.requester,
+                ConsultationRow.screening_id,
+            ).where(ConsultationRow.screening_id.is_not(None))
         )
     }
     await session.execute(delete(ConsultationRow))
@@ -179,7 +219,7 @@ async def rebuild_exchange(session: AsyncSession) -> None:
     for types in (EXCHANGE_TYPES[:1], EXCHANGE_TYPES[1:]):
         async for batch in stored_entries(session, types):
             await apply_exchange(session, [NoticeEntry.of(e) for e in batch])
-    for consultation_id, screening_id in links.items():
-        row = await session.get(ConsultationRow, consultation_id)
+    for key, screening_id in links.items():
+        row = await session.get(ConsultationRow, key)
         if row is not None:
             row.screening_id = screening_id

@@ -1,6 +1,12 @@
 """Filing consultation requests, answers and approval notifications as entries of this
 node's log: checked against what this node holds, sealed, appended and applied in the
-caller's write transaction."""
+caller's write transaction.
+
+A notice is (origin, notice_id): a request names the notice's `origin` (the denier) beside
+its id, and may leave it out while this node holds that id from one origin only; a reused id
+makes the request ambiguous, and it is refused naming `origin` (decision 0017). Likewise a
+consultation is (consultation_id, requester), and an answer names the `requester` when two
+requesters used one id."""
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -16,6 +22,7 @@ from service.consultations.derived import apply_exchange
 from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from service.node import Node
+from service.notices import queries
 from service.notices.derived import NoticeEntry
 from service.notices.publishing import append_drafts
 from service.settings import Settings
@@ -51,10 +58,26 @@ async def _file(
         raise Conflict(problem)
 
 
-async def _partner_notice(session: AsyncSession, node: Node, notice_id: str) -> NoticeRow:
-    notice = await session.scalar(select(NoticeRow).where(NoticeRow.notice_id == notice_id))
+def _ambiguous(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"name the {field}", [{"field": field, "message": message}])
+
+
+async def _partner_notice(
+    session: AsyncSession, node: Node, origin: str | None, notice_id: str
+) -> NoticeRow:
+    """The notice `origin/notice_id`; without `origin`, the one notice of that id this node
+    holds (422 naming `origin` if origins reused it)."""
+    if origin is None:
+        origins = await queries.holders(session, notice_id)
+        if len(origins) > 1:
+            raise _ambiguous(
+                "origin",
+                f"notice_id {notice_id} is used by {', '.join(origins)}: say whose notice",
+            )
+        origin = origins[0] if origins else None
+    notice = None if origin is None else await session.get(NoticeRow, (origin, notice_id))
     if notice is None:
-        raise NotFound(f"no notice {notice_id}")
+        raise NotFound(f"no notice {origin + '/' if origin else ''}{notice_id}")
     if notice.origin == node.identity.node_id:
         raise Conflict(f"notice {notice_id} is this node's own denial")
     return notice
@@ -67,16 +90,17 @@ async def request(
     screening = await session.get(ScreeningRow, ask.screening_id)
     if screening is None:
         raise NotFound(f"no screening {ask.screening_id}")
-    notice = await _partner_notice(session, node, ask.notice_id)
+    notice = await _partner_notice(session, node, ask.origin, ask.notice_id)
     match = await session.get(
         ScreeningMatchRow, (ask.screening_id, notice.origin, notice.notice_id)
     )
     if match is None or match.verdict == "withdrawn":
         raise Conflict(
-            f"notice {ask.notice_id} is not a current match of screening {ask.screening_id}"
+            f"notice {notice.origin}/{notice.notice_id} is not a current match of screening "
+            f"{ask.screening_id}"
         )
     if notice.revoked_seq is not None or notice.invalid_reason is not None:
-        raise Conflict(f"notice {ask.notice_id} is no longer in force")
+        raise Conflict(f"notice {notice.origin}/{notice.notice_id} is no longer in force")
     due = (
         date.fromisoformat(ask.reply_due)
         if ask.reply_due
@@ -99,21 +123,38 @@ async def request(
     await _file(
         session, node, "consultation.requested", body, {node.identity.node_id, notice.origin}, now
     )
-    row = await session.get(ConsultationRow, consultation_id)
+    row = await session.get(ConsultationRow, (consultation_id, node.identity.node_id))
     assert row is not None
     row.screening_id = screening.screening_id
     return row
+
+
+async def _to_answer(
+    session: AsyncSession, me: str, consultation_id: str, requester: str | None
+) -> ConsultationRow:
+    """The consultation this node, its denier, is asked to answer."""
+    query = select(ConsultationRow).where(ConsultationRow.consultation_id == consultation_id)
+    if requester is not None:
+        query = query.where(ConsultationRow.requester == requester)
+    rows = list(await session.scalars(query.order_by(ConsultationRow.requester)))
+    if not rows:
+        raise NotFound(f"no consultation {consultation_id}")
+    mine = [row for row in rows if row.denier == me]
+    if not mine:
+        raise PermissionDenied(f"consultation {consultation_id} is answered by {rows[0].denier}")
+    if len(mine) > 1:
+        requesters = ", ".join(row.requester for row in mine)
+        raise _ambiguous(
+            "requester", f"consultation_id {consultation_id} is used by {requesters}: say whose"
+        )
+    return mine[0]
 
 
 async def answer(
     session: AsyncSession, node: Node, consultation_id: str, reply: AnswerInput, *, now: datetime
 ) -> ConsultationRow:
     """`consultation.answered` by this node, the denier, to the requester."""
-    row = await session.get(ConsultationRow, consultation_id)
-    if row is None:
-        raise NotFound(f"no consultation {consultation_id}")
-    if row.denier != node.identity.node_id:
-        raise PermissionDenied(f"consultation {consultation_id} is answered by {row.denier}")
+    row = await _to_answer(session, node.identity.node_id, consultation_id, reply.requester)
     if row.answered_seq is not None:
         raise Conflict(f"consultation {consultation_id} is already answered ({row.position})")
     body = {
@@ -131,19 +172,20 @@ async def approve(
 ) -> ApprovalRow:
     """`approval.notified`: to the denier, and to every member of the notice's audience when
     one of its regimes' rules says so (DESIGN §7)."""
-    notice = await _partner_notice(session, node, filed.notice_id)
+    notice = await _partner_notice(session, node, filed.origin, filed.notice_id)
     me = node.identity.node_id
     if filed.consultation_id is not None:
-        consultation = await session.get(ConsultationRow, filed.consultation_id)
-        if consultation is None or consultation.requester != me:
+        consultation = await session.get(ConsultationRow, (filed.consultation_id, me))
+        if consultation is None:
             raise NotFound(f"no consultation {filed.consultation_id} by this node")
-        if consultation.notice_id != notice.notice_id:
+        if (consultation.denier, consultation.notice_id) != (notice.origin, notice.notice_id):
             raise Conflict(f"consultation {filed.consultation_id} is about another notice")
     audience = {me, notice.origin}
     if any(settings.approval_audience.get(r, "denier") == "members" for r in notice.regimes):
         audience |= set(notice.audience)
     body = {
         "notice_id": notice.notice_id,
+        "denier": notice.origin,  # the audience may hold others who used that id
         "consultation_id": filed.consultation_id,
         "licence_ref": filed.licence_ref,
         "decided_on": filed.decided_on,

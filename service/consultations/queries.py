@@ -7,7 +7,12 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import InvalidInput
-from service.notices.queries import decode_cursor, encode_cursor
+from service.notices.queries import (
+    decode_cursor,
+    decode_pair_cursor,
+    encode_cursor,
+    encode_pair_cursor,
+)
 from service.settings import Settings
 from service.storage.models import (
     ApprovalRow,
@@ -32,8 +37,11 @@ async def list_consultations(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[ConsultationRow], str | None]:
-    """Consultations this node asked (`out`) or was asked (`in`), oldest first."""
-    query = select(ConsultationRow).order_by(ConsultationRow.consultation_id)
+    """Consultations this node asked (`out`) or was asked (`in`), oldest first (by id, then
+    requester: two requesters may use one id)."""
+    query = select(ConsultationRow).order_by(
+        ConsultationRow.consultation_id, ConsultationRow.requester
+    )
     if direction == "out":
         query = query.where(ConsultationRow.requester == me)
     elif direction == "in":
@@ -42,11 +50,18 @@ async def list_consultations(
         late = ConsultationRow.answered_seq.is_(None) & (ConsultationRow.reply_due < today)
         query = query.where(late if is_overdue else ~late)
     if cursor:
-        query = query.where(ConsultationRow.consultation_id > decode_cursor(cursor))
+        consultation_id, requester = decode_pair_cursor(cursor)
+        query = query.where(
+            ConsultationRow.consultation_id > consultation_id
+            if requester is None
+            else tuple_(ConsultationRow.consultation_id, ConsultationRow.requester)
+            > tuple_(consultation_id, requester)
+        )
     rows = list(await session.scalars(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].consultation_id) if more and rows else None
+    last = rows[-1] if more and rows else None
+    return rows, None if last is None else encode_pair_cursor(last.consultation_id, last.requester)
 
 
 @dataclass(frozen=True)
@@ -81,9 +96,12 @@ async def list_approvals(
 async def approvals_due(session: AsyncSession, settings: Settings, me: str) -> list[Due]:
     """For each screening closed as approved: every partner notice it matched at consult
     level whose regime sets a notification deadline, not yet notified by this node."""
-    notified = set(
-        await session.scalars(select(ApprovalRow.notice_id).where(ApprovalRow.origin == me))
-    )
+    notified = {
+        (denier, notice_id)
+        for denier, notice_id in await session.execute(
+            select(ApprovalRow.denier, ApprovalRow.notice_id).where(ApprovalRow.origin == me)
+        )
+    }
     rows = await session.execute(
         select(ScreeningRow, NoticeRow)
         .join(ScreeningMatchRow, ScreeningMatchRow.screening_id == ScreeningRow.screening_id)
@@ -105,7 +123,8 @@ async def approvals_due(session: AsyncSession, settings: Settings, me: str) -> l
             for r in notice.regimes
             if r in settings.approval_deadline_days
         ]
-        if not days or notice.notice_id in notified or screening.decided_on is None:
+        notified_already = (notice.origin, notice.notice_id) in notified
+        if not days or notified_already or screening.decided_on is None:
             continue
         due.append(
             Due(
@@ -117,4 +136,4 @@ async def approvals_due(session: AsyncSession, settings: Settings, me: str) -> l
                 due_by=screening.decided_on + timedelta(days=min(days)),
             )
         )
-    return sorted(due, key=lambda d: (d.due_by, d.notice_id))
+    return sorted(due, key=lambda d: (d.due_by, d.notice_id, d.denier))

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from service.notices.schema import IsoDate, ShortText, Strict, checked_text
+from service.notices.schema import IsoDate, NodeId, ShortText, Strict, checked_text
 
 Uuid = Annotated[
     str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -18,6 +18,11 @@ class ConsultationInput(Strict):
     what the denier will read: the application itself never leaves this node."""
 
     screening_id: Uuid
+    origin: NodeId | None = Field(
+        default=None,
+        description="the notice's origin (the denier); may be left out while this node holds "
+        "that notice_id from one origin only (422 naming `origin` otherwise)",
+    )
     notice_id: Uuid
     summary: Summary
     message: Message
@@ -27,12 +32,21 @@ class ConsultationInput(Strict):
 class AnswerInput(Strict):
     position: Literal["maintains_objection", "no_objection", "revoking_notice"]
     message: Message
+    requester: NodeId | None = Field(
+        default=None,
+        description="who asked; needed only when two requesters used one consultation_id",
+    )
 
 
 class ApprovalInput(Strict):
     """Notify the denier (and, where the regime says so, its partners) of an approval of an
     essentially identical transaction."""
 
+    origin: NodeId | None = Field(
+        default=None,
+        description="the notice's origin (the denier); may be left out while this node holds "
+        "that notice_id from one origin only (422 naming `origin` otherwise)",
+    )
     notice_id: Uuid
     consultation_id: Uuid | None = None
     licence_ref: ShortText

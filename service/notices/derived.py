@@ -1,13 +1,16 @@
 """Derived notice state: applying notice entries to the notice tables, and rebuilding them.
 
 The log is the single source of truth; these tables are an index over it. `apply_entries`
-is used alike by publishing, by a full rebuild and (later) by sync, a batch at a time with a
-handful of statements per batch. An entry that conflicts with what is already known (a
-reused notice_id, an out-of-order version, a change by someone other than the origin, a body
-that is not a notice) is flagged on the entry and otherwise ignored.
+is used alike by publishing, by a full rebuild and by sync, a batch at a time with a
+handful of statements per batch. A notice is `(origin, notice_id)` everywhere: an entry only
+ever reads or changes its own origin's notice, so another origin that reuses a notice_id makes
+a notice of its own and can neither hide nor change this one (DESIGN §6). An entry that
+conflicts with what its origin already published (a reused notice_id, an out-of-order
+version, an amendment or revocation of a notice its origin does not have, a body that is not
+a notice) is flagged on the entry and otherwise ignored.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +32,7 @@ from service.storage.models import NoticeRow, NoticeVersionRow
 
 NOTICE_TYPES = ("notice.published", "notice.amended", "notice.revoked")
 CHUNK = 500
+Key = tuple[str, str]  # (origin, notice_id): a notice
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,8 @@ def for_driver(rows: FreshRows, dialect: Dialect) -> DriverFresh:
 
 
 async def insert_fresh(session: AsyncSession, parts: Sequence[FreshRows | DriverFresh]) -> None:
-    """Insert rows made by `fresh_rows` (a duplicate notice id fails the transaction)."""
+    """Insert rows made by `fresh_rows` (a notice its origin already has fails the
+    transaction)."""
     for rows in parts:
         await insert_rows(session, NoticeRow, rows.notices)
     for rows in parts:
@@ -98,37 +103,38 @@ class _Batch:
     Notices already stored are ORM rows (changed in place, flushed as updates); notices new
     in this batch are plain column dicts, bulk-inserted, and become rows only if asked."""
 
-    def __init__(self, known: dict[str, NoticeRow]) -> None:
+    def __init__(self, known: dict[Key, NoticeRow]) -> None:
         self.known = known
-        self.new: dict[str, dict[str, Any]] = {}
+        self.new: dict[Key, dict[str, Any]] = {}
         self.versions: list[dict[str, Any]] = []
         self.flags: list[tuple[NoticeEntry, str]] = []
 
-    def _current(self, notice_id: str) -> dict[str, Any] | NoticeRow | None:
-        return self.new.get(notice_id) or self.known.get(notice_id)
+    def _current(self, key: Key) -> dict[str, Any] | NoticeRow | None:
+        return self.new.get(key) or self.known.get(key)
 
-    def apply(self, entry: NoticeEntry, body: dict[str, Any]) -> str:
-        """Apply one entry; return the notice id it changed. Raises _Skip."""
+    def apply(self, entry: NoticeEntry, body: dict[str, Any]) -> Key:
+        """Apply one entry to its own origin's notice; return that notice's key. An entry
+        never reads or changes another origin's notice. Raises _Skip."""
         notice_id = body["notice_id"]
-        existing = self._current(notice_id)
+        key = (entry.origin, str(notice_id))
+        existing = self._current(key)
         first_known = entry.type == "notice.amended" and existing is None
         if entry.type == "notice.published" and existing is not None:
-            held = _Fields(existing)
-            if held["origin"] != entry.origin or held["version"] <= body["version"]:
-                raise _Skip(f"notice_id {notice_id} is already used")
+            if _Fields(existing)["version"] <= body["version"]:
+                raise _Skip(f"notice_id {notice_id} is already used by {entry.origin}")
             # its content arrived after a later version's: history only
             kind, version = "published", body["version"]
         elif entry.type == "notice.published" or first_known:
             # an amendment can be the first version a node sees: one that joined the audience
             # later gets the full current version, never the earlier ones (DESIGN §6)
-            self.new[notice_id] = new_notice(entry.origin, entry.seq, entry.audience, body)
-            self.new[notice_id]["invalid_reason"] = entry.invalid_reason  # shown, never dropped
+            self.new[key] = new_notice(entry.origin, entry.seq, entry.audience, body)
+            self.new[key]["invalid_reason"] = entry.invalid_reason  # shown, never dropped
             kind = "amended" if first_known else "published"
             version = body["version"]
         else:
-            current = _Fields(existing) if existing is not None else None
-            if current is None or current["origin"] != entry.origin:
-                raise _Skip(f"{entry.type} of unknown notice {notice_id}")
+            if existing is None:  # another origin's notice of that id is not its to change
+                raise _Skip(f"{entry.type} of unknown notice {entry.origin}/{notice_id}")
+            current = _Fields(existing)
             if current["revoked_seq"] is not None:
                 raise _Skip(f"{entry.type} of revoked notice {notice_id}")
             if entry.invalid_reason is not None:  # listed in the history, not applied
@@ -152,13 +158,13 @@ class _Batch:
                 )
                 kind, version = "revoked", current["version"]
         self.versions.append(version_row(entry.origin, entry.seq, notice_id, version, kind))
-        return str(notice_id)
+        return key
 
-    def row(self, notice_id: str) -> NoticeRow:
+    def row(self, key: Key) -> NoticeRow:
         """The notice as a row (new ones become detached ORM objects, built on demand)."""
-        if notice_id in self.new:
-            return NoticeRow(**self.new[notice_id])
-        return self.known[notice_id]
+        if key in self.new:
+            return NoticeRow(**self.new[key])
+        return self.known[key]
 
     async def write(self, session: AsyncSession) -> None:
         await insert_rows(session, NoticeRow, list(self.new.values()))
@@ -201,14 +207,20 @@ def _parse(entry: NoticeEntry) -> dict[str, Any]:
     return body
 
 
-async def _known(session: AsyncSession, notice_ids: set[str]) -> dict[str, NoticeRow]:
-    ids = sorted(notice_ids)
-    known: dict[str, NoticeRow] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = await session.scalars(
-            select(NoticeRow).where(NoticeRow.notice_id.in_(ids[start : start + CHUNK]))
-        )
-        known.update({row.notice_id: row for row in rows})
+async def _known(session: AsyncSession, keys: set[Key]) -> dict[Key, NoticeRow]:
+    """The stored notices among `keys`, by origin (a batch is mostly one origin's)."""
+    by_origin: dict[str, list[str]] = defaultdict(list)
+    for origin, notice_id in sorted(keys):
+        by_origin[origin].append(notice_id)
+    known: dict[Key, NoticeRow] = {}
+    for origin, ids in by_origin.items():
+        for start in range(0, len(ids), CHUNK):
+            rows = await session.scalars(
+                select(NoticeRow).where(
+                    NoticeRow.origin == origin, NoticeRow.notice_id.in_(ids[start : start + CHUNK])
+                )
+            )
+            known.update({(row.origin, row.notice_id): row for row in rows})
     return known
 
 
@@ -228,11 +240,12 @@ class Prepared:
 def _insertable(
     parsed: Sequence[tuple[NoticeEntry, Any, str | None]],
     ready: dict[tuple[str, int], Prepared],
-    named: dict[tuple[str, int], str],
-    known: dict[str, NoticeRow],
+    named: dict[tuple[str, int], Key],
+    known: dict[Key, NoticeRow],
 ) -> dict[tuple[str, int], tuple[Any, Any]]:
-    """The prepared rows that can be inserted as they are: publications of a notice that is
-    not stored and that no other entry of the batch names (nothing to order or check)."""
+    """The prepared rows that can be inserted as they are: publications of a notice (origin
+    and id) that is not stored and that no other entry of the batch names (nothing to order
+    or check)."""
     uses = Counter(named.values())
     fast = {}
     for entry, _body, _problem in parsed:
@@ -298,14 +311,14 @@ async def apply_entries(
     of a new notice named by no other entry of the batch is inserted as prepared; the rest
     are applied one by one as usual, with the body parsed here."""
     ready = {(p.origin, seq): p for p in prepared for seq in p.ids}
-    named: dict[tuple[str, int], str] = {}
+    named: dict[tuple[str, int], Key] = {}
     parsed: list[tuple[NoticeEntry, dict[str, Any] | None, str | None]] = []
     for entry in entries:
         if entry.type not in NOTICE_TYPES or entry.body is None:
             continue
         key = (entry.origin, entry.seq)
         if key in ready:
-            named[key] = ready[key].ids[entry.seq]
+            named[key] = (entry.origin, ready[key].ids[entry.seq])
             parsed.append((entry, None, None))  # parsed here only if it is applied here
             continue
         try:
@@ -313,11 +326,11 @@ async def apply_entries(
         except _Skip as skip:
             parsed.append((entry, None, str(skip)))
         else:
-            named[key] = content["notice_id"]
+            named[key] = (entry.origin, content["notice_id"])
             parsed.append((entry, content, None))
     batch = _Batch(await _known(session, set(named.values())))
     fast = {} if rows else _insertable(parsed, ready, named, batch.known)
-    changed: list[tuple[NoticeEntry, str | None, str | None]] = []
+    changed: list[tuple[NoticeEntry, Key | None, str | None]] = []
     for entry, body, problem in parsed:
         key = (entry.origin, entry.seq)
         if key in fast:
@@ -328,17 +341,17 @@ async def apply_entries(
                 body = _parse(entry)
             except _Skip as skip:
                 problem = str(skip)
-        notice_id = None
+        notice: Key | None = None
         if body is not None:
             try:
-                notice_id = batch.apply(entry, body)
+                notice = batch.apply(entry, body)
             except _Skip as skip:
                 problem = str(skip)
             except (KeyError, TypeError, ValueError) as exc:
                 problem = f"body fails the notice schema: {type(exc).__name__}"
         if problem is not None:
             batch.flags.append((entry, problem))
-        changed.append((entry, notice_id, problem))
+        changed.append((entry, notice, problem))
     await batch.write(session)
     if fast:
         driver = next(iter(ready.values())).driver  # one sync prepares all alike
@@ -349,16 +362,16 @@ async def apply_entries(
             NoticeVersionRow,
             DriverRows("notice_versions", versions) if driver else versions,
         )
-    made: dict[str, NoticeRow] = {}
+    made: dict[Key, NoticeRow] = {}
 
-    def row(notice_id: str | None) -> NoticeRow | None:
-        if notice_id is None or not rows:
+    def row(notice: Key | None) -> NoticeRow | None:
+        if notice is None or not rows:
             return None
-        if notice_id not in made:
-            made[notice_id] = batch.row(notice_id)
-        return made[notice_id]
+        if notice not in made:
+            made[notice] = batch.row(notice)
+        return made[notice]
 
-    return [(entry, row(notice_id), problem) for entry, notice_id, problem in changed]
+    return [(entry, row(notice), problem) for entry, notice, problem in changed]
 
 
 async def rebuild(session: AsyncSession) -> int:

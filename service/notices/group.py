@@ -96,7 +96,7 @@ class PublishQueue:
                     audit.Event(
                         p.actor,
                         "notice.publish",
-                        row.notice_id,
+                        f"{row.origin}/{row.notice_id}",
                         {"seq": entry.seq, "reference": row.reference},
                     )
                     for p, (row, entry) in zip(batch, published, strict=True)

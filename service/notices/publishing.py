@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.entry import Draft, SealedEntry
@@ -23,6 +22,7 @@ from service.errors import (
     Unavailable,
 )
 from service.node import Node
+from service.notices import queries
 from service.notices.body import notice_body, revocation_body
 from service.notices.derived import DriverFresh, NoticeEntry, apply_entries, insert_fresh
 from service.notices.drafting import audience, check_regimes, published_draft
@@ -149,11 +149,15 @@ async def store_sealed(
 
 async def own_notice(session: AsyncSession, node: Node, notice_id: str) -> NoticeRow:
     """The notice to amend or revoke: it must exist, be this node's, and not be revoked."""
-    row = await session.scalar(select(NoticeRow).where(NoticeRow.notice_id == notice_id))
+    me = node.identity.node_id
+    row = await session.get(NoticeRow, (me, notice_id))
     if row is None:
+        others = await queries.holders(session, notice_id)
+        if others:
+            raise PermissionDenied(
+                f"notice {notice_id} belongs to {', '.join(others)}; only its origin may change it"
+            )
         raise NotFound(f"no notice {notice_id}")
-    if row.origin != node.identity.node_id:
-        raise PermissionDenied(f"notice {notice_id} belongs to {row.origin}; only it may change it")
     if row.revoked_seq is not None:
         raise Conflict(f"notice {notice_id} is revoked")
     return row

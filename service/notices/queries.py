@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.tables import EntryRow
@@ -31,23 +31,60 @@ class NoticeFilter:
     review_due: bool | None = None
 
 
-def encode_cursor(notice_id: str) -> str:
-    raw = canonical_bytes({"v": 1, "after": notice_id})
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+def _encode(value: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(canonical_bytes(value)).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> str:
+def _decode(cursor: str) -> dict[str, object]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
-        after = value["after"]
-        if value.get("v") != 1 or not isinstance(after, str):
+        if not isinstance(value, dict):
             raise ValueError
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "invalid cursor", [{"field": "cursor", "message": "not a cursor from this API"}]
-        ) from exc
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise _bad_cursor() from exc
+    return value
+
+
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(
+        "invalid cursor", [{"field": "cursor", "message": "not a cursor from this API"}]
+    )
+
+
+def encode_cursor(after: str) -> str:
+    """A cursor after one key (a list ordered by a single unique text column)."""
+    return _encode({"v": 1, "after": after})
+
+
+def decode_cursor(cursor: str) -> str:
+    value = _decode(cursor)
+    after = value.get("after")
+    if value.get("v") != 1 or not isinstance(after, str):
+        raise _bad_cursor()
     return after
+
+
+def encode_pair_cursor(first: str, second: str) -> str:
+    """A cursor after one key of two text columns (a list ordered by both)."""
+    return _encode({"v": 2, "after": [first, second]})
+
+
+def decode_pair_cursor(cursor: str) -> tuple[str, str | None]:
+    """The key a cursor points after; a one-column cursor (`v` 1, from before the list was
+    ordered by two columns) points after every row with that first column."""
+    value = _decode(cursor)
+    after = value.get("after")
+    if value.get("v") == 1 and isinstance(after, str):
+        return after, None
+    if (
+        value.get("v") != 2
+        or not isinstance(after, list)
+        or len(after) != 2
+        or not all(isinstance(part, str) for part in after)
+    ):
+        raise _bad_cursor()
+    return after[0], after[1]
 
 
 def _status_clause(status: str, today: date) -> ColumnElement[bool]:
@@ -106,20 +143,50 @@ def _filtered(f: NoticeFilter, today: date) -> Select[NoticeRow]:
 async def list_notices(
     session: AsyncSession, f: NoticeFilter, *, today: date, cursor: str | None, limit: int
 ) -> tuple[list[NoticeRow], str | None]:
-    query = _filtered(f, today).order_by(NoticeRow.notice_id).limit(limit + 1)
+    """Notices by (notice_id, origin): a total order, since two origins may use one id."""
+    query = _filtered(f, today).order_by(NoticeRow.notice_id, NoticeRow.origin).limit(limit + 1)
     if cursor:
-        query = query.where(NoticeRow.notice_id > decode_cursor(cursor))
+        notice_id, origin = decode_pair_cursor(cursor)
+        query = query.where(
+            NoticeRow.notice_id > notice_id
+            if origin is None
+            else tuple_(NoticeRow.notice_id, NoticeRow.origin) > tuple_(notice_id, origin)
+        )
     rows = list(await session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].notice_id) if more and rows else None
+    last = rows[-1] if more and rows else None
+    return rows, None if last is None else encode_pair_cursor(last.notice_id, last.origin)
 
 
-async def get_notice(session: AsyncSession, notice_id: str) -> NoticeRow:
-    row = await session.scalar(select(NoticeRow).where(NoticeRow.notice_id == notice_id))
+async def get_notice(session: AsyncSession, origin: str, notice_id: str) -> NoticeRow:
+    """The notice `origin/notice_id`."""
+    row = await session.get(NoticeRow, (origin, notice_id))
     if row is None:
-        raise NotFound(f"no notice {notice_id}")
+        raise NotFound(f"no notice {origin}/{notice_id}")
     return row
+
+
+async def holders(session: AsyncSession, notice_id: str) -> list[str]:
+    """The origins of the notices this node holds under `notice_id` (at most a few: each
+    origin makes its own ids, so more than one means an origin reused another's)."""
+    found = await session.scalars(
+        select(NoticeRow.origin).where(NoticeRow.notice_id == notice_id).order_by(NoticeRow.origin)
+    )
+    return list(found)
+
+
+async def get_own_notice(session: AsyncSession, me: str, notice_id: str) -> NoticeRow:
+    """One of this node's own notices (the short form of the API's paths): a partner's
+    notice of that id is not found here, and the answer says where it is."""
+    row = await session.get(NoticeRow, (me, notice_id))
+    if row is not None:
+        return row
+    others = await holders(session, notice_id)
+    if others:
+        where = ", ".join(f"{origin}/{notice_id}" for origin in others)
+        raise NotFound(f"no notice {notice_id} of this node ({me}); this node holds {where}")
+    raise NotFound(f"no notice {notice_id}")
 
 
 async def versions(

@@ -1,5 +1,7 @@
 """Bring a node database to the head revision, and refuse databases from a newer schema."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -7,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import migrations
 from service.errors import SchemaError
@@ -50,9 +52,27 @@ def _run(sync_conn: Any, action: str, target: str) -> None:
         command.downgrade(config, target)
 
 
+def _revision(sync_conn: Any) -> str | None:
+    current = _current(sync_conn)
+    return min(current) if current else None
+
+
 async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
+    async with upgraded(engine, target):
+        pass
+
+
+@asynccontextmanager
+async def upgraded(
+    engine: AsyncEngine, target: str = "head"
+) -> AsyncIterator[tuple[AsyncConnection, str | None]]:
+    """Upgrade in a transaction that the caller may add to before it commits (data that a
+    revision makes stale is re-derived with the upgrade, or not at all). Yields the
+    connection and the revision the database was at (None: a new database)."""
     async with engine.begin() as conn:
+        before = await conn.run_sync(_revision)
         await conn.run_sync(_run, "upgrade", target)
+        yield conn, before
 
 
 async def downgrade(engine: AsyncEngine, target: str) -> None:

@@ -72,7 +72,8 @@ class AuditRow(Base):
 
 
 class NoticeRow(Base):
-    """Current state of one notice, derived from its entries."""
+    """Current state of one notice, derived from its entries. A notice is (origin, notice_id):
+    the same notice_id from two origins names two notices (DESIGN §6)."""
 
     __tablename__ = "notices"
 
@@ -102,7 +103,7 @@ class NoticeRow(Base):
         Index("ix_notices_destination", "destination"),
         Index("ix_notices_decided_on", "decided_on"),
         Index("ix_notices_valid_until", "valid_until"),
-        Index("ix_notices_notice_id", "notice_id", unique=True),
+        Index("ix_notices_notice_id", "notice_id", "origin"),  # lookups and the list order
     )
 
 
@@ -172,12 +173,14 @@ class ScreeningMatchRow(Base):
 
 
 class ConsultationRow(Base):
-    """A consultation, derived from its `consultation.requested` and `.answered` entries."""
+    """A consultation, derived from its `consultation.requested` and `.answered` entries: the
+    requester makes its id, so a consultation is (consultation_id, requester), and no other
+    origin's request can replace it."""
 
     __tablename__ = "consultations"
 
     consultation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    requester: Mapped[str] = mapped_column(String(32))  # origin of the request entry
+    requester: Mapped[str] = mapped_column(String(32), primary_key=True)  # origin of the request
     requested_seq: Mapped[int] = mapped_column(BigInteger)
     denier: Mapped[str] = mapped_column(String(32))  # origin of the notice
     notice_id: Mapped[str] = mapped_column(String(36))
@@ -214,4 +217,4 @@ class ApprovalRow(Base):
     explanation: Mapped[str] = mapped_column(Text)
     notified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_approvals_notice", "notice_id"),)
+    __table_args__ = (Index("ix_approvals_notice", "denier", "notice_id"),)

@@ -71,6 +71,23 @@ def test_replace_and_remove(screener: Screener) -> None:
     assert screener.score_one(application("Baltiysky Radar"), "a-node", "n1", TODAY) is None
 
 
+def test_one_notice_id_from_two_origins_is_two_notices(screener: Screener) -> None:
+    """A notice is (origin, notice_id): b-node's n1 neither replaces a-node's n1 nor goes
+    when a-node's is removed."""
+    screener.add(notice_record("b-node", body("n1", "Severny Signal OOO")))
+    assert len(screener) == 4
+    matches = screener.screen(application("Severnyi Signal"), TODAY)
+    assert [(m.origin, m.notice_id) for m in matches] == [
+        ("a-node", "n1"),
+        ("b-node", "n1"),
+        ("b-node", "n2"),
+    ]
+    screener.remove("a-node", "n1")
+    assert ("b-node", "n1") in screener
+    found = screener.score_one(application("Severnyi Signal"), "b-node", "n1", TODAY)
+    assert found is not None and found.origin == "b-node"
+
+
 def test_expired_notices_never_match() -> None:
     s = Screener()
     s.add(notice_record("o", body("old", "Severny Signal", valid_until="2025-12-31")))

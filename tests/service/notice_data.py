@@ -58,8 +58,16 @@ def application(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def insert_foreign_notice(live: Any, clock: Any, **overrides: Any) -> str:
-    """A notice of fr-sbdu stored the way sync would store it: its entry, then derived rows.
+async def insert_foreign_notice(
+    live: Any,
+    clock: Any,
+    *,
+    origin: str = "fr-sbdu",
+    notice_id: str | None = None,
+    **overrides: Any,
+) -> str:
+    """A notice of `origin` (fr-sbdu unless given) stored the way sync would store it: its
+    entry, then derived rows; under a new notice id unless one is given.
 
     `live` is a tests.nodes.LiveNode, `clock` its FakeClock; `overrides` change the notice.
     """
@@ -68,21 +76,30 @@ async def insert_foreign_notice(live: Any, clock: Any, **overrides: Any) -> str:
     from service.notices.body import notice_body
     from service.notices.schema import NoticeInput
 
-    notice_id = str(uuid_compat.uuid7())
+    notice_id = notice_id or str(uuid_compat.uuid7())
     body = notice_body(
         NoticeInput.model_validate(notice(**{"reference": "SBDU-2026-0042", **overrides})),
         notice_id=notice_id,
         version=1,
         supersedes=None,
     )
-    await insert_foreign_entry(live, clock, "notice.published", body)
+    await insert_foreign_entry(live, clock, "notice.published", body, origin)
     return notice_id
 
 
 async def insert_foreign_entry(
-    live: Any, clock: Any, kind: str, body: dict[str, Any], origin: str = "fr-sbdu"
-) -> None:
-    """An entry of `origin` (audience: it and de-bafa), stored and applied as sync would."""
+    live: Any,
+    clock: Any,
+    kind: str,
+    body: dict[str, Any],
+    origin: str = "fr-sbdu",
+    *,
+    flagged: bool = False,
+    audience: tuple[str, ...] = ("de-bafa",),
+) -> str | None:
+    """An entry of `origin` (audience: it and `audience`, de-bafa unless given), stored and
+    applied as sync would; the reason it was flagged, which must be one if and only if
+    `flagged`."""
     from federation.entry import Draft
     from federation.log import append_own
     from federation.tables import EntryRow
@@ -92,12 +109,13 @@ async def insert_foreign_entry(
     from service.notices.derived import NoticeEntry
 
     foreign_key = KeyPair.generate()
+    to = tuple(sorted({*audience, origin}))
     async with live.db.write() as session:
         [sealed] = await append_own(
             session,
             federation=live.node.identity.federation,
             origin=origin,
-            drafts=[Draft(kind, canonical_bytes(body), ("de-bafa", origin), clock())],
+            drafts=[Draft(kind, canonical_bytes(body), to, clock())],
             signer=lambda _type: foreign_key,
             checkpoint_key=foreign_key,
             now=clock(),
@@ -106,4 +124,5 @@ async def insert_foreign_entry(
         assert entry is not None
         await apply_all(session, [NoticeEntry.of(entry)])
         await session.refresh(entry)
-        assert not entry.flagged, entry.flag_reason
+        assert entry.flagged is flagged, entry.flag_reason
+        return entry.flag_reason

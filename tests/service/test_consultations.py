@@ -3,6 +3,7 @@ de-bafa denies; fr-sbdu screens an application, consults de-bafa, which answers;
 approves anyway and files the approval notification. Every step is a signed entry that the
 other node pulls and verifies; on SQLite and on PostgreSQL."""
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,7 +14,12 @@ from sqlalchemy import select
 from federation.tables import EntryRow
 from service.derive import rebuild_all
 from tests.nodes import FakeClock, LiveNode
-from tests.service.notice_data import application, notice
+from tests.service.notice_data import (
+    application,
+    insert_foreign_entry,
+    insert_foreign_notice,
+    notice,
+)
 from tests.sync_peers import sync_once, trio
 
 
@@ -258,3 +264,142 @@ async def test_a_rebuild_from_the_entries_restores_consultations_and_approvals(
     assert after == before
     assert after[0]["position"] == "revoking_notice"
     assert after[0]["screening_id"] == screening["screening_id"]
+
+
+# --- a notice is (origin, notice_id); a consultation (consultation_id, requester) -------------
+
+ROGUE = "aq-rogue"
+
+
+async def test_consultations_and_approvals_name_the_notice_by_origin_and_id(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    """aq-rogue reused de-bafa's notice_id for a notice of its own (stored at fr-sbdu as sync
+    would): fr-sbdu's screening matches both, a request by id alone is ambiguous (422 naming
+    `origin`), and the request and approval by (origin, notice_id) reach de-bafa about its
+    own notice; the approval's body names its denier, since its audience may hold others
+    that used the id."""
+    fr, de = pair
+    notice_id = await _denied(de, fr, clock)
+    await insert_foreign_notice(fr, clock, origin=ROGUE, notice_id=notice_id)
+    r = await fr.client.post("/api/v1/screenings", json=application(), headers=fr.auth("officer"))
+    screening = r.json()
+    matched = {m["origin"] for m in screening["matches"] if m["notice_id"] == notice_id}
+    assert matched == {"de-bafa", ROGUE}
+
+    r = await _consult(fr, screening, notice_id)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["origin"]
+    r = await _consult(fr, screening, notice_id, origin="de-bafa")
+    assert r.status_code == 201, r.text
+    asked = r.json()
+    assert (asked["denier"], asked["notice_id"]) == ("de-bafa", notice_id)
+
+    approval = {
+        "notice_id": notice_id,
+        "consultation_id": asked["consultation_id"],
+        "licence_ref": "SBDU-LIC-1",
+        "decided_on": "2026-11-28",
+        "explanation": "Different end use.",
+    }
+    r = await fr.client.post("/api/v1/approvals", json=approval, headers=fr.auth("officer"))
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["origin"]
+    r = await fr.client.post(
+        "/api/v1/approvals", json={**approval, "origin": ROGUE}, headers=fr.auth("officer")
+    )
+    assert r.status_code == 409, r.text  # the consultation was about de-bafa's notice
+    r = await fr.client.post(
+        "/api/v1/approvals", json={**approval, "origin": "de-bafa"}, headers=fr.auth("officer")
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["denier"] == "de-bafa"
+    async with fr.db.read() as session:
+        entry = await session.get(EntryRow, ("fr-sbdu", r.json()["seq"]))
+        assert entry is not None and entry.content_body is not None
+        assert json.loads(entry.content_body)["denier"] == "de-bafa"
+
+    assert (await sync_once(de, fr, clock)).error is None
+    [received] = (
+        await de.client.get("/api/v1/consultations?direction=in", headers=de.auth("officer"))
+    ).json()["items"]
+    assert (received["denier"], received["notice_id"]) == ("de-bafa", notice_id)
+    [notified] = (await de.client.get("/api/v1/approvals", headers=de.auth("officer"))).json()[
+        "items"
+    ]
+    assert (notified["denier"], notified["notice_id"]) == ("de-bafa", notice_id)
+
+
+async def test_a_consultation_id_reused_by_another_requester_neither_replaces_nor_answers(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    """aq-rogue files a consultation with the id of fr-sbdu's, to de-bafa: de-bafa holds two
+    consultations, before and after a rebuild (which applies aq-rogue's first); answering
+    names the requester, and the answer reaches fr-sbdu's consultation only."""
+    fr, de = pair
+    notice_id = await _denied(de, fr, clock)
+    screening = await _screened(fr, notice_id)
+    asked = (await _consult(fr, screening, notice_id, summary="from fr")).json()
+    assert (await sync_once(de, fr, clock)).error is None
+    reused = {
+        "consultation_id": asked["consultation_id"],
+        "notice_id": notice_id,
+        "notice_version": 1,
+        "reply_due": "2026-12-01",
+        "summary": "from aq-rogue",
+        "message": "m",
+    }
+    await insert_foreign_entry(de, clock, "consultation.requested", reused, ROGUE)
+
+    async def received() -> list[tuple[str, str]]:
+        r = await de.client.get("/api/v1/consultations?direction=in", headers=de.auth("officer"))
+        return [(c["requester"], c["summary"]) for c in r.json()["items"]]
+
+    assert await received() == [(ROGUE, "from aq-rogue"), ("fr-sbdu", "from fr")]
+    async with de.db.write() as session:
+        await rebuild_all(session)
+    assert await received() == [(ROGUE, "from aq-rogue"), ("fr-sbdu", "from fr")]
+
+    url = f"/api/v1/consultations/{asked['consultation_id']}/answer"
+    answer = {"position": "maintains_objection", "message": "unchanged"}
+    r = await de.client.post(url, json=answer, headers=de.auth("officer"))
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["requester"]
+    r = await de.client.post(
+        url, json={**answer, "requester": "fr-sbdu"}, headers=de.auth("officer")
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["requester"], r.json()["position"]) == ("fr-sbdu", "maintains_objection")
+    assert (await sync_once(fr, de, clock)).error is None
+    [answered] = (
+        await fr.client.get("/api/v1/consultations?direction=out", headers=fr.auth("officer"))
+    ).json()["items"]
+    assert answered["position"] == "maintains_objection"
+
+
+async def test_an_approval_without_a_denier_is_flagged_when_two_origins_hold_its_notice_id(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    """An approval filed before approvals named their denier: its audience holds two notices
+    of its notice_id, so whose it is cannot be told; flagged, not guessed."""
+    notice_id = await insert_foreign_notice(live, clock)
+    await insert_foreign_notice(live, clock, origin=ROGUE, notice_id=notice_id)
+    old_style = {
+        "notice_id": notice_id,
+        "consultation_id": None,
+        "licence_ref": "NL-LIC-1",
+        "decided_on": "2026-11-28",
+        "explanation": "e",
+    }
+    told = (ROGUE, "de-bafa", "fr-sbdu")  # nl-cdiu's approval, to every member
+    reason = await insert_foreign_entry(
+        live, clock, "approval.notified", old_style, "nl-cdiu", flagged=True, audience=told
+    )
+    assert reason == (
+        f"approval of notice {notice_id} names no denier, and {ROGUE}, fr-sbdu each hold a "
+        "notice of that id"
+    )
+    named = {**old_style, "denier": "fr-sbdu"}
+    await insert_foreign_entry(live, clock, "approval.notified", named, "nl-cdiu", audience=told)
+    r = await live.client.get("/api/v1/approvals", headers=live.auth("officer"))
+    assert [(a["denier"], a["notice_id"]) for a in r.json()["items"]] == [("fr-sbdu", notice_id)]

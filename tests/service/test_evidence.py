@@ -132,6 +132,14 @@ async def test_the_cli_writes_and_verifies_a_bundle(
     assert code == 0
     assert await asyncio.to_thread(main, ["verify", str(out), "--trust", str(card)]) == 0
     assert "VERIFIED" in capsys.readouterr().out
+    # ORIGIN/NOTICE_ID names the same notice (DESIGN §9); another origin's is not this one
+    by_pair = tmp_path / "by-pair.json"
+    argv = ["evidence", f"de-bafa/{nid}", "-o", str(by_pair), "--data-dir", data_dir]
+    assert await asyncio.to_thread(main, argv) == 0
+    assert by_pair.read_bytes() == out.read_bytes()
+    argv = ["evidence", f"fr-sbdu/{nid}", "-o", str(by_pair), "--data-dir", data_dir]
+    assert await asyncio.to_thread(main, argv) == 1
+    assert f"no notice fr-sbdu/{nid}" in capsys.readouterr().err
     tampered = bytearray(out.read_bytes())
     tampered[len(tampered) // 2] ^= 0x01
     out.write_bytes(bytes(tampered))

@@ -27,7 +27,9 @@ async def test_concurrent_publishes_all_land_in_order(live: LiveNode) -> None:
         stored = await session.scalar(select(func.count()).select_from(EntryRow))
     assert stored == 25
     published = [r for r in rows if r.action == "notice.publish"]
-    assert sorted(r.target for r in published) == sorted(r.json()["notice_id"] for r in responses)
+    assert sorted(r.target for r in published) == sorted(
+        f"de-bafa/{r.json()['notice_id']}" for r in responses
+    )
     assert audit.verify_chain(rows) is None
 
 

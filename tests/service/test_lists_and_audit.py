@@ -266,18 +266,19 @@ async def test_every_notice_action_is_audited_with_the_caller(live: LiveNode) ->
     ).is_success
 
     rows = (await audit_rows(live))[start:]
+    named = f"de-bafa/{notice_id}"  # a notice is (origin, notice_id) in the trail too
     assert [(r.actor, r.action, r.target) for r in rows] == [
-        (OFFICER, "notice.publish", notice_id),
-        (OFFICER, "notice.amend", notice_id),
-        (OFFICER, "notice.read", notice_id),
+        (OFFICER, "notice.publish", named),
+        (OFFICER, "notice.amend", named),
+        (OFFICER, "notice.read", named),
         (OFFICER, "notice.list", None),
-        (OFFICER, "notice.revoke", notice_id),
-        ("auditor:test-auditor", "notice.read", notice_id),
+        (OFFICER, "notice.revoke", named),
+        ("auditor:test-auditor", "notice.read", named),
     ]
     assert all(r.at == "2026-11-28T12:00:00Z" for r in rows)
     assert rows[0].detail["seq"] == 1
     assert rows[1].detail["version"] == 2
-    assert notice_id in rows[3].detail["notices"]
+    assert named in rows[3].detail["notices"]
 
     # refused requests leave no record of an action that did not happen
     before = len(await audit_rows(live))

@@ -410,7 +410,7 @@ async def test_officer_may_not_change_another_origins_notice(
 ) -> None:
     notice_id = await insert_foreign_notice(live, clock)
     officer = live.auth("officer")
-    fetched = await live.client.get(f"{NOTICES}/{notice_id}", headers=officer)
+    fetched = await live.client.get(f"{NOTICES}/{FOREIGN}/{notice_id}", headers=officer)
     assert fetched.status_code == 200, fetched.text
     assert fetched.json()["origin"] == FOREIGN
     before = await counts(live)
@@ -423,7 +423,7 @@ async def test_officer_may_not_change_another_origins_notice(
     assert FOREIGN in assert_problem(amend, 403)["detail"]
     assert FOREIGN in assert_problem(revoke, 403)["detail"]
     assert await counts(live) == before
-    after = (await live.client.get(f"{NOTICES}/{notice_id}", headers=officer)).json()
+    after = (await live.client.get(f"{NOTICES}/{FOREIGN}/{notice_id}", headers=officer)).json()
     assert after["version"] == 1
     assert after["status"] == "active"
 

@@ -67,6 +67,7 @@ CHECKS = [
 ]
 
 NOTICE = "/api/v1/notices/{notice_id}"
+NOTICE_OF = "/api/v1/notices/{origin}/{notice_id}"
 
 
 # Every operation of the API: the role whose token it is called with ("peer": signed as a roster
@@ -77,6 +78,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("POST", "/api/v1/notices", "officer", "auditor", ()),
     ("GET", "/api/v1/notices", "officer", "admin", ()),
     ("GET", NOTICE, "officer", "admin", ()),
+    ("GET", NOTICE_OF, "officer", "admin", ()),
     ("POST", NOTICE + "/amend", "officer", "auditor", ()),
     ("POST", NOTICE + "/revoke", "officer", "auditor", ()),
     ("POST", "/api/v1/screenings", "officer", "auditor", ()),
@@ -88,6 +90,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("POST", "/api/v1/approvals", "officer", "auditor", ()),
     ("GET", "/api/v1/approvals", "officer", "auditor", ()),
     ("GET", "/api/v1/evidence/{notice_id}", "auditor", "admin", ()),
+    ("GET", "/api/v1/evidence/{origin}/{notice_id}", "auditor", "admin", ()),
     ("GET", "/api/v1/audit", "auditor", "officer", ()),
     ("GET", "/api/v1/peers", "admin", "officer", ()),
     ("GET", "/federation/v1/logs", "peer", "admin", ()),
@@ -247,12 +250,14 @@ def _valid_case(api: Api, method: str, path: str) -> Any:
 
 
 def _real_path_parameters(api: Api, path: str) -> dict[str, str] | None:
-    for name in ("notice_id", "screening_id", "consultation_id"):
-        if "{" + name + "}" in path:
-            return {name: api.ids[name]}
+    found = {
+        name: api.ids[name]
+        for name in ("notice_id", "screening_id", "consultation_id")
+        if "{" + name + "}" in path
+    }
     if "{origin}" in path:
-        return {"origin": "de-bafa"}
-    return None
+        found["origin"] = "de-bafa"  # this node: the notice_id above is its own
+    return found or None
 
 
 def _strategy(api: Api, method: str, path: str, mode: GenerationMode) -> st.SearchStrategy[Any]:

@@ -79,7 +79,7 @@ async def test_a_pulls_b_verifies_everything_and_sees_b_notices(
             await session.scalars(select(NoticeRow.notice_id).where(NoticeRow.origin == "de-bafa"))
         )
     assert notices == set(ids)
-    r = await a.client.get(f"/api/v1/notices/{ids[0]}", headers=a.auth("officer"))
+    r = await a.client.get(f"/api/v1/notices/de-bafa/{ids[0]}", headers=a.auth("officer"))
     assert r.status_code == 200 and r.json()["origin"] == "de-bafa"
 
 
@@ -505,7 +505,7 @@ async def test_a_member_added_by_an_amendment_gets_the_notice_from_it(
     )
     assert r.status_code == 200, r.text
     assert (await sync_once(nl, de, clock)).error is None
-    r = await nl.client.get(f"/api/v1/notices/{notice_id}", headers=nl.auth("auditor"))
+    r = await nl.client.get(f"/api/v1/notices/de-bafa/{notice_id}", headers=nl.auth("auditor"))
     assert r.status_code == 200, r.text
     held = r.json()
     assert (held["version"], held["status"]) == (2, "active")

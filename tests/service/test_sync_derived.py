@@ -2,7 +2,9 @@
 checked by the worker processes has its publications' rows built there; what ends up in the
 notice tables is exactly what applying the entries one by one gives (a rebuild), whatever
 the page mixes: new notices, amendments and revocations in the same page, amendments of
-notices stored by an earlier page, and a publication reusing a notice id (flagged)."""
+notices stored by an earlier page, a publication reusing its own origin's notice id (flagged),
+and notice ids that another origin (aq-rogue) used too, stored before or after the page's: a
+notice is (origin, notice_id), so both notices stand and neither changes the other."""
 
 from datetime import datetime
 
@@ -14,15 +16,19 @@ from federation.entry import Draft, SealedEntry
 from federation.log import append_own, lock_log
 from federation.tables import EntryRow
 from service.notices import importing
+from service.notices.body import notice_body
 from service.notices.derived import rebuild
 from service.notices.import_workers import Workers
+from service.notices.schema import NoticeInput
 from service.storage.models import NoticeRow
 from tests.nodes import FakeClock, LiveNode
+from tests.service.notice_data import insert_foreign_entry, insert_foreign_notice, notice
 from tests.service.test_import_pipeline import _records, _setup
 from tests.service.test_log_and_signatures import amend, derived_state, revoke
 from tests.sync_peers import sync_once
 
 FIRST, SECOND = 230, 210  # each sync's page holds more than MIN_PARALLEL_ENTRIES entries
+ROGUE = "aq-rogue"  # an origin that reuses de-bafa's notice ids (stored as sync would)
 
 
 async def _no_audit(_s: AsyncSession, _sealed: list[SealedEntry], _now: datetime) -> None:
@@ -74,8 +80,14 @@ async def _republish(live: LiveNode, notice_id: str, clock: FakeClock) -> None:
 
 async def _flagged(live: LiveNode) -> list[str | None]:
     async with live.db.read() as session:
-        found = await session.scalars(select(EntryRow.flag_reason).where(EntryRow.flagged))
+        found = await session.scalars(
+            select(EntryRow.flag_reason).where(EntryRow.flagged).order_by(EntryRow.origin)
+        )
         return list(found)
+
+
+def _revocation(notice_id: str) -> dict[str, str]:
+    return {"notice_id": notice_id, "reason": "not ours to revoke", "revoked_on": "2026-11-28"}
 
 
 async def test_rows_prepared_in_the_verify_workers_equal_applying_the_entries(
@@ -83,29 +95,55 @@ async def test_rows_prepared_in_the_verify_workers_equal_applying_the_entries(
 ) -> None:
     assert verify_pool.shared().workers >= 2  # else pages are checked in-process, unprepared
     a, b = pair
-    ids = await _import(b, FIRST, clock, 0)
-    await amend(b, ids[0], reference="AMENDED-0")  # same page as its publication
-    await revoke(b, ids[1])
+    first_ids = await _import(b, FIRST, clock, 0)
+    await amend(b, first_ids[0], reference="AMENDED-0")  # same page as its publication
+    await revoke(b, first_ids[1])
     first = await sync_once(a, b, clock)
     assert [o.error for o in first.origins] == [None]
+    # aq-rogue reuses an id a already holds of de-bafa's, and revokes another it does not have
+    reused_after = await insert_foreign_notice(a, clock, origin=ROGUE, notice_id=first_ids[5])
+    wrong_origin = await insert_foreign_entry(
+        a, clock, "notice.revoked", _revocation(first_ids[6]), ROGUE, flagged=True
+    )
+    assert wrong_origin == f"notice.revoked of unknown notice {ROGUE}/{first_ids[6]}"
 
     ids = await _import(b, SECOND, clock, FIRST)
     await amend(b, ids[2], reference="AMENDED-2")  # a notice stored by the first sync
     await _republish(b, ids[3], clock)  # reuses a notice id: flagged at A, not applied
+    # aq-rogue's notices reach a before de-bafa's of the same ids; aq-rogue amends one of them
+    fresh = ids[FIRST:]  # (ids lists every notice of b, oldest first)
+    reused_before = [await insert_foreign_notice(a, clock, origin=ROGUE, notice_id=fresh[4])]
+    amended = notice_body(
+        NoticeInput.model_validate(notice(reference="SBDU-AMENDED")),
+        notice_id=fresh[4],
+        version=2,
+        supersedes=1,
+    )
+    await insert_foreign_entry(a, clock, "notice.amended", amended, ROGUE)
+    reused_before.append(await insert_foreign_notice(a, clock, origin=ROGUE, notice_id=fresh[5]))
     second = await sync_once(a, b, clock)
     assert [o.error for o in second.origins] == [None]
 
     synced = await derived_state(a)
-    assert len(synced["notices"]) == FIRST + SECOND
-    assert len(synced["notice_versions"]) == FIRST + SECOND + 3
+    assert len(synced["notices"]) == FIRST + SECOND + 3
+    assert len(synced["notice_versions"]) == FIRST + SECOND + 3 + 4
     assert {r["reference"] for r in synced["notices"]} >= {"AMENDED-0", "AMENDED-2"}
-    assert await _flagged(a) == [f"notice_id {ids[3]} is already used"]
+    flags = [wrong_origin, f"notice_id {ids[3]} is already used by de-bafa"]
+    assert await _flagged(a) == flags
     async with a.db.read() as session:
         revoked = await session.scalar(
             select(func.count()).select_from(NoticeRow).where(NoticeRow.revoked_seq.is_not(None))
         )
+        # each reused id names two notices, each its origin's own
+        for notice_id in (reused_after, *reused_before):
+            mine = await session.get(NoticeRow, ("de-bafa", notice_id))
+            theirs = await session.get(NoticeRow, (ROGUE, notice_id))
+            assert mine is not None and theirs is not None
+            assert (mine.version, mine.revoked_seq) == (1, None)
+            assert mine.reference.startswith("IMP-") and theirs.reference.startswith("SBDU-")
+            assert theirs.version == (2 if notice_id == fresh[4] else 1)
     assert revoked == 1
-    async with a.db.write() as session:
+    async with a.db.write() as session:  # one batch of the rebuild holds both origins' entries
         await rebuild(session)
     assert await derived_state(a) == synced
-    assert await _flagged(a) == [f"notice_id {ids[3]} is already used"]
+    assert await _flagged(a) == flags

@@ -5,12 +5,14 @@ refusal of databases stamped by a newer denex.
 """
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import service.storage.models  # noqa: F401  (registers the service tables on `metadata`)
@@ -234,3 +236,69 @@ async def test_0007_moves_terms_into_columns_and_back(engine: AsyncEngine) -> No
         ("party", "акме"),
         ("regime", "WA"),
     }
+
+
+async def _insert_notice(engine: AsyncEngine, origin: str, notice_id: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO notices (origin, notice_id, version, reference, decision, "
+                "decided_on, valid_until, destination, regimes, audience, body, first_seq, "
+                "last_seq) VALUES (:o, :n, 1, 'R', 'refusal', '2026-01-01', '2031-01-01', 'RU', "
+                "'[\"WA\"]', '[\"de-bafa\"]', '{}', 1, 1)"
+            ),
+            {"o": origin, "n": notice_id},
+        )
+
+
+async def _insert_consultation(engine: AsyncEngine, consultation_id: str, requester: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO consultations (consultation_id, requester, requested_seq, denier, "
+                "notice_id, notice_version, reply_due, summary, message, requested_at) VALUES "
+                "(:c, :r, 1, 'de-bafa', 'n-1', 1, '2026-12-28', 's', 'm', :t)"
+            ),
+            {"c": consultation_id, "r": requester, "t": datetime(2026, 11, 28, tzinfo=UTC)},
+        )
+
+
+async def _rows(engine: AsyncEngine, table: str) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text(f"SELECT COUNT(*) FROM {table}")) or 0)
+
+
+async def test_0008_lets_two_origins_use_one_notice_id_and_downgrades_only_without(
+    engine: AsyncEngine,
+) -> None:
+    await upgrade(engine, "0007")
+    await _insert_notice(engine, "de-bafa", "n-1")
+    await _insert_consultation(engine, "c-1", "fr-sbdu")
+    with pytest.raises(IntegrityError):  # 0007: one notice per notice_id, whatever its origin
+        await _insert_notice(engine, "aq-rogue", "n-1")
+
+    await upgrade(engine, "0008")
+    await _insert_notice(engine, "aq-rogue", "n-1")
+    await _insert_consultation(engine, "c-1", "aq-rogue")
+    with pytest.raises(IntegrityError):  # still one notice per (origin, notice_id)
+        await _insert_notice(engine, "aq-rogue", "n-1")
+
+    # the older schema would hide one of them: refused, and nothing changes
+    with pytest.raises(RuntimeError, match="notice_id n-1 is used by two origins"):
+        await downgrade(engine, "0007")
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM notices WHERE origin = 'aq-rogue'"))
+    with pytest.raises(RuntimeError, match="consultation_id c-1 is used by two requesters"):
+        await downgrade(engine, "0007")
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == "0008"
+    assert (await _rows(engine, "notices"), await _rows(engine, "consultations")) == (1, 2)
+
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM consultations WHERE requester = 'aq-rogue'"))
+    await downgrade(engine, "0007")
+    assert (await _rows(engine, "notices"), await _rows(engine, "consultations")) == (1, 1)
+    with pytest.raises(IntegrityError):
+        await _insert_notice(engine, "aq-rogue", "n-1")
+    await upgrade(engine)
+    await check_current(engine)

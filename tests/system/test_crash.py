@@ -248,7 +248,9 @@ async def _check_in(session: AsyncSession, ident: Ident, earlier: Sequence[Head]
     audit = list(await session.scalars(select(AuditRow).order_by(AuditRow.seq)))
     assert verify_chain(audit) is None, verify_chain(audit)
     imported = sum(int(a.detail["count"]) for a in audit if a.action == "notice.import")
-    api_published = [str(a.target) for a in audit if a.action == "notice.publish"]
+    targets = [str(a.target) for a in audit if a.action == "notice.publish"]
+    assert all(t.startswith(f"{ORIGIN}/") for t in targets)  # the trail names origin/notice_id
+    api_published = [t.removeprefix(f"{ORIGIN}/") for t in targets]
     assert imported + len(api_published) == len(published), (
         f"audit records {imported} imported + {len(api_published)} published, "
         f"log has {len(published)} notices"

@@ -85,7 +85,7 @@ async def request_consultation(state: StateDep, caller: Officer, request: Reques
             actor=caller.actor,
             action="consultation.request",
             target=row.consultation_id,
-            detail={"notice_id": row.notice_id, "denier": row.denier, "seq": row.requested_seq},
+            detail={"notice": f"{row.denier}/{row.notice_id}", "seq": row.requested_seq},
             now=now,
         )
         return consultation_view(row, me, now.date())
@@ -111,7 +111,11 @@ async def answer_consultation(
             actor=caller.actor,
             action="consultation.answer",
             target=consultation_id,
-            detail={"position": reply.position, "seq": row.answered_seq},
+            detail={
+                "requester": row.requester,
+                "position": reply.position,
+                "seq": row.answered_seq,
+            },
             now=now,
         )
         return consultation_view(row, me, now.date())
@@ -176,7 +180,7 @@ async def notify_approval(state: StateDep, caller: Officer, request: Request) ->
             session,
             actor=caller.actor,
             action="approval.notify",
-            target=row.notice_id,
+            target=f"{row.denier}/{row.notice_id}",
             detail={"licence_ref": row.licence_ref, "seq": row.seq},
             now=now,
         )

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.identity import NODE_ID_PATTERN
 from keys.ed25519 import b64
 from service import audit
 from service.api.body import json_body, parse_model, request_body
@@ -23,6 +24,14 @@ router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 NoticeId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ]
+Origin = Annotated[
+    str, Path(pattern=NODE_ID_PATTERN, description="the notice's origin (a node id)")
+]
+
+
+def named(row: NoticeRow) -> str:
+    """How the audit trail names a notice: `origin/notice_id`."""
+    return f"{row.origin}/{row.notice_id}"
 
 
 def summary(row: NoticeRow, today: date) -> NoticeSummary:
@@ -142,7 +151,7 @@ async def amend_notice(
             session,
             actor=caller.actor,
             action="notice.amend",
-            target=notice_id,
+            target=named(row),
             detail={"seq": row.last_seq, "version": row.version},
             now=now,
         )
@@ -169,7 +178,7 @@ async def revoke_notice(
             session,
             actor=caller.actor,
             action="notice.revoke",
-            target=notice_id,
+            target=named(row),
             detail={"seq": row.last_seq},
             now=now,
         )
@@ -194,7 +203,8 @@ async def list_notices(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> NoticeList:
-    """List notices of every origin, newest-created last, with filters and an opaque cursor."""
+    """List notices of every origin by (notice_id, origin), oldest first (UUIDv7 ids), with
+    filters and an opaque cursor."""
     now = state.clock()
     filters = queries.NoticeFilter(
         origin=origin,
@@ -216,24 +226,43 @@ async def list_notices(
             actor=caller.actor,
             action="notice.list",
             target=None,
-            detail={"count": len(rows), "notices": [r.notice_id for r in rows]},
+            detail={"count": len(rows), "notices": [named(r) for r in rows]},
             now=now,
         )
     return NoticeList(items=[summary(r, now.date()) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/{notice_id}", response_model=Notice, responses=openapi_errors(401, 403, 404, 422))
-async def get_notice(state: StateDep, caller: Reader, notice_id: NoticeId) -> Notice:
-    """One notice: current version, status, and every version's entry exactly as stored."""
+async def _read(state: AppState, actor: str, origin: str | None, notice_id: str) -> Notice:
     now = state.clock()
     async with state.db.write() as session:
-        row = await queries.get_notice(session, notice_id)
+        if origin is None:
+            row = await queries.get_own_notice(session, state.node.identity.node_id, notice_id)
+        else:
+            row = await queries.get_notice(session, origin, notice_id)
         await audit.record(
             session,
-            actor=caller.actor,
+            actor=actor,
             action="notice.read",
-            target=notice_id,
+            target=named(row),
             detail={},
             now=now,
         )
         return await full(state, row, session)
+
+
+@router.get(
+    "/{origin}/{notice_id}", response_model=Notice, responses=openapi_errors(401, 403, 404, 422)
+)
+async def get_notice(
+    state: StateDep, caller: Reader, origin: Origin, notice_id: NoticeId
+) -> Notice:
+    """One notice of any origin, `origin/notice_id` (the same id from two origins names two
+    notices): current version, status, and every version's entry exactly as stored."""
+    return await _read(state, caller.actor, origin, notice_id)
+
+
+@router.get("/{notice_id}", response_model=Notice, responses=openapi_errors(401, 403, 404, 422))
+async def get_own_notice(state: StateDep, caller: Reader, notice_id: NoticeId) -> Notice:
+    """One of this node's own notices (the short form of `/{origin}/{notice_id}`); a
+    partner's notice is read by its origin and id."""
+    return await _read(state, caller.actor, None, notice_id)
