@@ -54,7 +54,7 @@ async def entry_page(
         raise LogError("start must be >= 0 and limit >= 1")
     sql = _sql(rows.paramstyle)
     parts: list[bytes] = []  # serialised entries, a chunk or one entry each, without commas
-    used = len(_OPEN) + len(_CLOSE % (start + limit))  # `next` is at most start + limit
+    used = len(_OPEN)  # and what the page's end will add: len(_CLOSE % next)
     seq, left = start, limit
     while left > 0:
         count = max(1, min(left, (max_bytes - used) // _STORED_ENTRY))
@@ -64,11 +64,11 @@ async def entry_page(
         items = [_entry(row, reader) for row in found]
         chunk = orjson.dumps(items)[1:-1]  # the entries, comma-separated, without [ ]
         cost = len(chunk) + (1 if parts else 0)  # and the comma before them
-        if used + cost > max_bytes:  # the page ends in this chunk: find where
-            for item in items:
+        if used + cost + len(_CLOSE % (seq + len(found))) > max_bytes:
+            for item in items:  # the page ends in this chunk: find where
                 piece = orjson.dumps(item)
                 cost = len(piece) + (1 if parts else 0)
-                if parts and used + cost > max_bytes:
+                if parts and used + cost + len(_CLOSE % (seq + 1)) > max_bytes:
                     break
                 parts.append(piece)
                 used += cost
