@@ -105,7 +105,7 @@ class _TooLarge(PeerError):
         self.head = head
 
 
-async def _get_bytes(client: httpx.AsyncClient, url: str, *, limit: int) -> bytes:
+async def _get_bytes(client: httpx.AsyncClient, url: str, *, limit: int) -> bytearray:
     """The body of a 200 answer, read until `limit` bytes and no further."""
     try:
         async with client.stream("GET", url) as response:
@@ -121,10 +121,10 @@ async def _get_bytes(client: httpx.AsyncClient, url: str, *, limit: int) -> byte
                     )
     except httpx.HTTPError as exc:
         raise PeerError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
-    return bytes(data)
+    return data
 
 
-def _parse_json(url: str, data: bytes) -> Any:
+def _parse_json(url: str, data: bytearray) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -640,13 +640,13 @@ class Syncer:
                 window.shrink(limit)
                 continue
             window.fitted(limit, len(data), most=self.page_size)
-            return _parse_json(url, data), data[: replica.QUARANTINE_ITEM_BYTES]
+            return _parse_json(url, data), bytes(data[: replica.QUARANTINE_ITEM_BYTES])
 
     async def _pages(
         self, base: str, head: LogHead, follower: Follower
     ) -> AsyncGenerator[tuple[int, bytes, list[Accepted], keystate.KeyState, list[Any]], None]:
-        """(start, first bytes of the page as served, verified entries, key state after them, what `prepare`
-        made of them) for `head.origin` up to the peer's size. A pipeline: while the caller
+        """(start, first bytes of the page as served, verified entries, key state after them,
+        what `prepare` made of them) for `head.origin` up to the peer's size. A pipeline: while the caller
         stores one page, the next one is already fetched and being verified (its check
         follows the previous one's, so the follower's key state is always the one at its
         start), and the one after that is being fetched."""
@@ -702,11 +702,11 @@ class Syncer:
 
 @dataclass
 class _Window:
-    """How many entries to ask a peer for at once, in one pull (`Syncer._fetch_page`). It
-    halves after an answer over MAX_PAGE_BYTES; after one that fits, it grows back towards
-    the most as far as that answer's bytes an entry say another would fit in three
-    quarters of the limit (a log of mostly small entries returns to full pages at once; a
-    run of large ones stays at a size that fits instead of failing every other page)."""
+    """How many entries a pull asks a peer for at once (`Syncer._fetch_page`). An answer over
+    MAX_PAGE_BYTES halves it. An answer that fits lets it grow to as many entries as would
+    fill three quarters of MAX_PAGE_BYTES at that answer's bytes per entry asked, at most
+    `most`: past a run of large entries the pull is back at full pages at once, and inside
+    the run it keeps a size that fits instead of failing every other page."""
 
     limit: int
 
