@@ -3,11 +3,14 @@ one log from `start`, at most `limit` of them and at most `MAX_PAGE_BYTES` of JS
 past it (at least one entry when there is one: a maximum-size entry is far below the limit).
 
 The bytes are measured exactly on the one serialisation of the page: rows are read and
-serialised in chunks whose stored bytes cannot exceed what is left of the page (so a page of
-large entries never holds much more than one page in memory), and only the chunk that would
-overflow is measured entry by entry to find where the page ends. Content goes only to
-members of each entry's audience; others get the signed header alone, which still verifies
-the tree (DESIGN §4). Checking pages that arrive is `federation.follow`'s.
+serialised in chunks that fit in what is left of the page (so a page of large entries never
+holds much more than one page in memory), and only the chunk where the page ends is
+measured again, entry by entry from its end, to cut it. Where statements are cheap (SQLite's
+point-read connection) a chunk holds as many rows as would fit if each were of the largest
+size an entry may have; elsewhere (a round trip each) the rows' sizes are read first, so a
+page is usually two statements. Content goes only to members of each entry's audience;
+others get the signed header alone, which still verifies the tree (DESIGN §4). Checking
+pages that arrive is `federation.follow`'s.
 """
 
 import binascii
@@ -24,17 +27,18 @@ from keys.dsse import MAX_ENVELOPE_BYTES
 _OPEN, _CLOSE = b'{"entries":[', b'],"next":%d}'
 # the most one stored entry takes: envelope, content, and salt, leaf hash and audience
 _STORED_ENTRY = MAX_ENVELOPE_BYTES + MAX_CONTENT_BYTES + 16 * 1024
-
-
+_ENTRY_JSON = 160  # about what an entry's JSON adds to its envelope and content (for plans)
 _COLUMNS = "seq, leaf_hash, envelope, content_salt, content_body, audience"
+# an entry's size as served with its content, but for the JSON around it: a plan's measure
+_SIZE = "length(envelope) + 4 * ((coalesce(length(content_body), 0) + 2) / 3)"
 
 
-def _sql(paramstyle: str) -> str:
+def _sql(paramstyle: str, columns: str = _COLUMNS) -> str:
     a, b, c = ("?", "?", "?") if paramstyle == "qmark" else ("$1", "$2", "$3")
     return (
-        f"SELECT {_COLUMNS} FROM entries WHERE origin = {a} AND seq >= {b} "  # noqa: S608
+        f"SELECT {columns} FROM entries WHERE origin = {a} AND seq >= {b} "  # noqa: S608
         f"ORDER BY seq LIMIT {c}"
-    )  # only placeholders are interpolated; every value is a bound parameter
+    )  # only placeholders and the fixed column lists above are interpolated
 
 
 async def entry_page(
@@ -52,35 +56,50 @@ async def entry_page(
     the chunks need no common snapshot."""
     if start < 0 or limit < 1:
         raise LogError("start must be >= 0 and limit >= 1")
-    sql = _sql(rows.paramstyle)
-    parts: list[bytes] = []  # serialised entries, a chunk or one entry each, without commas
+    sizes = None
+    if not rows.cheap_statements:
+        sizes = [
+            int(n) for (n,) in await rows.all(_sql(rows.paramstyle, _SIZE), (origin, start, limit))
+        ]
+    parts: list[bytes] = []  # serialised entries, a chunk each, without their commas
     used = len(_OPEN)  # and what the page's end will add: len(_CLOSE % next)
-    seq, left = start, limit
-    while left > 0:
-        count = max(1, min(left, (max_bytes - used) // _STORED_ENTRY))
-        found = await rows.all(sql, (origin, seq, count))
+    seq = start
+    while seq < start + limit:
+        count = _plan(sizes, seq - start, start + limit - seq, max_bytes - used)
+        found = await rows.all(_sql(rows.paramstyle), (origin, seq, count)) if count else []
         if not found:
             break
         items = [_entry(row, reader) for row in found]
         chunk = orjson.dumps(items)[1:-1]  # the entries, comma-separated, without [ ]
-        cost = len(chunk) + (1 if parts else 0)  # and the comma before them
-        if used + cost + len(_CLOSE % (seq + len(found))) > max_bytes:
-            for item in items:  # the page ends in this chunk: find where
-                piece = orjson.dumps(item)
-                cost = len(piece) + (1 if parts else 0)
-                if parts and used + cost + len(_CLOSE % (seq + 1)) > max_bytes:
-                    break
-                parts.append(piece)
-                used += cost
-                seq += 1
-            break
-        parts.append(chunk)
-        used += cost
-        seq += len(found)
-        left -= len(found)
-        if len(found) < count:
-            break  # the end of the log
+        comma = 1 if parts else 0
+        end, keep = len(chunk), len(items)
+        while keep and used + comma + end + len(_CLOSE % (seq + keep)) > max_bytes:
+            end -= len(orjson.dumps(items[keep - 1])) + (1 if keep > 1 else 0)
+            keep -= 1  # the page ends in this chunk: its last entries go
+        if not keep and not parts:
+            keep, end = 1, len(orjson.dumps(items[0]))  # at least one entry, whatever its size
+        if keep:
+            parts.append(chunk[:end] if keep < len(items) else chunk)
+            used += comma + end
+            seq += keep
+        if keep < count:
+            break  # the page is full, or the log ends here
     return _page(parts, seq)
+
+
+def _plan(sizes: list[int] | None, at: int, left: int, room: int) -> int:
+    """How many rows to read next: as many as fit in `room` bytes by their sizes (from `at`,
+    at most `left`), or if their sizes are not known, as if each were of the largest size an
+    entry may have. At least one while any is left."""
+    if sizes is None:
+        return max(1, min(left, room // _STORED_ENTRY))
+    count, total = 0, 0
+    for size in sizes[at : at + left]:
+        total += size + _ENTRY_JSON
+        if count and total > room:
+            break
+        count += 1
+    return count
 
 
 def _page(pieces: list[bytes], nxt: int) -> bytes:

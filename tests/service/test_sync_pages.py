@@ -21,6 +21,7 @@ from federation.pages import entry_page
 from federation.replica import QUARANTINE_ITEM_BYTES
 from federation.sync import PeerReport
 from federation.tables import EntryRow, QuarantineRow
+from federation.tree import Rows
 from service.storage.models import NoticeRow
 from service.syncing import sync_round
 from tests.nodes import FakeClock, LiveNode
@@ -142,6 +143,30 @@ async def test_a_log_of_maximum_size_entries_syncs_in_pages_under_the_limit(
             select(func.count()).select_from(NoticeRow).where(NoticeRow.origin == "de-bafa")
         )
     assert held == 26
+    async with b.db.rows() as rows:  # the server reads no statement of more than a page
+        reading = _Reading(rows)
+        page = await entry_page(
+            reading, "de-bafa", start=0, limit=1000, reader="fr-sbdu", max_bytes=2 * MIB
+        )
+    assert len(page) <= 2 * MIB and 0 < max(reading.loaded) <= 2 * MIB, reading.loaded
+
+
+@dataclass
+class _Reading:
+    """A `Rows` that notes how many bytes each statement brought into memory."""
+
+    inner: Rows
+    loaded: list[int] = field(default_factory=list)
+    paramstyle: str = field(init=False)
+    cheap_statements: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.paramstyle, self.cheap_statements = self.inner.paramstyle, self.inner.cheap_statements
+
+    async def all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        found = await self.inner.all(sql, params)
+        self.loaded.append(sum(len(v) for row in found for v in row if isinstance(v, bytes)))
+        return found
 
 
 # --- the client ---------------------------------------------------------------------------
