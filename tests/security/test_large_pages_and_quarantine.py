@@ -16,6 +16,7 @@ names the proxy's address), fr-sbdu and nl-cdiu serve directly.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -107,15 +108,22 @@ def test_a_log_of_maximum_size_notices_syncs_and_relays(trio: Trio) -> None:
 
     pulled = fr.node.run("sync", "--peer", "de-bafa")
     assert pulled.returncode == 0, pulled.stderr
-    assert f"de-bafa 0 -> {LARGE + 1} (+{LARGE + 1}) checkpoint verified ok" in pulled.stderr
+    assert _synced(pulled.stderr) >= LARGE + 1  # (de-bafa may have witnessed fr-sbdu's log)
     ids = fr.notices("de-bafa")
     assert len(ids) == LARGE
 
     fr.serve(trio.root / "fr.log")
     relayed = nl.node.run("sync", "--peer", "fr-sbdu")  # de-bafa's log, from fr-sbdu
     assert relayed.returncode == 0, relayed.stderr
-    assert f"de-bafa 0 -> {LARGE + 1} (+{LARGE + 1}) checkpoint verified ok" in relayed.stderr
+    assert _synced(relayed.stderr) >= LARGE + 1
     assert nl.notices("de-bafa") == ids
+
+
+def _synced(stderr: str) -> int:
+    """How many entries of de-bafa a `denex sync` brought, checkpoint verified (or fail)."""
+    found = re.search(r"de-bafa 0 -> (\d+) \(\+\1\) checkpoint verified ok", stderr)
+    assert found is not None, stderr
+    return int(found.group(1))
 
 
 def _signing_key(member: Member) -> KeyPair:
@@ -133,7 +141,8 @@ PREFILLED = 19  # items of an earlier attack, 210 KiB each: the next one passes 
 
 def test_a_peer_flooding_bad_pages_and_hints_fills_a_bounded_quarantine(trio: Trio) -> None:
     de, fr = trio.de, trio.fr
-    assert de.process is not None and fr.process is not None, "runs after the sync test"
+    if de.process is None:  # (run on its own, without the sync test)
+        de.serve(trio.root / "de.log")
     fr.stop()
     earlier = datetime.now(UTC) - timedelta(hours=1)
     with sqlite3.connect(fr.node.data_dir / "node.db") as db:
@@ -145,6 +154,7 @@ def test_a_peer_flooding_bad_pages_and_hints_fills_a_bounded_quarantine(trio: Tr
                 for n in range(PREFILLED)
             ],
         )  # fmt: skip
+        held = db.execute("SELECT size FROM logs WHERE origin = 'de-bafa'").fetchall()
     db.close()
     before = _db_bytes(fr)
 
@@ -174,9 +184,9 @@ def test_a_peer_flooding_bad_pages_and_hints_fills_a_bounded_quarantine(trio: Tr
         [(dropped,)] = db.execute(
             "SELECT quarantine_dropped FROM peer_sync WHERE peer = 'de-bafa'"
         ).fetchall()
-        [(size,)] = db.execute("SELECT size FROM logs WHERE origin = 'de-bafa'").fetchall()
+        after = db.execute("SELECT size FROM logs WHERE origin = 'de-bafa'").fetchall()
     db.close()
-    assert size == LARGE + 1  # nothing of the bad pages stored
+    assert after == held  # nothing of the bad pages stored
     assert len(kept) <= QUARANTINE_ROWS
     assert sum(length + len(reason) for reason, length, _at in kept) <= QUARANTINE_BYTES
     new = [k for k in kept if not k[0].startswith("earlier")]
