@@ -29,6 +29,7 @@ from keys.ed25519 import key_id
 from keys.errors import KeysError
 
 MAX_PAGE_ENTRIES = 1000
+MAX_PAGE_BYTES = 8 * 1024 * 1024  # of the page's JSON, as served (federation.pages)
 
 
 class PageError(FederationError):

@@ -9,7 +9,6 @@ transaction also holds the derived state, so both land together or not at all.
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -142,26 +141,6 @@ async def _store(
 async def log_size(session: AsyncSession, origin: str) -> int:
     size = await session.scalar(select(LogRow.size).where(LogRow.origin == origin))
     return int(size or 0)
-
-
-PAGE_COLUMNS = "seq, leaf_hash, envelope, content_salt, content_body, audience"
-
-
-async def page_rows(
-    rows: tree.Rows, origin: str, *, start: int, limit: int
-) -> list[tuple[Any, ...]]:
-    """Entries of `origin` from `start`, contiguous, at most `limit`, as driver rows of
-    `PAGE_COLUMNS` (the audience as its JSON text). Committed entries never change but for
-    content filled in later, so no snapshot is needed: the federation's entry pages read
-    through `Database.rows()`, without a session or ORM objects (~100 µs an entry)."""
-    if start < 0 or limit < 1:
-        raise LogError("start must be >= 0 and limit >= 1")
-    a, b, c = ("?", "?", "?") if rows.paramstyle == "qmark" else ("$1", "$2", "$3")
-    sql = (
-        f"SELECT {PAGE_COLUMNS} FROM entries WHERE origin = {a} AND seq >= {b} "  # noqa: S608
-        f"ORDER BY seq LIMIT {c}"
-    )  # only placeholders are interpolated; every value is a bound parameter
-    return await rows.all(sql, (origin, start, limit))
 
 
 async def read_entries(

@@ -4,9 +4,9 @@ revocation invalidated. The database edge of sync; nothing here commits.
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import checkpoint as cp
@@ -198,7 +198,15 @@ async def logs(session: AsyncSession) -> list[LogRow]:
 
 # --- bookkeeping: peer status, heads, quarantine, evidence, freezing ------------------------
 
-MAX_QUARANTINE_BYTES = 1024 * 1024
+# What one peer can make this node keep of its bad answers (decision 0018): the newest items,
+# at most QUARANTINE_ROWS of them and QUARANTINE_BYTES in all, each cut to
+# QUARANTINE_ITEM_BYTES of what was served and QUARANTINE_REASON_CHARS of reason; at most one
+# per peer and origin every QUARANTINE_INTERVAL (later ones are only counted).
+QUARANTINE_ROWS = 20
+QUARANTINE_BYTES = 4 * 1024 * 1024
+QUARANTINE_ITEM_BYTES = 256 * 1024
+QUARANTINE_REASON_CHARS = 2000
+QUARANTINE_INTERVAL = timedelta(seconds=60)
 
 
 async def peer_sync(session: AsyncSession, peer: str) -> PeerSyncRow:
@@ -257,18 +265,55 @@ async def quarantine(
     reason: str,
     data: bytes,
     now: datetime,
-) -> None:
+) -> bool:
+    """Keep what `peer` served of `origin` that failed verification, within the bounds above:
+    the first item of a peer and origin in QUARANTINE_INTERVAL is kept and the peer's oldest
+    items beyond its bounds are deleted, in the caller's transaction; a later one is only
+    counted on the peer's status (`quarantine_dropped`). Returns whether it was kept."""
+    last = await session.scalar(
+        select(func.max(QuarantineRow.at)).where(
+            QuarantineRow.peer == peer, QuarantineRow.origin == origin
+        )
+    )
+    if last is not None and _aware(last) > now - QUARANTINE_INTERVAL:
+        counted = await session.execute(
+            update(PeerSyncRow)
+            .where(PeerSyncRow.peer == peer)
+            .values(quarantine_dropped=PeerSyncRow.quarantine_dropped + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if not counted.rowcount:  # type: ignore[attr-defined]
+            (await peer_sync(session, peer)).quarantine_dropped = 1
+        await session.flush()
+        return False
     session.add(
         QuarantineRow(
             peer=peer,
             origin=origin,
             start=start,
-            reason=reason,
-            data=data[:MAX_QUARANTINE_BYTES],
+            reason=reason[:QUARANTINE_REASON_CHARS],
+            data=data[:QUARANTINE_ITEM_BYTES],
             at=now,
         )
     )
     await session.flush()
+    kept = await session.execute(
+        select(QuarantineRow.id, func.length(QuarantineRow.data), QuarantineRow.reason)
+        .where(QuarantineRow.peer == peer)
+        .order_by(QuarantineRow.id.desc())
+    )  # newest first: ids grow with every item kept
+    total, stale = 0, []
+    for count, (item, size, why) in enumerate(kept, start=1):
+        total += int(size or 0) + len(why.encode("utf-8"))
+        if count > QUARANTINE_ROWS or total > QUARANTINE_BYTES:
+            stale.append(item)
+    if stale:
+        await session.execute(delete(QuarantineRow).where(QuarantineRow.id.in_(stale)))
+    return True
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def keep_evidence(

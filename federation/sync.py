@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import keystate, replica, verify_pool, witness
 from federation.errors import FederationError
 from federation.follow import (
+    MAX_PAGE_BYTES,
     MAX_PAGE_ENTRIES,
     Accepted,
     Follower,
@@ -39,7 +40,6 @@ from federation.follow import (
 from federation.log import lock_log, log_size
 from federation.tables import EntryRow, LogRow
 
-MAX_PAGE_BYTES = 8 * 1024 * 1024
 MAX_LOGS_BYTES = 1024 * 1024
 MAX_CHECKPOINT_BYTES = 16 * 1024
 MAX_CONSISTENT = 64  # checkpoints remembered per origin as consistent with this node's copy
@@ -54,11 +54,12 @@ class PeerError(FederationError):
 
 
 class _BadPage(PageError):
-    """A page that failed, with where it started and what was served (for quarantine)."""
+    """A page that failed, with where it started and its first bytes as served (for the
+    quarantine)."""
 
-    def __init__(self, start: int, doc: Any, cause: PageError) -> None:
+    def __init__(self, start: int, served: bytes, cause: PageError) -> None:
         super().__init__(str(cause))
-        self.start, self.doc = start, doc
+        self.start, self.served = start, served
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,16 @@ class PeerReport:
         return sum(o.fetched for o in self.origins)
 
 
-async def _get_json(client: httpx.AsyncClient, url: str, *, limit: int) -> Any:
+class _TooLarge(PeerError):
+    """An answer that went past its byte limit while it streamed; `head` is what came first."""
+
+    def __init__(self, message: str, head: bytes) -> None:
+        super().__init__(message)
+        self.head = head
+
+
+async def _get_bytes(client: httpx.AsyncClient, url: str, *, limit: int) -> bytearray:
+    """The body of a 200 answer, read until `limit` bytes and no further."""
     try:
         async with client.stream("GET", url) as response:
             if response.status_code != 200:
@@ -105,17 +115,28 @@ async def _get_json(client: httpx.AsyncClient, url: str, *, limit: int) -> Any:
             async for chunk in response.aiter_bytes():
                 data.extend(chunk)
                 if len(data) > limit:
-                    raise PeerError(f"GET {url}: answer exceeds {limit} bytes")
+                    raise _TooLarge(
+                        f"GET {url}: answer exceeds {limit} bytes",
+                        bytes(data[: replica.QUARANTINE_ITEM_BYTES]),
+                    )
     except httpx.HTTPError as exc:
         raise PeerError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+    return data
+
+
+def _parse_json(url: str, data: bytearray) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         pass  # the standard parser decides (it accepts what orjson does not: huge integers)
     try:
-        return json.loads(bytes(data))
+        return json.loads(data)
     except ValueError as exc:
         raise PeerError(f"GET {url}: answer is not JSON") from exc
+
+
+async def _get_json(client: httpx.AsyncClient, url: str, *, limit: int) -> Any:
+    return _parse_json(url, await _get_bytes(client, url, limit=limit))
 
 
 async def _get_text(client: httpx.AsyncClient, url: str, *, limit: int) -> str:
@@ -405,12 +426,12 @@ class Syncer:
             report.error = f"{head.origin} is frozen after equivocation: {log.frozen_reason}"
             return report
         page_start: int | None = None
-        raw: Any = b""  # what a quarantine keeps: a page as parsed (serialised only then)
+        raw = b""  # what a quarantine keeps: the first bytes of a page as served
         witnesses: list[Accepted] = []
         try:
             async with contextlib.aclosing(self._pages(base, head, follower)) as pages:
-                async for start, doc, accepted, state, prepared in pages:
-                    page_start, raw = start, doc
+                async for start, served, accepted, state, prepared in pages:
+                    page_start, raw = start, served
                     report.substantive += sum(1 for a in accepted if a.type != witness.WITNESSED)
                     witnesses.extend(
                         a for a in accepted if a.type == witness.WITNESSED and a.wire.body
@@ -460,7 +481,7 @@ class Syncer:
             witnesses.clear()  # only what was stored is checked below
             report.error = str(exc)
             if isinstance(exc, _BadPage):
-                page_start, raw = exc.start, exc.doc
+                page_start, raw = exc.start, exc.served
             async with self.write() as session:
                 await replica.quarantine(
                     session,
@@ -468,7 +489,7 @@ class Syncer:
                     origin=head.origin,
                     start=page_start,
                     reason=report.error,
-                    data=raw if isinstance(raw, bytes) else json.dumps(raw).encode(),
+                    data=raw,
                     now=self.clock(),
                 )
         for entry in witnesses:
@@ -483,18 +504,19 @@ class Syncer:
         wanted = {r.seq: r for r in rows if r.seq < head.size}
         found: list[tuple[int, WireEntry]] = []
         seqs = sorted(wanted)
+        window = _Window(self.page_size)
         while seqs:
             start, count = seqs[0], 1
             while count < len(seqs) and seqs[count] == start + count and count < self.page_size:
                 count += 1
-            seqs = seqs[count:]
-            url = f"{base}/logs/{head.origin}/entries?start={start}&limit={count}"
             try:
-                page, _next = parse_page(
-                    await _get_json(self.client, url, limit=MAX_PAGE_BYTES), start=start
-                )
+                doc, _head = await self._fetch_page(base, head.origin, start, count, window)
+                page, nxt = parse_page(doc, start=start)
             except (PeerError, PageError):
                 return 0
+            if nxt == start:
+                break  # the peer serves nothing from here
+            seqs = [seq for seq in seqs if seq >= nxt]  # a page may hold fewer than asked
             for wire in page:
                 row = wanted.get(wire.seq)
                 if (
@@ -595,23 +617,49 @@ class Syncer:
                 continue
         return found
 
+    async def _fetch_page(
+        self, base: str, origin: str, start: int, want: int, window: "_Window"
+    ) -> tuple[Any, bytes]:
+        """A page of at most `want` entries of `origin` from `start`, and its first bytes as
+        served (what a quarantine keeps). An answer over MAX_PAGE_BYTES is asked again for half
+        as many entries, down to one; one entry still too big is a bad page (DESIGN §5: "a
+        client that meets a page too big asks again with a smaller `limit`"). Raises
+        PeerError, or _BadPage for that one entry."""
+        while True:
+            limit = min(want, window.limit)
+            url = f"{base}/logs/{origin}/entries?start={start}&limit={limit}"
+            try:
+                data = await _get_bytes(self.client, url, limit=MAX_PAGE_BYTES)
+            except _TooLarge as exc:
+                if limit == 1:
+                    cause = PageError(
+                        f"entry {start} of {origin}: a page of this one entry exceeds "
+                        f"{MAX_PAGE_BYTES} bytes"
+                    )
+                    raise _BadPage(start, exc.head, cause) from exc
+                window.shrink(limit)
+                continue
+            window.fitted(limit, len(data), most=self.page_size)
+            return _parse_json(url, data), bytes(data[: replica.QUARANTINE_ITEM_BYTES])
+
     async def _pages(
         self, base: str, head: LogHead, follower: Follower
-    ) -> AsyncGenerator[tuple[int, Any, list[Accepted], keystate.KeyState, list[Any]], None]:
-        """(start, page as served, verified entries, key state after them, what `prepare`
-        made of them) for `head.origin` up to the peer's size. A pipeline: while the caller
+    ) -> AsyncGenerator[tuple[int, bytes, list[Accepted], keystate.KeyState, list[Any]], None]:
+        """(start, first bytes of the page as served, verified entries, key state after them,
+        what `prepare` made of them) for `head.origin` up to the peer's size. A pipeline: while the caller
         stores one page, the next one is already fetched and being verified (its check
         follows the previous one's, so the follower's key state is always the one at its
         start), and the one after that is being fetched."""
 
-        async def fetch(start: int) -> Any:
-            limit = min(self.page_size, head.size - start)
-            url = f"{base}/logs/{head.origin}/entries?start={start}&limit={limit}"
-            return await _get_json(self.client, url, limit=MAX_PAGE_BYTES)
+        window = _Window(self.page_size)
 
-        async def check(start: int, fetching: "asyncio.Future[Any]") -> _Checked:
-            doc = await fetching
-            following: asyncio.Future[Any] | None = None
+        async def fetch(start: int) -> tuple[Any, bytes]:
+            want = min(self.page_size, head.size - start)
+            return await self._fetch_page(base, head.origin, start, want, window)
+
+        async def check(start: int, fetching: "asyncio.Future[tuple[Any, bytes]]") -> _Checked:
+            doc, served = await fetching
+            following: asyncio.Future[tuple[Any, bytes]] | None = None
             try:
                 wire, nxt = parse_page(doc, start=start)
                 if not wire:
@@ -626,11 +674,11 @@ class Syncer:
                 )
             except PageError as exc:
                 _forget(following)
-                raise _BadPage(start, doc, exc) from exc
+                raise _BadPage(start, served, exc) from exc
             except BaseException:
                 _forget(following)
                 raise
-            return _Checked(start, doc, accepted, follower.state, prepared, nxt, following)
+            return _Checked(start, served, accepted, follower.state, prepared, nxt, following)
 
         if follower.size >= head.size:
             return
@@ -644,12 +692,31 @@ class Syncer:
                 if page.following is not None:
                     pending = asyncio.ensure_future(check(page.next, page.following))
                     await asyncio.sleep(0)  # it starts now: parsed and handed to the workers
-                yield page.start, page.doc, page.accepted, page.state, page.prepared
+                yield page.start, page.served, page.accepted, page.state, page.prepared
         finally:
             if pending is not None and pending.done() and not pending.cancelled():
                 if pending.exception() is None:
                     _forget(pending.result().following)
             _forget(pending)
+
+
+@dataclass
+class _Window:
+    """How many entries a pull asks a peer for at once (`Syncer._fetch_page`). An answer over
+    MAX_PAGE_BYTES halves it. An answer that fits lets it grow to as many entries as would
+    fill three quarters of MAX_PAGE_BYTES at that answer's bytes per entry asked, at most
+    `most`: past a run of large entries the pull is back at full pages at once, and inside
+    the run it keeps a size that fits instead of failing every other page."""
+
+    limit: int
+
+    def shrink(self, asked: int) -> None:
+        self.limit = max(1, asked // 2)
+
+    def fitted(self, asked: int, served: int, *, most: int) -> None:
+        if self.limit < most:
+            room = asked * (MAX_PAGE_BYTES * 3 // 4) // max(1, served)
+            self.limit = max(self.limit, min(most, room))
 
 
 @dataclass(frozen=True)
@@ -666,7 +733,7 @@ class _Checked:
     """A page verified ahead of being stored (`Syncer._pages`)."""
 
     start: int
-    doc: Any
+    served: bytes  # the page's first bytes as served (what a quarantine keeps)
     accepted: list[Accepted]
     state: keystate.KeyState  # the origin's key state after this page
     prepared: list[Any]

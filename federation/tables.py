@@ -136,6 +136,8 @@ class PeerSyncRow(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failures: Mapped[int] = mapped_column(Integer, default=0)  # network failures in a row
     next_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # bad answers not kept in quarantine, over its rate limit (federation.replica.quarantine)
+    quarantine_dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PeerHeadRow(Base):

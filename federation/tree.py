@@ -88,12 +88,15 @@ class Rows(Protocol):
     subtrees never change once committed, so reads need no common snapshot."""
 
     paramstyle: str
+    cheap_statements: bool  # a statement costs microseconds (in-process), not a round trip
 
     async def all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]: ...
 
 
 class SessionRows:
     """`Rows` through a session's connection (its transaction, its snapshot)."""
+
+    cheap_statements = False
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

@@ -460,11 +460,13 @@ async def peer_statuses(
     freshness of the peer's own log, and alerts (equivocation, staleness, quarantine)."""
     logs = {row.origin: row for row in await session.scalars(select(LogRow))}
     statuses: dict[str, Status] = {}
+    dropped: dict[str, int] = {}
     for row in await session.scalars(select(PeerSyncRow)):
         statuses[row.peer] = Status(
             last_success=_aware(row.last_success) if row.last_success else None,
             last_error=row.last_error,
         )
+        dropped[row.peer] = row.quarantine_dropped
     for head in await session.scalars(select(PeerHeadRow)):
         ours = logs[head.origin].size if head.origin in logs else 0
         if head.size > ours:
@@ -475,9 +477,11 @@ async def peer_statuses(
         )
     )
     for peer_id, count, last in quarantined:
+        more = dropped.get(peer_id, 0)
         statuses.setdefault(peer_id, Status()).alerts.append(
             f"{count} answer(s) failed verification and were quarantined, the last at "
             f"{_aware(last).isoformat()}"
+            + (f"; {more} more were only counted (one is kept per origin a minute)" if more else "")
         )
     for peer in await list_peers(session):
         status = statuses.setdefault(peer.node_id, Status())

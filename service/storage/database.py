@@ -208,6 +208,7 @@ class _PointRows:
     the latest commit); if the database is busy, through a read session instead."""
 
     paramstyle = "qmark"
+    cheap_statements = True  # ~20 µs a statement on the loop's thread
 
     def __init__(self, db: "Database") -> None:
         self.db = db

@@ -126,3 +126,15 @@ async def insert_foreign_entry(
         await session.refresh(entry)
         assert entry.flagged is flagged, entry.flag_reason
         return entry.flag_reason
+
+
+def large_notice(reference: str, *, size: int = 255 * 1024) -> dict[str, Any]:
+    """A valid notice whose JSON is about `size` bytes, near the 256 KiB limit of an entry's
+    content: items with the longest descriptions the schema allows (4,000 characters)."""
+    words = ("interception", "monitoring", "centre", "software", "licence", "network", "probe")
+    items = []
+    while 4100 * (len(items) + 1) <= size and len(items) < 100:
+        n = len(items)
+        text = " ".join(f"{words[(n + k) % len(words)]}-{k}" for k in range(400))[:4000]
+        items.append({"control_entry": "5A001.j", "description": text, "quantity": "1"})
+    return notice(reference=reference, items=items)
