@@ -31,8 +31,11 @@ from service.node import (
     signed_card,
     signing_key_file,
 )
+from service.notices.text import text_problem
 from service.settings import Settings
 from service.storage.models import NodeRow
+
+MAX_REASON = 1000  # a revocation's reason is signed and seen by every peer
 
 
 async def _node_row(session: AsyncSession, root: KeyPair) -> NodeRow:
@@ -132,8 +135,12 @@ async def revoke(
     and the notice tables are rebuilt without them. Revoking the key in use first adds a new
     one. Returns (entries invalidated, new key id or None)."""
     row = await _node_row(session, root)
-    if not reason.strip():
-        raise ConfigError("--reason must say why the key is revoked")
+    if not reason.strip() or len(reason) > MAX_REASON:
+        raise ConfigError(
+            f"--reason must say in 1 to {MAX_REASON} characters why the key is revoked"
+        )
+    if (problem := text_problem(reason)) is not None:
+        raise ConfigError(f"--reason {problem}")
     log = await lock_log(session, row.node_id)
     await session.refresh(row)
     state = await own_key_state(session, row.node_id)

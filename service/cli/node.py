@@ -11,6 +11,7 @@ from federation.identity import is_federation_id, is_node_id
 from service.cli.common import CliError, DataDir, run, say, settings_for
 from service.logs import logging_config
 from service.node import ROOT_KEY_FILE, load_keypair, signed_card
+from service.notices.text import text_problem
 from service.notices.vocabulary import COUNTRIES, KNOWN_REGIMES
 from service.runtime import init_node, load_identity, open_node, store_card, utc_now
 
@@ -34,6 +35,8 @@ def _check_init(
         raise CliError(f"--country {country!r} is not an ISO 3166-1 alpha-2 code")
     if not name.strip() or len(name) > 200:
         raise CliError("--name must be 1 to 200 characters")
+    if (problem := text_problem(name)) is not None:
+        raise CliError(f"--name {problem}")
     if not url.startswith("https://") and not (insecure_http and url.startswith("http://")):
         raise CliError(
             f"--url {url!r} must be https:// (http:// only with DENEX_INSECURE_DEV_HTTP=1)"
