@@ -26,25 +26,29 @@ _REFUSED = {
 _TAGS = range(0xE0000, 0xE0080)  # invisible copies of ASCII ("ASCII smuggling")
 # Default_Ignorable_Code_Point (Unicode DerivedCoreProperties), plus U+2800 BRAILLE PATTERN
 # BLANK: characters that render as nothing
-_INVISIBLE = (
-    (0x00AD, 0x00AD),
-    (0x034F, 0x034F),
-    (0x061C, 0x061C),
-    (0x115F, 0x1160),
-    (0x17B4, 0x17B5),
-    (0x180B, 0x180F),
-    (0x200B, 0x200F),
-    (0x202A, 0x202E),
-    (0x2060, 0x206F),
-    (0x2800, 0x2800),
-    (0x3164, 0x3164),
-    (0xFE00, 0xFE0F),
-    (0xFEFF, 0xFEFF),
-    (0xFFA0, 0xFFA0),
-    (0xFFF0, 0xFFF8),
-    (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A),
-    (0xE0000, 0xE0FFF),
+_INVISIBLE = frozenset(
+    chr(point)
+    for low, high in (
+        (0x00AD, 0x00AD),
+        (0x034F, 0x034F),
+        (0x061C, 0x061C),
+        (0x115F, 0x1160),
+        (0x17B4, 0x17B5),
+        (0x180B, 0x180F),
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x206F),
+        (0x2800, 0x2800),
+        (0x3164, 0x3164),
+        (0xFE00, 0xFE0F),
+        (0xFEFF, 0xFEFF),
+        (0xFFA0, 0xFFA0),
+        (0xFFF0, 0xFFF8),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0000, 0xE0FFF),
+    )
+    for point in range(low, high + 1)
 )
 _INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"})
 
@@ -67,15 +71,17 @@ def _refusal(char: str, *, multiline: bool) -> str | None:
 
 def visible(char: str) -> bool:
     """Does `char` show as something (not space, not a format or ignorable character)?"""
-    point = ord(char)
-    if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
-        return False
-    return not any(low <= point <= high for low, high in _INVISIBLE)
+    return char not in _INVISIBLE and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+
+
+_NOTHING_VISIBLE = "must contain at least one visible character"
 
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
     """What is wrong with `value` as a text field, naming the first offending character, or
     None if it may be stored. `multiline`: a long free-text field (tabs and line breaks)."""
+    if value.isascii() and value.isprintable():  # the common case, checked in C
+        return None if value.strip() else _NOTHING_VISIBLE
     if not value.isprintable():  # printable: no C*, Z* except the space; else look closer
         for char in value:
             if char != " " and not char.isprintable():
@@ -83,7 +89,7 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
                 if problem is not None:
                     return problem
     if not any(visible(char) for char in value):
-        return "must contain at least one visible character"
+        return _NOTHING_VISIBLE
     return None
 
 
