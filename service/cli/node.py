@@ -9,6 +9,7 @@ import typer
 
 from federation.identity import is_federation_id, is_node_id
 from service.cli.common import CliError, DataDir, run, say, settings_for
+from service.keyadmin import destroy_unneeded_keys
 from service.logs import logging_config
 from service.node import ROOT_KEY_FILE, load_keypair, signed_card
 from service.notices.text import text_problem
@@ -88,11 +89,16 @@ def serve(
 
     settings = settings_for(data_dir)
 
-    async def _prepare() -> None:
+    async def _prepare() -> list[str]:
         db, _node = await open_node(settings, upgrade=True)
-        await db.dispose()
+        try:
+            async with db.read() as session:
+                return await destroy_unneeded_keys(session, settings, now=utc_now())
+        finally:
+            await db.dispose()
 
-    run(_prepare())
+    for kid in run(_prepare()):
+        say(f"destroyed the private key file of signing key {kid[:16]}... (no longer needed)")
     os.environ["DENEX_DATA_DIR"] = str(settings.data_dir)
     # uvicorn re-raises SIGTERM after its graceful shutdown; this handler turns that (or a
     # SIGTERM before it starts) into a clean exit 0, as an orchestrator expects.
