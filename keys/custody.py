@@ -28,11 +28,16 @@ ENCRYPTED_MARKER = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
 
 def key_pem(key: KeyPair, passphrase: bytes | None) -> bytes:
-    """`key` as PKCS#8 PEM: encrypted with the strong KDF when a passphrase is given."""
+    """`key` as PKCS#8 PEM: encrypted with the strong KDF when a passphrase is given, and
+    then read back once (as `load_key` will) before anything is written."""
     if not passphrase:
         return key.private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     info = key.private.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
-    return pkcs8.encrypt(info, passphrase)
+    pem = pkcs8.encrypt(info, passphrase)
+    back = load_pem_private_key(pem, password=passphrase)
+    if not isinstance(back, Ed25519PrivateKey) or KeyPair(back).public != key.public:
+        raise KeyFileError("an encrypted key did not read back as the same key")
+    return pem
 
 
 def _write_new(path: Path, pem: bytes) -> None:
