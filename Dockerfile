@@ -10,7 +10,7 @@ COPY migrations ./migrations
 RUN python -m venv /opt/denex && /opt/denex/bin/pip install --no-cache-dir .
 
 FROM python:3.11-slim
-RUN useradd --system --create-home --uid 10001 denex && mkdir /data && chown denex /data
+RUN useradd --system --create-home --uid 10001 denex && mkdir -m 0700 /data && chown denex /data
 COPY --from=build /opt/denex /opt/denex
 ENV PATH=/opt/denex/bin:$PATH \
     DENEX_DATA_DIR=/data \

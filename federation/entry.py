@@ -190,20 +190,71 @@ def seal_many(
 
 @dataclass(frozen=True)
 class VerifiedHeader:
-    """A verified header. `flag` says why this node cannot interpret it (newer `v`, unknown
-    type): such an entry is still stored and the log goes on (DESIGN §4)."""
+    """A verified header, with the fields a node stores and routes it by. `flag` says why
+    this node cannot interpret it (newer `v`, unknown type): such an entry is still stored
+    and the log goes on (DESIGN §4)."""
 
     header: dict[str, Any]
     key_id: str
+    type: str
+    issued_at: datetime
+    audience: tuple[str, ...]
     flag: str | None = None
-    issued_at: datetime | None = None  # parsed, unless the header version is not supported
 
 
 _is_federation_id = functools.lru_cache(maxsize=64)(is_federation_id)
+_TYPE = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")  # fits the entries.type column
+# what a header of any version must carry to be stored and routed (DESIGN §4)
+ROUTING_FIELDS = ("type", "issued_at", "audience", "content_hash")
 
 
 def _is_int(value: object) -> bool:
     return type(value) is int
+
+
+def _field_problem(header: Mapping[str, Any]) -> str | None:
+    """What is wrong with the set of fields of a header, naming the fields, or None. A header
+    of this version has exactly HEADER_FIELDS; a newer one may add fields but must still
+    carry those this node needs to store and route it."""
+    missing = [name for name in ROUTING_FIELDS if name not in header]
+    if missing:
+        return f"header lacks {', '.join(missing)}"
+    if header["v"] == HEADER_VERSION and len(header) != len(HEADER_FIELDS):
+        unknown = sorted(set(header) - HEADER_FIELDS)
+        return f"header has unknown fields {', '.join(unknown)}"
+    return None
+
+
+def _entry_type(header: Mapping[str, Any], *, by_root: bool) -> str:
+    """The header's type, if it is a type name and the key that signed it may sign it."""
+    entry_type = header["type"]
+    if type(entry_type) is not str or not _TYPE.fullmatch(entry_type):
+        raise EntryError(f"type {str(entry_type)[:80]!r} is not an entry type name")
+    if entry_type in KEY_TYPES and not by_root:
+        raise EntryError(f"{entry_type} must be signed by the root key")
+    if entry_type not in KEY_TYPES and by_root:
+        raise EntryError(f"{entry_type} must not be signed by the root key")
+    return entry_type
+
+
+def _routing(
+    header: Mapping[str, Any], origin: str, entry_type: str
+) -> tuple[datetime, tuple[str, ...]]:
+    """The time and audience of a header whose fields are all present; EntryError naming
+    the field that is wrong."""
+    issued_at = parse_time(header["issued_at"])
+    audience = header["audience"]
+    if type(audience) is not list:
+        raise EntryError("audience must be a list")
+    if all(type(a) is str for a in audience):
+        problem = _audience_problem(tuple(audience), origin, entry_type)
+        if problem is not None:
+            raise EntryError(problem)
+    else:
+        check_audience(audience, origin=origin, entry_type=entry_type)
+    if type(header["content_hash"]) is not str:
+        raise EntryError("content_hash must be a string")
+    return issued_at, tuple(audience)
 
 
 def verify_entry(
@@ -221,7 +272,9 @@ def verify_entry(
     header fields, and the content (when present) against `content_hash`.
 
     `signing_keys` are the keys valid at that seq; `root_key` the origin's root key.
-    Raises EntryError with a message naming the entry and what failed.
+    A header of a newer version is verified as far as this node can (signature, federation,
+    origin, seq, key, type, time, audience, content) and flagged. Raises EntryError with a
+    message naming the entry and what failed.
     """
     where = f"entry {seq} of {origin}"
     try:
@@ -229,43 +282,25 @@ def verify_entry(
     except EnvelopeError as exc:
         raise EntryError(f"{where}: {exc}") from exc
     header = verified.body
-    if not _is_int(header.get("v")):
+    version = header.get("v")
+    if type(version) is not int:
         raise EntryError(f"{where}: header version must be an integer")
+    if version < HEADER_VERSION:
+        raise EntryError(f"{where}: header version {version} does not exist")
     if header.get("federation") != federation or not _is_federation_id(federation):
         raise EntryError(f"{where}: federation {header.get('federation')!r} is not {federation!r}")
     if header.get("origin") != origin:
         raise EntryError(f"{where}: origin {header.get('origin')!r} is not {origin!r}")
     if not _is_int(header.get("seq")) or header["seq"] != seq:
         raise EntryError(f"{where}: header says seq {header.get('seq')!r}")
-    entry_type = header.get("type")
-    by_root = verified.key_id in root_key
-    if entry_type in KEY_TYPES and not by_root:
-        raise EntryError(f"{where}: {entry_type} must be signed by the root key")
-    if entry_type not in KEY_TYPES and by_root:
-        raise EntryError(f"{where}: {entry_type} must not be signed by the root key")
-    if header["v"] < HEADER_VERSION:
-        raise EntryError(f"{where}: header version {header['v']} does not exist")
-    if header["v"] > HEADER_VERSION:
-        return VerifiedHeader(
-            header, verified.key_id, f"header version {header['v']} not supported"
-        )
-    if set(header) != HEADER_FIELDS:
-        raise EntryError(f"{where}: header fields are not exactly {sorted(HEADER_FIELDS)}")
+    problem = _field_problem(header)
+    if problem is not None:
+        raise EntryError(f"{where}: {problem}")
     try:
-        issued_at = parse_time(header["issued_at"])
-        audience = header["audience"]
-        if not isinstance(audience, list):
-            raise EntryError("audience must be a list")
-        if all(type(a) is str for a in audience):
-            problem = _audience_problem(tuple(audience), origin, str(entry_type))
-            if problem is not None:
-                raise EntryError(problem)
-        else:
-            check_audience(audience, origin=origin, entry_type=str(entry_type))
+        entry_type = _entry_type(header, by_root=verified.key_id in root_key)
+        issued_at, audience = _routing(header, origin, entry_type)
     except EntryError as exc:
         raise EntryError(f"{where}: {exc}") from exc
-    if not isinstance(header["content_hash"], str):
-        raise EntryError(f"{where}: content_hash must be a string")
     if (salt is None) != (body is None):
         raise EntryError(f"{where}: content needs both salt and body")
     if salt is not None and body is not None:
@@ -275,5 +310,10 @@ def verify_entry(
             raise EntryError(f"{where}: content exceeds {MAX_CONTENT_BYTES} bytes")
         if content_hash(salt, body) != header["content_hash"]:
             raise EntryError(f"{where}: content does not match its signed content_hash")
-    flag = None if entry_type in ENTRY_TYPES else f"unknown entry type {entry_type!r}"
-    return VerifiedHeader(header=header, key_id=verified.key_id, flag=flag, issued_at=issued_at)
+    if version > HEADER_VERSION:
+        flag: str | None = f"header version {version} not supported"
+    elif entry_type not in ENTRY_TYPES:
+        flag = f"unknown entry type {entry_type!r}"
+    else:
+        flag = None
+    return VerifiedHeader(header, verified.key_id, entry_type, issued_at, audience, flag)

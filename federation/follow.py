@@ -19,7 +19,6 @@ from federation.entry import (
     KEY_TYPES,
     MAX_CONTENT_BYTES,
     SALT_BYTES,
-    parse_time,
     verify_entry,
 )
 from federation.errors import FederationError
@@ -98,6 +97,10 @@ def parse_page(doc: Any, *, start: int) -> tuple[list[WireEntry], int]:
         envelope = item["envelope"]
         if not isinstance(envelope, str) or len(envelope) > MAX_ENVELOPE_BYTES:
             raise PageError(f"{where}: envelope must be a string of at most 64 KiB")
+        try:
+            envelope_bytes = envelope.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate, from a "\ud800" escape
+            raise PageError(f"{where}: envelope is not valid Unicode text") from exc
         salt = body = None
         content = item.get("content")
         if content is not None:
@@ -109,7 +112,7 @@ def parse_page(doc: Any, *, start: int) -> tuple[list[WireEntry], int]:
             WireEntry(
                 seq=seq,
                 leaf_hash=_b64(item["leaf_hash"], f"{where}: leaf_hash", size=32),
-                envelope=envelope.encode("utf-8"),
+                envelope=envelope_bytes,
                 salt=salt,
                 body=body,
             )
@@ -154,22 +157,20 @@ class Follower:
                     salt=wire.salt,
                     body=wire.body,
                 )
-                header = verified.header
-                audience = tuple(header["audience"])
+                audience = verified.audience
                 member = list(audience) == EVERYONE or self.me in audience
                 if wire.body is not None and not member:
                     raise PageError(f"{where}: content sent to {self.me}, outside its audience")
-                issued_at = verified.issued_at or parse_time(header["issued_at"])
-                if header["type"] in KEY_TYPES:
+                if verified.type in KEY_TYPES:
                     if wire.body is None:
                         raise PageError(f"{where}: key statement without its content")
                     state = keystate.apply(
                         state,
                         keystate.Statement(
                             seq,
-                            header["type"],
+                            verified.type,
                             parse_canonical(wire.body, what="key statement"),
-                            issued_at,
+                            verified.issued_at,
                         ),
                     )
             except PageError:
@@ -182,8 +183,8 @@ class Follower:
             accepted.append(
                 Accepted(
                     wire=wire,
-                    type=str(header["type"]),
-                    issued_at=issued_at,
+                    type=verified.type,
+                    issued_at=verified.issued_at,
                     audience=audience,
                     key_id=verified.key_id,
                     flag=verified.flag,

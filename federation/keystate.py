@@ -100,6 +100,8 @@ def apply(state: KeyState, statement: Statement) -> KeyState:
     where = f"{statement.type} at seq {seq}"
     if seq <= state.last_seq:
         raise EntryError(f"{where}: key statements must be replayed in seq order")
+    if not isinstance(body, dict):
+        raise EntryError(f"{where}: the body must be a JSON object")
     keys = dict(state.keys)
     if statement.type == "key.added":
         if body.get("purpose") != "signing":

@@ -12,6 +12,8 @@ The workers are plain `python -m federation.verify_pool` processes fed pickled c
 their standard input (ours, so trusted): unlike a multiprocessing pool they do not import the
 parent's main module (the whole CLI), so they start in a fraction of a second with ~30 MB.
 A worker that fails or dies is dropped and the page is checked in this process instead.
+Workers die with this process, even by SIGKILL (`federation.lifeline`): they are started
+from the thread that runs the event loop.
 """
 
 import asyncio
@@ -114,7 +116,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "federation.verify_pool"],
+            [sys.executable, "-m", "federation.verify_pool", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
@@ -245,7 +247,9 @@ def shared() -> VerifyPool:
     return _shared
 
 
-if __name__ == "__main__":  # run as `python -m federation.verify_pool`: the module's own
-    from federation import verify_pool  # classes, not this `__main__` copy's, so pickles match
+if __name__ == "__main__":  # run as `python -m federation.verify_pool PARENT_PID`: the
+    from federation import verify_pool  # module's own classes, not this `__main__` copy's,
+    from federation.lifeline import die_with_parent  # so that pickles match
 
+    die_with_parent(int(sys.argv[1]))  # a killed parent leaves no worker, even mid-chunk
     verify_pool._serve(sys.stdin.buffer, sys.stdout.buffer)

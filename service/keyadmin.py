@@ -6,7 +6,7 @@ in that same transaction; serving processes pick the new key up at their next ap
 (service.node.Node.current_signer). Revocation invalidates what a compromised key signed.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -18,8 +18,9 @@ from federation.errors import EntryError
 from federation.log import append_own, lock_log
 from federation.tables import EntryRow
 from keys.canonical import canonical_bytes, parse_canonical
-from keys.custody import save_key
+from keys.custody import destroy, save_key
 from keys.ed25519 import KeyPair, key_id
+from keys.errors import KeysError
 from service import audit
 from service.derive import rebuild_all
 from service.errors import ConfigError
@@ -31,8 +32,13 @@ from service.node import (
     signed_card,
     signing_key_file,
 )
+from service.notices.text import text_problem
+from service.roster import GRACE
 from service.settings import Settings
 from service.storage.models import NodeRow
+from service.tokens import as_utc
+
+MAX_REASON = 1000  # a revocation's reason is signed and seen by every peer
 
 
 async def _node_row(session: AsyncSession, root: KeyPair) -> NodeRow:
@@ -106,6 +112,44 @@ async def rotate(
     return old_id, new.key_id
 
 
+def unneeded_key_files(
+    state: keystate.KeyState, *, current: str, now: datetime, grace: timedelta = GRACE
+) -> list[str]:
+    """Key ids of this node's signing keys whose private files nothing needs any more: revoked
+    keys at once; retired keys once peers stop accepting them on HTTP requests (`grace`
+    after the retirement). Never the key in use. Nothing loads a key file but the key in use
+    (a serving process switches at its next append), so these may go."""
+    gone = []
+    for life in state.keys.values():
+        if life.key_id == current:
+            continue
+        if life.revoked_seq is not None or (
+            life.retired_at is not None and now - as_utc(life.retired_at) >= grace
+        ):
+            gone.append(life.key_id)
+    return gone
+
+
+async def destroy_unneeded_keys(
+    session: AsyncSession, settings: Settings, *, now: datetime
+) -> list[str]:
+    """Destroy (overwrite, then unlink) the private key files `unneeded_key_files` names, if
+    they are still there; return the key ids whose files were destroyed. Call after the
+    transaction that revoked or retired a key has committed."""
+    row = await session.scalar(select(NodeRow))
+    if row is None:
+        raise ConfigError("no node here: run `denex init` first")
+    state = await own_key_state(session, row.node_id)
+    destroyed = []
+    for kid in unneeded_key_files(state, current=key_id(row.signing_key), now=now):
+        try:
+            if destroy(settings.keys_dir / signing_key_file(kid)):
+                destroyed.append(kid)
+        except KeysError as exc:
+            raise ConfigError(str(exc)) from exc
+    return destroyed
+
+
 async def own_key_state(session: AsyncSession, origin: str) -> keystate.KeyState:
     """Replay this node's own key statements (the log is trusted: the node wrote it)."""
     rows = await session.scalars(
@@ -132,8 +176,12 @@ async def revoke(
     and the notice tables are rebuilt without them. Revoking the key in use first adds a new
     one. Returns (entries invalidated, new key id or None)."""
     row = await _node_row(session, root)
-    if not reason.strip():
-        raise ConfigError("--reason must say why the key is revoked")
+    if not reason.strip() or len(reason) > MAX_REASON:
+        raise ConfigError(
+            f"--reason must say in 1 to {MAX_REASON} characters why the key is revoked"
+        )
+    if (problem := text_problem(reason)) is not None:
+        raise ConfigError(f"--reason {problem}")
     log = await lock_log(session, row.node_id)
     await session.refresh(row)
     state = await own_key_state(session, row.node_id)

@@ -4,6 +4,7 @@ The root key signs only key statements and node cards; the signing key signs eve
 else. Key files live in `<data dir>/keys/`, encrypted unless development mode allows otherwise.
 """
 
+import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -19,14 +20,17 @@ from federation.log import append_own
 from federation.tables import PeerRow
 from keys.canonical import canonical_bytes
 from keys.card import card_body, make_card
-from keys.custody import load_key, save_key
+from keys.custody import kdf_of_file, load_key, replace_key, save_key
 from keys.ed25519 import KeyPair, b64, key_id
 from keys.errors import KeysError
+from keys.pkcs8 import ITERATIONS
 from service.errors import AlreadyInitialisedError, ConfigError, NotInitialisedError
 from service.settings import Settings
 from service.storage.models import NodeRow
 
 ROOT_KEY_FILE = "root.pem"
+MIN_PASSPHRASE = 12  # characters, outside development mode
+log = logging.getLogger("denex.keys")
 _SIGNING_KEY = select(NodeRow.signing_key)  # read once per append: built once
 _ROSTER = select(PeerRow.node_id, PeerRow.regimes).where(PeerRow.removed_at.is_(None))
 
@@ -130,14 +134,31 @@ async def read_identity(session: AsyncSession) -> Identity:
 
 
 def load_keypair(settings: Settings, path: Path) -> KeyPair:
+    """Load a key file; one encrypted with a weaker KDF than keys.pkcs8 writes is encrypted
+    again, in place, with the same passphrase (docs/decisions/0020)."""
     try:
         passphrase = settings.passphrase()
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     try:
-        return load_key(path, passphrase, allow_unencrypted=settings.insecure_dev_keys)
+        key = load_key(path, passphrase, allow_unencrypted=settings.insecure_dev_keys)
     except KeysError as exc:
         raise ConfigError(str(exc)) from exc
+    kdf = kdf_of_file(path)
+    if passphrase and kdf is not None and not kdf.strong:
+        try:
+            replace_key(path, key, passphrase)
+        except KeysError as exc:
+            log.warning("key file %s uses a weak KDF and could not be re-encrypted: %s", path, exc)
+        else:
+            log.warning(
+                "re-encrypted key file %s: %s with %s iterations is now PBKDF2-HMAC-SHA256 with %s",
+                path,
+                kdf.name,
+                f"{kdf.iterations:,}" if kdf.iterations else "unknown",
+                f"{ITERATIONS:,}",
+            )
+    return key
 
 
 def load_node(settings: Settings, identity: Identity) -> Node:
@@ -150,14 +171,24 @@ def load_node(settings: Settings, identity: Identity) -> Node:
 
 
 def passphrase_for_new_keys(settings: Settings) -> bytes | None:
+    """The passphrase new key files are encrypted with; ConfigError (before anything is
+    written) if there is none, or one shorter than MIN_PASSPHRASE characters, outside
+    development mode."""
     try:
         passphrase = settings.passphrase()
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    if passphrase is None and not settings.insecure_dev_keys:
+    if settings.insecure_dev_keys:
+        return passphrase
+    if passphrase is None:
         raise ConfigError(
             "no key passphrase: set DENEX_KEY_PASSPHRASE or DENEX_KEY_PASSPHRASE_FILE "
             "(or DENEX_INSECURE_DEV_KEYS=1 for development only)"
+        )
+    if len(passphrase.decode("utf-8")) < MIN_PASSPHRASE:
+        raise ConfigError(
+            f"the key passphrase must be at least {MIN_PASSPHRASE} characters long "
+            "(DENEX_KEY_PASSPHRASE or DENEX_KEY_PASSPHRASE_FILE)"
         )
     return passphrase
 

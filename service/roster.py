@@ -31,6 +31,7 @@ from keys.roster import Change, Held, RosterError, admit
 from service import audit
 from service.errors import Conflict, InvalidInput, NotFound
 from service.node import Identity
+from service.notices.text import text_problem
 from service.notices.vocabulary import COUNTRIES, KNOWN_REGIMES
 
 log = logging.getLogger("denex.roster")
@@ -71,6 +72,8 @@ def _text(body: dict[str, Any], name: str, *, limit: int) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise InvalidInput(f"card field {name} must be a string of 1 to {limit} characters")
+    if (problem := text_problem(value)) is not None:
+        raise InvalidInput(f"card field {name} {problem}")
     return value
 
 

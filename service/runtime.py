@@ -32,7 +32,7 @@ from service.node import (
 )
 from service.screening import screenings
 from service.settings import Settings
-from service.storage import migrate
+from service.storage import files, migrate
 from service.storage.database import Database
 from service.storage.models import NodeRow
 from service.syncing import SyncLoop
@@ -57,8 +57,10 @@ def utc_now() -> datetime:
 
 
 def check_data_dir(settings: Settings) -> None:
+    """There is a node here; its files are made private if they were not (storage.files)."""
     if settings.database_url is None and not (settings.data_dir / "node.db").exists():
         raise ConfigError(f"no node in {settings.data_dir}: run `denex init` first")
+    files.make_private(settings.data_dir, files.sqlite_file(settings.resolved_database_url))
 
 
 async def open_node(settings: Settings, *, upgrade: bool) -> tuple[Database, Node]:
@@ -138,9 +140,12 @@ async def init_node(
     """
     passphrase_for_new_keys(settings)  # refuse before anything is written
     created_dir = not settings.data_dir.exists()
-    db_file = settings.data_dir / "node.db"
-    created_db = settings.database_url is None and not db_file.exists()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db_file = files.sqlite_file(settings.resolved_database_url)
+    created_db = db_file is not None and not db_file.exists()
+    settings.data_dir.mkdir(mode=files.DIR_MODE, parents=True, exist_ok=True)
+    files.make_private(settings.data_dir, db_file)
+    if created_db and db_file is not None:
+        files.create_database_file(db_file)  # 0600 before SQLite opens it
     db = Database(settings.resolved_database_url)
     try:
         await migrate.upgrade(db.write_engine)
@@ -161,8 +166,8 @@ async def init_node(
             )
     except BaseException:
         await db.dispose()
-        if created_db:
-            for suffix in ("", "-wal", "-shm"):
+        if created_db and db_file is not None:
+            for suffix in ("", *files.SQLITE_SIDE_FILES):
                 db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
         for folder in (settings.keys_dir, settings.data_dir if created_dir else None):
             if folder is not None and folder.exists() and not any(folder.iterdir()):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import AuthenticationError, InvalidInput, NotFound
+from service.notices.text import text_problem
 from service.storage.database import Database
 from service.storage.models import TokenRow
 
@@ -41,6 +42,9 @@ async def create_token(
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if not name.strip() or len(name) > 100:
         raise InvalidInput("token name must be 1 to 100 characters")
+    problem = text_problem(name)
+    if problem is not None:
+        raise InvalidInput(f"token name {problem}", [{"field": "name", "message": problem}])
     if expires_days is not None and not 1 <= expires_days <= 3650:
         raise InvalidInput("--expires must be between 1 and 3650 days")
     token = PREFIX + secrets.token_urlsafe(32)

@@ -3,6 +3,10 @@
 `make_node(node_id, database_url=None)` initialises a node in a fresh data directory the
 same way `denex init` does, loads it the way `denex serve` does, and returns a `LiveNode`
 with an httpx client bound to the real app through ASGITransport and one token per role.
+Its keys are written in development mode (unencrypted, DENEX_INSECURE_DEV_KEYS=1: `DEV_KEYS`
+for a CLI run on it): the strong passphrase KDF costs ~0.2 s of CPU a key file, which over
+the suite's hundreds of nodes would add minutes. Encrypted key files are covered by
+tests/keys and by tests/system, whose template node is made with a passphrase.
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +28,7 @@ from service.tokens import create_token
 
 START = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 PASSPHRASE = "correct horse battery staple"
+DEV_KEYS = {"DENEX_INSECURE_DEV_KEYS": "1"}  # the environment a CLI run on these nodes needs
 
 
 @dataclass
@@ -51,7 +56,7 @@ class LiveNode:
 
 
 def node_settings(data_dir: Path, database_url: str | None = None) -> Settings:
-    return Settings(data_dir=data_dir, database_url=database_url, key_passphrase=PASSPHRASE)
+    return Settings(data_dir=data_dir, database_url=database_url, insecure_dev_keys=True)
 
 
 def node_url(node_id: str) -> str:

@@ -7,6 +7,7 @@ import typer
 
 from keys.ed25519 import fingerprint
 from service.cli.common import DataDir, run, say, settings_for
+from service.keyadmin import destroy_unneeded_keys
 from service.keyadmin import revoke as revoke_key
 from service.keyadmin import rotate as rotate_keys
 from service.node import ROOT_KEY_FILE, load_keypair
@@ -26,13 +27,22 @@ def rotate(root_key: RootKey = None, data_dir: DataDir = None) -> None:
     settings = settings_for(data_dir)
     root = load_keypair(settings, root_key or settings.keys_dir / ROOT_KEY_FILE)
 
-    async def _rotate() -> tuple[str, str]:
-        async with opened_database(settings) as db, db.write() as session:
-            return await rotate_keys(session, settings, root, now=utc_now())
+    async def _rotate() -> tuple[str, str, list[str]]:
+        async with opened_database(settings) as db:
+            async with db.write() as session:
+                old, new = await rotate_keys(session, settings, root, now=utc_now())
+            async with db.read() as session:  # after the commit
+                return old, new, await destroy_unneeded_keys(session, settings, now=utc_now())
 
-    old, new = run(_rotate())
+    old, new, destroyed = run(_rotate())
     say(f"retired signing key {old[:16]}...; new signing key {new[:16]}...")
     say(f"root key fingerprint (unchanged): {fingerprint(root.public)}")
+    _report_destroyed(destroyed)
+
+
+def _report_destroyed(key_ids: list[str]) -> None:
+    for kid in key_ids:
+        say(f"destroyed the private key file of signing key {kid[:16]}... (no longer needed)")
 
 
 @keys_app.command("revoke")
@@ -47,20 +57,25 @@ def revoke(
     settings = settings_for(data_dir)
     root = load_keypair(settings, root_key or settings.keys_dir / ROOT_KEY_FILE)
 
-    async def _revoke() -> tuple[int, str | None]:
-        async with opened_database(settings) as db, db.write() as session:
-            return await revoke_key(
-                session,
-                settings,
-                root,
-                revoked_key=key_id,
-                valid_below=valid_below_seq,
-                reason=reason,
-                now=utc_now(),
-            )
+    async def _revoke() -> tuple[int, str | None, list[str]]:
+        async with opened_database(settings) as db:
+            async with db.write() as session:
+                invalidated, new = await revoke_key(
+                    session,
+                    settings,
+                    root,
+                    revoked_key=key_id,
+                    valid_below=valid_below_seq,
+                    reason=reason,
+                    now=utc_now(),
+                )
+            async with db.read() as session:  # after the commit: the revoked key's file goes
+                destroyed = await destroy_unneeded_keys(session, settings, now=utc_now())
+            return invalidated, new, destroyed
 
-    invalidated, new = run(_revoke())
+    invalidated, new, destroyed = run(_revoke())
     say(f"revoked signing key {key_id[:16]}... below seq {valid_below_seq}")
     say(f"{invalidated} entries it signed are now invalid (kept in the log, marked, not applied)")
     if new is not None:
         say(f"it was the key in use: new signing key {new[:16]}...")
+    _report_destroyed(destroyed)

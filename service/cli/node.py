@@ -9,8 +9,10 @@ import typer
 
 from federation.identity import is_federation_id, is_node_id
 from service.cli.common import CliError, DataDir, run, say, settings_for
+from service.keyadmin import destroy_unneeded_keys
 from service.logs import logging_config
 from service.node import ROOT_KEY_FILE, load_keypair, signed_card
+from service.notices.text import text_problem
 from service.notices.vocabulary import COUNTRIES, KNOWN_REGIMES
 from service.runtime import init_node, load_identity, open_node, store_card, utc_now
 
@@ -34,6 +36,8 @@ def _check_init(
         raise CliError(f"--country {country!r} is not an ISO 3166-1 alpha-2 code")
     if not name.strip() or len(name) > 200:
         raise CliError("--name must be 1 to 200 characters")
+    if (problem := text_problem(name)) is not None:
+        raise CliError(f"--name {problem}")
     if not url.startswith("https://") and not (insecure_http and url.startswith("http://")):
         raise CliError(
             f"--url {url!r} must be https:// (http:// only with DENEX_INSECURE_DEV_HTTP=1)"
@@ -85,11 +89,16 @@ def serve(
 
     settings = settings_for(data_dir)
 
-    async def _prepare() -> None:
+    async def _prepare() -> list[str]:
         db, _node = await open_node(settings, upgrade=True)
-        await db.dispose()
+        try:
+            async with db.read() as session:
+                return await destroy_unneeded_keys(session, settings, now=utc_now())
+        finally:
+            await db.dispose()
 
-    run(_prepare())
+    for kid in run(_prepare()):
+        say(f"destroyed the private key file of signing key {kid[:16]}... (no longer needed)")
     os.environ["DENEX_DATA_DIR"] = str(settings.data_dir)
     # uvicorn re-raises SIGTERM after its graceful shutdown; this handler turns that (or a
     # SIGTERM before it starts) into a clean exit 0, as an orchestrator expects.

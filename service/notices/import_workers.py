@@ -7,8 +7,6 @@ import gc
 import multiprocessing
 import os
 import sys
-import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ import orjson
 from pydantic import ValidationError
 
 from federation.entry import Draft, SealedEntry, seal_many
+from federation.lifeline import die_with_parent
 from keys.ed25519 import KeyPair
 from service.errors import InvalidInput
 from service.notices.drafting import published_draft
@@ -137,19 +136,11 @@ def seal_prepared(
 _SETUP: Setup | None = None
 
 
-def _init_worker(setup: Setup) -> None:
+def _init_worker(setup: Setup, parent: int) -> None:
     global _SETUP
+    die_with_parent(parent)  # the importing process died (even by SIGKILL): so do we
     _SETUP = setup
     gc.set_threshold(20_000, 50, 100)  # validation allocates much and keeps little
-    parent = os.getppid()
-
-    def _orphaned() -> None:  # the importing process died (even by SIGKILL): so do we
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=_orphaned, name="denex-import-parent", daemon=True).start()
 
 
 def _worker_setup() -> Setup:
@@ -186,7 +177,7 @@ class Workers:
                 processes,
                 mp_context=multiprocessing.get_context(START_METHOD),
                 initializer=_init_worker,
-                initargs=(setup,),
+                initargs=(setup, os.getpid()),
             )
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from pydantic import (
 
 from federation.identity import NODE_ID_PATTERN
 from service.notices import control
+from service.notices.text import text_problem
 from service.notices.vocabulary import COUNTRIES, CURRENCIES
 
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$")
@@ -62,22 +63,28 @@ def _control_entry(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+def one_line(value: str) -> str:
+    """The text rule (service.notices.text) for a field of one line: names, references."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
-def checked_text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
+def prose(value: str) -> str:
+    """The text rule for long free text, where tabs and line breaks are allowed."""
+    problem = text_problem(value, multiline=True)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
 Country = Annotated[str, AfterValidator(_country)]
 Decimal = Annotated[str, Field(max_length=30), AfterValidator(_decimal)]
-ShortText = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(checked_text)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(checked_text)]
+ShortText = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(one_line)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(prose)]
+Reference = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(one_line)]
 ControlEntry = Annotated[str, Field(max_length=40), AfterValidator(_control_entry)]
 RegimeCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,9}$")]
 NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
@@ -126,12 +133,14 @@ class Item(Strict):
 class Address(Strict):
     street: ShortText | None = None
     city: ShortText | None = None
-    postal_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    postal_code: (
+        Annotated[str, Field(min_length=1, max_length=20), AfterValidator(one_line)] | None
+    ) = None
 
 
 class Identifier(Strict):
     scheme: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
-    value: Annotated[str, Field(min_length=1, max_length=100)]
+    value: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(one_line)]
 
 
 class Party(Strict):
@@ -162,14 +171,14 @@ class Ground(Strict):
 
 
 class PublicListing(Strict):
-    list: Annotated[str, Field(min_length=1, max_length=50)]
+    list: Annotated[str, Field(min_length=1, max_length=50), AfterValidator(one_line)]
     ref: ShortText
 
 
 class NoticeInput(Strict):
     """A notice as an officer submits it (DESIGN §6 without notice_id and version)."""
 
-    reference: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(checked_text)]
+    reference: Reference
     decision: Literal[
         "refusal", "annulment", "suspension", "revocation_of_licence", "catch_all_requirement"
     ]

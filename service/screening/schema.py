@@ -14,12 +14,13 @@ from service.notices.schema import (
     Country,
     IsoDate,
     Party,
+    Reference,
     ShortText,
     Strict,
-    checked_text,
+    prose,
 )
 
-Description = Annotated[str, Field(max_length=20000), AfterValidator(checked_text)]
+Description = Annotated[str, Field(max_length=20000), AfterValidator(prose)]
 
 
 class ApplicationItem(Strict):
@@ -30,7 +31,7 @@ class ApplicationItem(Strict):
 class ApplicationInput(Strict):
     """A licence application to screen; it never leaves this node."""
 
-    reference: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(checked_text)]
+    reference: Reference
     destination: Country
     items: Annotated[list[ApplicationItem], Field(min_length=1, max_length=100)]
     parties: Annotated[list[Party], Field(min_length=1, max_length=100)]

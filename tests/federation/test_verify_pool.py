@@ -5,7 +5,11 @@ orjson fast path of `parse_canonical` agrees with the strict `json` path."""
 
 import asyncio
 import json
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -118,3 +122,56 @@ def test_parse_canonical_fast_path_agrees_with_the_strict_one(value: object, spa
     else:
         with pytest.raises(CanonicalError):
             parse_canonical(data)
+
+
+# A process that verifies with the pool, as `denex sync` does: killed with SIGKILL mid-page.
+_POOL_USER = """
+import asyncio
+from tests.federation.test_verify_pool import _follower, _log, _wire
+from federation.verify_pool import VerifyPool
+
+page = _wire(_log(1000, rotate_at=999))
+pool = VerifyPool(workers=2)
+
+async def main():
+    await pool.check(_follower(), page)
+    print(*(worker.process.pid for worker in pool._started), flush=True)
+    while True:
+        await pool.check(_follower(), page)
+
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.system
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_at_once_with_a_killed_parent(tmp_path: Path) -> None:
+    # Issue 11 item 10: a `kill -9` of the verifying process leaves no worker, and no worker
+    # finishes its chunk first only to die on a broken pipe (with a traceback).
+    errors = tmp_path / "stderr"
+    with errors.open("wb") as stderr:
+        user = subprocess.Popen(
+            [sys.executable, "-c", _POOL_USER], stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+        try:
+            assert user.stdout is not None
+            workers = [int(pid) for pid in user.stdout.readline().split()]
+            assert len(workers) == 2, errors.read_text()
+            time.sleep(0.3)  # the workers are busy with the next page
+        finally:
+            user.kill()
+            user.wait()
+            if user.stdout is not None:
+                user.stdout.close()
+    deadline = time.monotonic() + 3.0
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not [pid for pid in workers if _alive(pid)], "verify workers outlived their parent"
+    assert "Traceback" not in errors.read_text(), errors.read_text()

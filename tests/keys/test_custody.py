@@ -19,9 +19,18 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from keys.custody import load_key, save_key
+from keys.custody import (
+    ENCRYPTED_MARKER,
+    destroy,
+    kdf_of_file,
+    key_pem,
+    load_key,
+    replace_key,
+    save_key,
+)
 from keys.ed25519 import KeyPair
 from keys.errors import InsecureKeyError, KeyFileError, KeysError, PassphraseError
+from keys.pkcs8 import Kdf
 
 PASSPHRASE = b"correct horse battery staple"
 SEED = bytes(range(100, 132))
@@ -32,10 +41,20 @@ def pair() -> KeyPair:
     return KeyPair(Ed25519PrivateKey.from_private_bytes(SEED))
 
 
+@pytest.fixture(scope="module")
+def encrypted_pem() -> bytes:
+    """`pair` encrypted once for the module: the strong KDF costs ~0.2 s a file."""
+    return key_pem(KeyPair(Ed25519PrivateKey.from_private_bytes(SEED)), PASSPHRASE)
+
+
 @pytest.fixture
-def key_file(tmp_path: Path, pair: KeyPair) -> Path:
+def key_file(tmp_path: Path, encrypted_pem: bytes) -> Path:
+    """The file `save_key(path, pair, PASSPHRASE)` writes (test_save_writes_what_key_pem_makes)."""
     path = tmp_path / "keys" / "signing.pem"
-    save_key(path, pair, PASSPHRASE)
+    path.parent.mkdir(mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(encrypted_pem)
     return path
 
 
@@ -64,7 +83,10 @@ def test_errors_belong_to_the_keys_tree() -> None:
 # save and load ---------------------------------------------------------------------------------
 
 
-def test_save_then_load_with_passphrase(key_file: Path, pair: KeyPair) -> None:
+def test_save_then_load_with_passphrase(tmp_path: Path, pair: KeyPair) -> None:
+    key_file = tmp_path / "keys" / "signing.pem"
+    save_key(key_file, pair, PASSPHRASE)
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
     loaded = load_key(key_file, PASSPHRASE, allow_unencrypted=False)
     assert loaded.public == pair.public
     assert loaded.key_id == pair.key_id
@@ -251,3 +273,68 @@ def test_errors_do_not_leak_the_passphrase(key_file: Path) -> None:
         load_key(key_file, secret, allow_unencrypted=False)
     assert secret.decode() not in str(excinfo.value)
     assert secret.decode() not in repr(excinfo.value)
+
+
+# the passphrase KDF (issue 11 item 7) --------------------------------------------------------
+
+PBKDF2 = bytes.fromhex("06092a864886f70d01050c")  # 1.2.840.113549.1.5.12
+HMAC_SHA256 = bytes.fromhex("06082a864886f70d0209")  # 1.2.840.113549.2.9
+AES256_CBC = bytes.fromhex("060960864801650304012a")  # 2.16.840.1.101.3.4.1.42
+
+
+def pbkdf2_rounds(pem: bytes) -> int:
+    """The PBKDF2 iteration count of an encrypted PKCS#8 file, read by hand from its DER:
+    the OID, then SEQUENCE { OCTET STRING salt, INTEGER iterations, ... }."""
+    der = pem_body(pem)
+    at = der.index(PBKDF2) + len(PBKDF2)
+    assert der[at] == 0x30 and der[at + 2] == 0x04, "PBKDF2 parameters"
+    at += 3 + der[at + 3] + 1  # past the salt
+    assert der[at] == 0x02, "iteration count"
+    return int.from_bytes(der[at + 2 : at + 2 + der[at + 1]], "big")
+
+
+def test_encrypted_files_use_pbkdf2_sha256_with_600000_rounds_and_aes256(key_file: Path) -> None:
+    pem = key_file.read_bytes()
+    assert pbkdf2_rounds(pem) == 600_000
+    der = pem_body(pem)
+    assert HMAC_SHA256 in der and AES256_CBC in der
+    assert kdf_of_file(key_file) == Kdf("pbkdf2-hmac-sha256", 600_000)
+
+
+def test_the_kdf_reader_agrees_with_the_hand_read_count_of_a_weak_file(
+    tmp_path: Path, pair: KeyPair
+) -> None:
+    weak = pair.private.private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(PASSPHRASE)
+    )
+    path = write_private(tmp_path / "weak.pem", weak)
+    found = kdf_of_file(path)
+    assert found is not None and found.iterations == pbkdf2_rounds(weak) < 600_000
+    assert not found.strong
+    assert load_key(path, PASSPHRASE, allow_unencrypted=False).public == pair.public
+    assert kdf_of_file(write_private(tmp_path / "plain.pem", key_pem(pair, None))) is None
+
+
+def test_replace_key_re_encrypts_in_place_with_the_strong_kdf(
+    tmp_path: Path, pair: KeyPair
+) -> None:
+    weak = pair.private.private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(PASSPHRASE)
+    )
+    path = write_private(tmp_path / "weak.pem", weak)
+    replace_key(path, pair, PASSPHRASE)
+    assert pbkdf2_rounds(path.read_bytes()) == 600_000
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_key(path, PASSPHRASE, allow_unencrypted=False).public == pair.public
+    assert [p.name for p in tmp_path.iterdir()] == ["weak.pem"], "no temporary file left"
+
+
+def test_destroy_overwrites_then_unlinks(key_file: Path, tmp_path: Path) -> None:
+    before = key_file.read_bytes()
+    link = tmp_path / "hard-link.pem"
+    os.link(key_file, link)  # sees the same blocks after the unlink
+    assert destroy(key_file)
+    assert not key_file.exists()
+    after = link.read_bytes()
+    assert len(after) == len(before) and after != before and ENCRYPTED_MARKER not in after
+    assert not destroy(key_file), "nothing left to destroy"

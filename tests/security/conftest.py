@@ -14,6 +14,9 @@ hostile server. Honest nodes are served only when a test calls `member.serve(...
 set-up runs in this process with the functions `denex init`, `denex token create`,
 `denex node card` and `denex peer add` call (tests/system tests those commands): ten CLI
 start-ups would cost ~15 s per ring on this machine.
+
+The real-process fixtures of tests/system (`fresh_node`, `make_node_copy`, `served_node` and
+the template nodes they copy) are re-exported here for the attacks on a single node.
 """
 
 from __future__ import annotations
@@ -31,8 +34,28 @@ from service.runtime import init_node, open_node, utc_now
 from service.settings import Settings
 from service.tokens import create_token
 from tests.hostile import Hostile
-from tests.system.conftest import HOST, NodeDir, free_port, node_env
+from tests.system.conftest import (
+    HOST,
+    NodeDir,
+    backend,
+    free_port,
+    fresh_node,
+    make_node_copy,
+    node_env,
+    node_template,
+    pg_node_template,
+    served_node,
+)
 from tests.system.test_federation import Member
+
+__all__ = [
+    "backend",
+    "fresh_node",
+    "make_node_copy",
+    "node_template",
+    "pg_node_template",
+    "served_node",
+]
 
 FEDERATION = "denex.system.test"  # what tests.system.conftest.init_node gives every node
 COUNTRIES = {"de-bafa": "DE", "fr-sbdu": "FR", "nl-cdiu": "NL"}

@@ -19,9 +19,9 @@ from keys.custody import save_key
 from keys.ed25519 import KeyPair
 from service.cli.main import main
 from service.errors import ConfigError
-from service.keyadmin import revoke, rotate
-from service.node import ROOT_KEY_FILE, load_keypair, stored_card
-from tests.nodes import PASSPHRASE, LiveNode
+from service.keyadmin import destroy_unneeded_keys, revoke, rotate
+from service.node import ROOT_KEY_FILE, load_keypair, signing_key_file, stored_card
+from tests.nodes import DEV_KEYS, START, FakeClock, LiveNode
 from tests.service.notice_data import notice
 
 
@@ -105,10 +105,11 @@ async def test_the_cli_rotates_and_refuses_a_wrong_root_key(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     live = await make_node("de-bafa")
-    monkeypatch.setenv("DENEX_KEY_PASSPHRASE", PASSPHRASE)
+    for name, value in DEV_KEYS.items():
+        monkeypatch.setenv(name, value)
     data_dir = str(live.settings.data_dir)
     stranger = tmp_path / "other-root.pem"
-    save_key(stranger, KeyPair.generate(), PASSPHRASE.encode())
+    save_key(stranger, KeyPair.generate(), None)
     code = await asyncio.to_thread(
         main, ["keys", "rotate", "--root-key", str(stranger), "--data-dir", data_dir]
     )
@@ -207,3 +208,20 @@ async def test_bad_revocations_are_refused_and_write_nothing(
         count = len(list(await session.scalars(select(EntryRow))))
     assert count == 2
     assert len(list(live.settings.keys_dir.glob("signing-*.pem"))) == 1
+
+
+async def test_a_retired_key_file_is_destroyed_once_its_grace_is_over(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    # Issue 11 item 7: peers accept a retired key for 24 h (DESIGN §2); after that nothing
+    # needs its private file. The key in use and keys within their grace are kept.
+    root = load_keypair(live.settings, live.settings.keys_dir / ROOT_KEY_FILE)
+    async with live.db.write() as session:
+        old_id, new_id = await rotate(session, live.settings, root, now=clock())
+    files = {kid: live.settings.keys_dir / signing_key_file(kid) for kid in (old_id, new_id)}
+    for hours, gone in ((1, []), (23.9, []), (24, [old_id]), (48, [])):
+        clock.advance(hours=hours - (clock() - START).total_seconds() / 3600)
+        async with live.db.read() as session:
+            assert await destroy_unneeded_keys(session, live.settings, now=clock()) == gone
+    assert not files[old_id].exists() and files[new_id].exists()
+    await _publish(live, "STILL-SIGNS")  # with the key in use, untouched

@@ -23,7 +23,7 @@ from federation.tables import EntryRow, LogRow
 from service.cli.main import main as denex
 from service.notices.derived import rebuild
 from service.storage.models import NoticeRow, NoticeVersionRow
-from tests.nodes import PASSPHRASE, START, FakeClock, LiveNode
+from tests.nodes import DEV_KEYS, START, FakeClock, LiveNode
 from tests.service.notice_data import insert_foreign_notice, notice
 
 ENTRY_TYPE = b"application/vnd.denex.entry+json; v=1"
@@ -110,7 +110,8 @@ def verify(envelope: bytes, trusted: dict[str, bytes], payload_type: bytes) -> O
 async def node_card(
     live: LiveNode, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> dict[str, Any]:
-    monkeypatch.setenv("DENEX_KEY_PASSPHRASE", PASSPHRASE)
+    for name, value in DEV_KEYS.items():
+        monkeypatch.setenv(name, value)
     if live.settings.database_url:
         monkeypatch.setenv("DENEX_DATABASE_URL", live.settings.database_url)
     else:

@@ -1,4 +1,4 @@
-"""The quarantine is bounded (decision 0017): per peer the newest items, at most
+"""The quarantine is bounded (decision 0018): per peer the newest items, at most
 QUARANTINE_ROWS and QUARANTINE_BYTES, each item cut to its bound; one item per peer and
 origin a minute, the bad answers over that only counted on the peer's status and shown in
 its alert."""

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from service.errors import Conflict
 from service.screening.reproduce import reproduce
 from service.storage.models import ScreeningMatchRow, ScreeningRow
-from tests.nodes import PASSPHRASE, FakeClock, LiveNode
+from tests.nodes import DEV_KEYS, FakeClock, LiveNode
 from tests.service.notice_data import application, insert_foreign_notice, notice
 
 DENEX = Path(sys.executable).with_name("denex")
@@ -29,7 +29,7 @@ async def _screened(live: LiveNode, clock: FakeClock) -> tuple[str, str]:
 
 
 async def _cli(live: LiveNode, screening_id: str) -> tuple[int, str]:
-    env = {"DENEX_KEY_PASSPHRASE": PASSPHRASE, "PATH": "/usr/bin:/bin"}
+    env = {**DEV_KEYS, "PATH": "/usr/bin:/bin"}
     if live.settings.database_url:
         env["DENEX_DATABASE_URL"] = live.settings.database_url
     process = await asyncio.create_subprocess_exec(

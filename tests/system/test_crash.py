@@ -391,13 +391,49 @@ class Kill:
     size_before: int
     size_at_kill: int
     inside_transaction: bool
+    workers: list[int]  # the importer's worker processes when it was killed
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for its new parent to reap it)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def assert_gone(pids: Sequence[int], *, within: float = 3.0) -> None:
+    deadline = time.monotonic() + within
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    left = [pid for pid in pids if alive(pid)]
+    assert not left, f"worker processes {left} outlived the killed importer by {within} s"
 
 
 def import_and_kill(
-    node: NodeDir, file: Path, out_dir: Path, *, progress: int, wait_busy: bool
+    node: NodeDir,
+    file: Path,
+    out_dir: Path,
+    *,
+    progress: int,
+    wait_busy: bool,
+    options: Sequence[str] = (),
 ) -> Kill:
-    """Start `denex notice import FILE --batch 50`; once the log grew by `progress` entries
-    (and, with `wait_busy`, once the importer is inside a write transaction), SIGKILL it."""
+    """Start `denex notice import FILE --batch 50 OPTIONS`; once the log grew by `progress`
+    entries (and, with `wait_busy`, once the importer is inside a write transaction), SIGKILL
+    it. The worker processes it had then are in the answer."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with (
         probing(node) as probe,
@@ -407,7 +443,7 @@ def import_and_kill(
         before = probe.size()
         process = subprocess.Popen(
             [str(DENEX), "notice", "import", str(file), "--batch", str(BATCH),
-             "--data-dir", str(node.data_dir)],
+             "--data-dir", str(node.data_dir), *options],
             env=node.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
         )  # fmt: skip
         with killed_on_exit(process):
@@ -422,8 +458,9 @@ def import_and_kill(
                     pytest.fail(f"import made no progress in {KILL_WAIT} s")
                 time.sleep(0.002)
             inside = probe.wait_busy() if wait_busy else probe.writer_busy()
+            workers = children(process.pid)
             sigkill(process)
-        return Kill(before, probe.size(), inside)
+        return Kill(before, probe.size(), inside, workers)
 
 
 def test_import_killed_three_times_leaves_log_consistent(
@@ -447,6 +484,7 @@ def test_import_killed_three_times_leaves_log_consistent(
             node, file, tmp_path / f"import-{run}", progress=progress, wait_busy=wait_busy
         )
         kills.append(kill)
+        assert_gone(kill.workers)
         state = check_consistent(node, ident, seen)
         seen.append(state.head)
         # Batches are all-or-nothing: only whole batches of 50 ever reached the log.
@@ -487,6 +525,25 @@ def test_import_killed_three_times_leaves_log_consistent(
     assert "Traceback" not in served.stderr(), served.stderr()
     final = check_consistent(node, ident, seen)
     assert final.head == new
+
+
+def test_import_workers_die_with_the_killed_importer(
+    make_node_copy: Callable[[str], NodeDir], tmp_path: Path
+) -> None:
+    # Issue 11 item 10: `kill -9` of `denex notice import` leaves no process behind. The
+    # workers are forked children; each asked the kernel for SIGKILL when its parent dies.
+    node = make_node_copy("sqlite")
+    ident = card_identity(node)
+    file = write_jsonl(tmp_path / "notices.jsonl", notice_lines(TOTAL))
+    kill = import_and_kill(
+        node, file, tmp_path / "import", progress=2 * BATCH, wait_busy=False,
+        options=["--workers", "2"],
+    )  # fmt: skip
+    assert len(kill.workers) == 2, f"expected the importer's two workers, found {kill.workers}"
+    assert_gone(kill.workers)
+    state = check_consistent(node, ident)
+    assert 1 < state.head.size < TOTAL + 1, "the kill landed mid-way"
+    assert (state.head.size - 1) % BATCH == 0
 
 
 # --- denex serve, killed during a burst ------------------------------------------------------
