@@ -3,10 +3,11 @@ this node. Pure (no database), so that bulk import can run it in worker processe
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import uuid_utils.compat as uuid_compat
 
-from federation.entry import Draft
+from federation.entry import MAX_CONTENT_BYTES, Draft
 from keys.canonical import canonical_bytes
 from service.errors import InvalidInput
 from service.notices.body import notice_body
@@ -45,10 +46,26 @@ def audience(
     return sorted(requested)
 
 
+def signed_body(body: dict[str, Any]) -> bytes:
+    """The canonical bytes of a notice body, refused (422) if an entry cannot carry them: the
+    schema bounds each field, not what all of them come to together."""
+    data = canonical_bytes(body)
+    if len(data) > MAX_CONTENT_BYTES:
+        raise InvalidInput(
+            "notice is too large for one entry",
+            [
+                {
+                    "field": "body",
+                    "message": f"the signed notice would be {len(data)} bytes, more than the "
+                    f"{MAX_CONTENT_BYTES} an entry carries: shorten the item descriptions",
+                }
+            ],
+        )
+    return data
+
+
 def published_draft(context: NoticeContext, notice: NoticeInput, now: datetime) -> Draft:
     """The `notice.published` draft of a new notice, with a fresh notice id."""
     check_regimes(context, notice.regimes)
     body = notice_body(notice, notice_id=str(uuid_compat.uuid7()), version=1, supersedes=None)
-    return Draft(
-        "notice.published", canonical_bytes(body), tuple(audience(context, notice, None)), now
-    )
+    return Draft("notice.published", signed_body(body), tuple(audience(context, notice, None)), now)

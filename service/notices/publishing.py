@@ -25,7 +25,7 @@ from service.node import Node
 from service.notices import queries
 from service.notices.body import notice_body, revocation_body
 from service.notices.derived import DriverFresh, NoticeEntry, apply_entries, insert_fresh
-from service.notices.drafting import audience, check_regimes, published_draft
+from service.notices.drafting import audience, check_regimes, published_draft, signed_body
 from service.notices.rows import FreshRows
 from service.notices.schema import NoticeContext, NoticeInput, RevokeInput, field_errors
 from service.storage.models import NoticeRow
@@ -171,10 +171,7 @@ async def amend(
     check_regimes(context, notice.regimes)
     body = notice_body(notice, notice_id=notice_id, version=row.version + 1, supersedes=row.version)
     draft = Draft(
-        "notice.amended",
-        canonical_bytes(body),
-        tuple(audience(context, notice, row.audience)),
-        now,
+        "notice.amended", signed_body(body), tuple(audience(context, notice, row.audience)), now
     )
     [(row, _entry)] = await publish_drafts(session, node, [draft], now=now)
     return row

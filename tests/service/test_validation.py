@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from federation.tables import EntryRow
 from service.storage.models import AuditRow, NoticeRow
 from tests.nodes import LiveNode
-from tests.service.notice_data import notice
+from tests.service.notice_data import large_notice, notice
 
 PROBLEM = "application/problem+json"
 NOTICES = "/api/v1/notices"
@@ -303,4 +303,22 @@ async def test_bodies_that_are_not_notice_objects(live: LiveNode) -> None:
         assert response.status_code == 422, (content, response.text)
         assert response.headers["content-type"].startswith(PROBLEM)
         assert response.json()["errors"]
+    assert await counts(live) == before
+
+
+async def test_a_notice_too_large_for_one_entry_is_422_not_a_server_error(live: LiveNode) -> None:
+    """Each field within its bounds, all of them together over what an entry carries."""
+    huge = large_notice("BAFA-HUGE", size=300 * 1024)
+    officer = live.auth("officer")
+    before = await counts(live)
+    response = await live.client.post(NOTICES, json=huge, headers=officer)
+    assert problem_fields(response) == ["body"]
+    assert "more than the 262144" in response.json()["errors"][0]["message"]
+    assert await counts(live) == before
+    published = await live.client.post(NOTICES, json=notice(), headers=officer)
+    assert published.status_code == 201, published.text
+    before = await counts(live)
+    notice_id = published.json()["notice_id"]
+    amended = await live.client.post(f"{NOTICES}/{notice_id}/amend", json=huge, headers=officer)
+    assert problem_fields(amended) == ["body"]
     assert await counts(live) == before
