@@ -44,6 +44,9 @@ MAX_LOGS_BYTES = 1024 * 1024
 MAX_CHECKPOINT_BYTES = 16 * 1024
 MAX_CONSISTENT = 64  # checkpoints remembered per origin as consistent with this node's copy
 RESTORED = "restored from a backup?"  # the start of the reason appends stopped
+RETRY_CAP_INTERVALS = 30  # back-off: at most this many sync intervals ...
+RETRY_CAP_SECONDS = 900.0  # ... and at most 15 minutes (never less than one interval)
+MIN_RETRY = 1.0  # seconds: the shortest back-off base, whatever the interval
 
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 OnStored = Callable[[AsyncSession, str, list[Accepted], list[Any]], Awaitable[None]]
@@ -178,6 +181,14 @@ def backoff(failures: int, *, base: float, cap: float, jitter: float) -> timedel
     """Delay before the next attempt after `failures` network failures in a row: capped
     exponential, times a jitter factor in [0.5, 1.5) (`jitter` in [0, 1))."""
     return timedelta(seconds=min(cap, base * 2 ** max(0, failures - 1)) * (0.5 + jitter))
+
+
+def retry_bounds(interval: float) -> tuple[float, float]:
+    """(base, cap) of `backoff` for a node that syncs every `interval` seconds: the base is
+    one interval, the cap 30 intervals but at most 15 minutes (never less than the base), so
+    a peer that failed once is tried again after 0.5 to 1.5 intervals (decision 0013)."""
+    base = max(interval, MIN_RETRY)
+    return base, max(base, min(RETRY_CAP_INTERVALS * base, RETRY_CAP_SECONDS))
 
 
 @dataclass

@@ -32,6 +32,7 @@ from federation.sync import (
     Syncer,
     peer_head,
     restored_reason,
+    retry_bounds,
 )
 from federation.tables import (
     LogRow,
@@ -97,8 +98,10 @@ async def sync_round(
     clock: Callable[[], datetime],
     peer: str | None = None,
     page_size: int = MAX_PAGE_ENTRIES,
+    interval: float = 30.0,
 ) -> list[PeerReport]:
-    """One sync round: pull from every active peer (or only `peer`), one after another."""
+    """One sync round: pull from every active peer (or only `peer`), concurrently. A peer
+    that fails is backed off in proportion to the sync `interval` (`retry_bounds`)."""
     async with db.read() as session:
         everyone = await active_peers(session)
     roster = everyone
@@ -106,6 +109,7 @@ async def sync_round(
         roster = [p for p in everyone if p.node_id == peer]
         if not roster:
             raise NotFound(f"{peer} is not an active peer of this node")
+    retry_base, retry_cap = retry_bounds(interval)
     syncer = Syncer(
         client=client,
         federation=node.identity.federation,
@@ -118,6 +122,8 @@ async def sync_round(
         prepare=derived_in_workers(db),
         consistent=consistent_checkpoints(db),
         page_size=page_size,
+        retry_base=retry_base,
+        retry_cap=retry_cap,
         deferred=[],  # the peers' statuses are written together once the round is done
     )
     try:
@@ -317,12 +323,13 @@ async def witness(db: Database, node: Node, *, now: datetime) -> SealedEntry | N
 
 
 async def hint_received(session: AsyncSession, peer: str, *, now: datetime) -> None:
-    """A peer says it has news: pull from it at the next tick."""
+    """A peer says it has news (a signed, well-formed hint): pull from it at the next tick.
+    The hint shows the peer is up again, so its back-off ends: failures start from zero."""
     status = await session.get(PeerSyncRow, peer)
     if status is None:
         status = PeerSyncRow(peer=peer, failures=0)
         session.add(status)
-    status.next_attempt = now
+    status.next_attempt, status.failures = now, 0
 
 
 @dataclass
@@ -367,7 +374,12 @@ class SyncLoop:
             try:
                 reports.extend(
                     await sync_round(
-                        self.db, self.node, client, clock=self.clock, peer=peer.node_id
+                        self.db,
+                        self.node,
+                        client,
+                        clock=self.clock,
+                        peer=peer.node_id,
+                        interval=self.settings.sync_interval,
                     )
                 )
             except Exception:  # one peer's trouble never stops the loop
@@ -390,14 +402,13 @@ class SyncLoop:
             self.witnessed_at = now
 
     async def push_hints(self, client: httpx.AsyncClient) -> None:
+        """Tell every peer when this node's own log grew, and once after start-up (a node
+        that comes back is worth pulling from at once: its hint ends their back-off)."""
         origin = self.node.identity.node_id
         async with self.db.read() as session:
             size = await log_size(session, origin)
             peers = await active_peers(session)
-        if self.hinted_size is None:
-            self.hinted_size = size  # nothing new since start-up as far as peers care
-            return
-        if size <= self.hinted_size:
+        if self.hinted_size is not None and size <= self.hinted_size:
             return
         self.hinted_size = size
         body = {"origin": origin, "size": size}

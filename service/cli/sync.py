@@ -26,7 +26,9 @@ def sync(
             with Progress(transient=True) as progress:
                 task = progress.add_task("syncing", total=None)
                 async with peer_client(node, clock=utc_now) as client:
-                    reports = await sync_round(db, node, client, clock=utc_now, peer=peer)
+                    reports = await sync_round(
+                        db, node, client, clock=utc_now, peer=peer, interval=settings.sync_interval
+                    )
                 progress.update(task, completed=1, total=1)
         finally:
             await db.dispose()
