@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import replica
+from federation import own_copy, replica
 from federation.client import PeerAuth
 from federation.entry import Draft, SealedEntry
 from federation.errors import FederationError
@@ -45,7 +45,7 @@ from federation.verify_pool import Prepare
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
 from service.derive import apply_all, rebuild_all
 from service.errors import NotFound
-from service.node import Node
+from service.node import Node, own_signing_keys
 from service.notices.derived import NoticeEntry, Prepared, prepare_notices
 from service.roster import active_peers, list_peers
 from service.settings import Settings
@@ -124,6 +124,7 @@ async def sync_round(
         page_size=page_size,
         retry_base=retry_base,
         retry_cap=retry_cap,
+        own_keys=await asyncio.to_thread(own_signing_keys, node),
         deferred=[],  # the peers' statuses are written together once the round is done
     )
     try:
@@ -170,8 +171,11 @@ async def recover(
     db: Database, node: Node, client: httpx.AsyncClient, *, clock: Callable[[], datetime]
 ) -> tuple[list[PeerReport], bool]:
     """Fetch this node's own entries back from its peers, verified like any origin's
-    (DESIGN §5, a restored backup). Appends resume (returns True) once no reachable peer
-    holds more of this node's log than it does; it never re-issues a seq."""
+    (DESIGN §5, a restored backup), from every peer that shows a checkpoint of this log
+    signed by this node's key beyond its copy, up to that checkpoint. Appends resume
+    (returns True) once no peer is known to hold a longer signed copy (`PeerHeadRow` of this
+    log records only signed sizes); it never re-issues a seq. What a peer claims without
+    this node's signature is ignored (`OriginReport.ignored`, for the caller to show)."""
     me = node.identity.node_id
     async with db.read() as session:
         roster = await active_peers(session)
@@ -186,6 +190,7 @@ async def recover(
         on_stored=apply_derived,
         prepare=derived_in_workers(db),
         own_root=node.identity.root_key,
+        own_keys=await asyncio.to_thread(own_signing_keys, node),
     )
     reports = [await syncer.sync_peer(p.node_id, p.url) for p in roster]
     own_errors = [o.error for r in reports for o in r.origins if o.origin == me and o.error]
@@ -215,12 +220,15 @@ async def check_own_log(
     """Before this node appends after start-up: ask every active peer what it holds of this
     node's log (one `GET /logs` each, concurrently, at most `patience` seconds). Meanwhile
     appends wait: the own log's `frozen_reason` says CHECKING, which every appender
-    respects, in any process, and `/readyz` reports. A peer holding a longer copy means a
-    restored backup: appends stay stopped until `denex recover`. A peer whose checkpoint of
-    this log is validly signed but disagrees with this node's tree holds a different copy:
-    the evidence is kept and appends stay stopped (DESIGN §5: "a longer or different copy").
-    A peer that does not answer in time is passed over (a node must work while partners are
-    down); the sync rounds ask it again. Returns the peers found longer or different."""
+    respects, in any process, and `/readyz` reports. A peer showing a checkpoint of this
+    log, signed by this node's key, beyond its copy means a restored backup: appends stay
+    stopped until `denex recover`. A peer whose checkpoint of this log is validly signed but
+    disagrees with this node's tree holds a different copy: the evidence is kept and appends
+    stay stopped (DESIGN §5: "a longer or different copy"). Anything else a peer claims (a
+    bare size, a checkpoint not signed by this node's key) is logged and ignored
+    (`federation.own_copy`). A peer that does not answer in time is passed over (a node must
+    work while partners are down); the sync rounds ask it again. Returns the peers found
+    longer or different."""
     me = node.identity.node_id
     async with db.write() as session:
         own = await lock_log(session, me)
@@ -231,6 +239,8 @@ async def check_own_log(
     try:
         async with db.read() as session:
             peers = await active_peers(session)
+            state = await replica.stored_key_state(session, me)
+        key_files = await asyncio.to_thread(own_signing_keys, node)
 
         async def held(peer: PeerRow) -> tuple[str, LogHead] | None:
             try:
@@ -243,10 +253,20 @@ async def check_own_log(
             if found is None:
                 continue
             peer, head = found
-            if head.size > size:
-                reasons[peer] = restored_reason(peer, head.size, size)
-            elif head.checkpoint is not None:
-                differs = await _differing_copy(db, node, peer, head.checkpoint, clock())
+            copy = own_copy.judge(
+                head.size,
+                head.checkpoint,
+                origin=node.identity.origin_line,
+                local=size,
+                state=state,
+                key_files=key_files,
+            )
+            if copy.ignored is not None:
+                log.warning("ignored what %s says of this node's log: %s", peer, copy.ignored)
+            if copy.ahead_of(size):
+                reasons[peer] = restored_reason(peer, copy.signed, size)
+            elif copy.checkpoint is not None:
+                differs = await _differing_copy(db, node, peer, copy.checkpoint, clock())
                 if differs is not None:
                     reasons[peer] = differs
     finally:
@@ -430,7 +450,14 @@ def _loop_lock(data_dir: Path) -> IO[bytes] | None:
     return handle
 
 
+def _log_ignored(report: PeerReport) -> None:
+    for origin in report.origins:
+        if origin.ignored is not None:
+            log.warning("ignored what %s says of this node's log: %s", report.peer, origin.ignored)
+
+
 def _log_report(report: PeerReport) -> None:
+    _log_ignored(report)
     if report.error:
         log.warning("sync from %s: %s", report.peer, report.error)
     for origin in report.origins:

@@ -41,6 +41,8 @@ def sync(
                 continue
             for origin in report.origins:
                 fetched += origin.fetched
+                if origin.ignored:
+                    say(f"{report.peer}: ignored what it says of this node's log: {origin.ignored}")
                 state = f"error: {origin.error}" if origin.error else "ok"
                 say(
                     f"{report.peer}: {origin.origin} {origin.before} -> {origin.after} "
@@ -74,6 +76,8 @@ def recover(data_dir: DataDir = None) -> None:
                 say(f"{report.peer}: {report.error}")
             for origin in report.origins:
                 fetched += origin.fetched
+                if origin.ignored:
+                    say(f"{report.peer}: ignored what it says of this node's log: {origin.ignored}")
                 if origin.origin == node.identity.node_id:
                     say(
                         f"{report.peer}: own log {origin.before} -> {origin.after}"
