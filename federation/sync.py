@@ -578,18 +578,27 @@ class Syncer:
 
     async def _cosigned_freshness(self, peer: str, base: str, origin: str) -> None:
         """The peer's cosignature on its newest checkpoint of `origin` says when it saw that
-        checkpoint as the newest: the origin's log was fresh then (DESIGN §4)."""
+        checkpoint as the newest: the origin's log was fresh then (DESIGN §4), if that
+        checkpoint is the origin's, signed by it, and exactly this node's copy (size, root)."""
         try:
             text = await _get_text(
                 self.client, f"{base}/logs/{origin}/checkpoint", limit=MAX_CHECKPOINT_BYTES
             )
             async with self.read() as session:
-                state = await replica.stored_key_state(session, peer)
-                size = await log_size(session, peer)
-            times = witness.cosignature_times(
+                witnessing = await replica.stored_key_state(session, peer)
+                witness_size = await log_size(session, peer)
+                state = await replica.stored_key_state(session, origin)
+                copy = await session.get(LogRow, origin)
+            if copy is None or copy.root is None:
+                return
+            times = witness.fresh_times(
                 text,
-                witness=f"{self.federation}/{peer}",
-                keys=list(state.valid_keys(size).values()),
+                origin=cp.origin_line(self.federation, origin),
+                origin_keys=state.checkpoint_keys(copy.size),
+                size=copy.size,
+                root=copy.root,
+                witness=cp.origin_line(self.federation, peer),
+                witness_keys=list(witnessing.valid_keys(witness_size).values()),
             )
         except (PeerError, FederationError):
             return

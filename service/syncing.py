@@ -23,7 +23,7 @@ from federation.entry import Draft, SealedEntry
 from federation.errors import FederationError
 from federation.follow import MAX_PAGE_ENTRIES, Accepted
 from federation.log import append_own, lock_log, log_size
-from federation.replica import missing_content
+from federation.replica import overdue_content
 from federation.sync import (
     RESTORED,
     LogHead,
@@ -523,16 +523,14 @@ async def peer_statuses(
         if log is not None and log.frozen_reason is not None:
             status.alerts.append(f"equivocation: {log.frozen_reason}")
         status.fresh_at = _aware(log.fresh_at) if log and log.fresh_at else None
-        if me is not None:
-            overdue = [
-                row
-                for row in await missing_content(session, peer.node_id, me)
-                if _aware(row.stored_at) < now - timedelta(seconds=content_deadline)
-            ]
+        if me is not None and log is not None:
+            overdue, first = await overdue_content(
+                session, peer.node_id, me, stored_before=now - timedelta(seconds=content_deadline)
+            )
             if overdue:
                 status.alerts.append(
-                    f"withheld: {len(overdue)} entries of {peer.node_id} that this node may "
-                    f"see still lack their content (first seq {overdue[0].seq})"
+                    f"withheld: {overdue} entries of {peer.node_id} that this node may "
+                    f"see still lack their content (first seq {first})"
                 )
         if peer.removed_at is None and (
             status.fresh_at is None or now - status.fresh_at > timedelta(seconds=stale_after)
