@@ -7,10 +7,11 @@ nodes accepted, running its own scripted federation server. Each test mounts one
 through these processes and checks that it is refused with nothing stored, leaked, stalled or
 grown beyond its bound (docs/security.md lists them).
 
-`ring(*honest_ids)` (a factory fixture) initialises the honest nodes (unencrypted development
-keys, plain HTTP, `DENEX_SYNC_INTERVAL=3600` so that only the test decides when to sync unless
-it says otherwise), peers them with each other and with the hostile member, and starts the
-hostile server. Honest nodes are served only when a test calls `member.serve(...)`.
+`ring(*honest_ids)` (a factory fixture; `make_ring` for a module-scoped ring) initialises
+the honest nodes (unencrypted development keys, plain HTTP, `DENEX_SYNC_INTERVAL=3600` so
+that only the test decides when to sync unless it says otherwise), peers them with each
+other and with the hostile member, and starts the hostile server. Honest nodes are served
+only when a test calls `member.serve(...)`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,40 @@ class Ring:
     def log_text(self, node_id: str) -> str:
         return (self.tmp / f"{node_id}.log").read_text(errors="replace")
 
+    def close(self) -> None:
+        for member in self.honest.values():
+            member.stop()
+        self.hostile.__exit__()
+
+
+def make_ring(tmp: Path, *honest_ids: str, env: dict[str, str] | None = None) -> Ring:
+    """Initialise the honest nodes in `tmp`, peer them with each other and with a new hostile
+    member, and start the hostile server (`Ring.close` stops everything)."""
+    hostile = Hostile.make("aq-rogue", federation=FEDERATION)
+    members: dict[str, Member] = {}
+    for node_id in honest_ids:
+        port = free_port()
+        node_vars = {"DENEX_INSECURE_DEV_HTTP": "1", "DENEX_SYNC_INTERVAL": "3600"}
+        node_vars.update(env or {})
+        node = init_node(
+            tmp / node_id,
+            node_id=node_id,
+            country=COUNTRIES.get(node_id, "DE"),
+            env=node_env(insecure_keys=True, **node_vars),
+            url=f"http://{HOST}:{port}",
+        )
+        node.create_token("officer")
+        members[node_id] = Member(node, port)
+    cards = {n: ok(m.node.run("node", "card")).stdout.encode() for n, m in members.items()}
+    cards[hostile.node_id] = hostile.card()
+    for node_id, member in members.items():
+        for other, card in cards.items():
+            if other != node_id:
+                path = tmp / f"{other}.card.json"
+                path.write_bytes(card)
+                ok(member.node.run("peer", "add", str(path), "--yes"))
+    return Ring(members, hostile.__enter__(), tmp)
+
 
 RingFactory = Callable[..., Ring]
 
@@ -56,34 +91,9 @@ def ring(tmp_path: Path) -> Iterator[RingFactory]:
     made: list[Ring] = []
 
     def _make(*honest_ids: str, env: dict[str, str] | None = None) -> Ring:
-        hostile = Hostile.make("aq-rogue", federation=FEDERATION)
-        members: dict[str, Member] = {}
-        for node_id in honest_ids:
-            port = free_port()
-            node_vars = {"DENEX_INSECURE_DEV_HTTP": "1", "DENEX_SYNC_INTERVAL": "3600"}
-            node_vars.update(env or {})
-            node = init_node(
-                tmp_path / node_id,
-                node_id=node_id,
-                country=COUNTRIES.get(node_id, "DE"),
-                env=node_env(insecure_keys=True, **node_vars),
-                url=f"http://{HOST}:{port}",
-            )
-            node.create_token("officer")
-            members[node_id] = Member(node, port)
-        cards = {n: ok(m.node.run("node", "card")).stdout.encode() for n, m in members.items()}
-        cards[hostile.node_id] = hostile.card()
-        for node_id, member in members.items():
-            for other, card in cards.items():
-                if other != node_id:
-                    path = tmp_path / f"{other}.card.json"
-                    path.write_bytes(card)
-                    ok(member.node.run("peer", "add", str(path), "--yes"))
-        made.append(Ring(members, hostile.__enter__(), tmp_path))
+        made.append(make_ring(tmp_path, *honest_ids, env=env))
         return made[-1]
 
     yield _make
     for made_ring in made:
-        for member in made_ring.honest.values():
-            member.stop()
-        made_ring.hostile.__exit__()
+        made_ring.close()
