@@ -173,8 +173,8 @@ async def recover(
     """Fetch this node's own entries back from its peers, verified like any origin's
     (DESIGN §5, a restored backup), from every peer that shows a checkpoint of this log
     signed by this node's key beyond its copy, up to that checkpoint. Appends resume
-    (returns True) once no peer is known to hold a longer signed copy (`PeerHeadRow` of this
-    log records only signed sizes); it never re-issues a seq. What a peer claims without
+    (returns True) once no active peer is known to hold a longer signed copy (`PeerHeadRow`
+    of this log records only signed sizes); it never re-issues a seq. What a peer claims without
     this node's signature is ignored (`OriginReport.ignored`, for the caller to show)."""
     me = node.identity.node_id
     async with db.read() as session:
@@ -197,7 +197,9 @@ async def recover(
     async with db.write() as session:
         log = await lock_log(session, me)
         ahead = await session.scalar(
-            select(func.max(PeerHeadRow.size)).where(PeerHeadRow.origin == me)
+            select(func.max(PeerHeadRow.size)).where(
+                PeerHeadRow.origin == me, PeerHeadRow.peer.in_([p.node_id for p in roster])
+            )
         )
         resumed = not own_errors and (ahead is None or ahead <= log.size)
         if resumed and log.frozen_reason is not None and log.frozen_reason.startswith(RESTORED):
@@ -236,6 +238,7 @@ async def check_own_log(
             return []  # stopped already (a restored backup, equivocation): recovery decides
         own.frozen_reason, size = CHECKING, own.size
     reasons: dict[str, str] = {}
+    signed: dict[str, int] = {}  # peer -> entries of this log its checkpoint signed by us covers
     try:
         async with db.read() as session:
             peers = await active_peers(session)
@@ -263,6 +266,7 @@ async def check_own_log(
             )
             if copy.ignored is not None:
                 log.warning("ignored what %s says of this node's log: %s", peer, copy.ignored)
+            signed[peer] = copy.signed
             if copy.ahead_of(size):
                 reasons[peer] = restored_reason(peer, copy.signed, size)
             elif copy.checkpoint is not None:
@@ -274,6 +278,16 @@ async def check_own_log(
             own = await lock_log(session, me)
             if own.frozen_reason == CHECKING:
                 own.frozen_reason = next(iter(reasons.values()), None)
+            known = await replica.peer_heads(session)  # for `recover`, as the rounds do
+            for peer, entries in signed.items():
+                before = known.get(peer, {})
+                await replica.record_heads(
+                    session,
+                    peer,
+                    {me: entries},
+                    known={me: before[me]} if me in before else {},
+                    now=clock(),
+                )
     for reason in reasons.values():
         log.error("ALERT %s", reason)
     return list(reasons)

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from federation.checkpoint import Checkpoint, sign_checkpoint
 from federation.tables import LogRow, PeerHeadRow
 from keys.ed25519 import KeyPair
@@ -151,3 +153,45 @@ async def test_a_checkpoint_by_a_key_only_the_key_files_know_is_this_nodes_own(
     async with restored.db.read() as session:
         log = await session.get(LogRow, "de-bafa")
     assert log is not None and log.size == 5 and log.frozen_reason is None
+
+
+class _Down(httpx.AsyncBaseTransport):
+    """Every peer refuses connections."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+
+async def test_recovery_waits_for_the_peer_that_showed_a_longer_signed_copy(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock, tmp_path: Path
+) -> None:
+    """de comes back from a backup; at start-up fr shows de's checkpoint of a longer log.
+    While fr is unreachable, `denex recover` cannot resume appends (a peer known to hold
+    more than de has); once fr answers, it fetches the entries back and resumes."""
+    fr = await make_node("fr-sbdu")
+    de = await make_node("de-bafa")
+    await befriend(fr, de)
+    await befriend(de, fr)
+    await _publish(de, 1)
+    assert (await sync_once(fr, de, clock)).fetched == 2
+    database = de.settings.data_dir / "node.db"
+    backup = tmp_path / "backup.db"
+    with sqlite3.connect(database) as source, sqlite3.connect(backup) as copy:
+        source.backup(copy)  # de at size 2, fr's head of it recorded as 2
+    await _publish(de, 2, prefix="AFTER-BACKUP")
+    assert (await sync_once(fr, de, clock)).fetched == 2
+    await de.db.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    backup.replace(database)
+    restored = await reopen(de)
+    async with peer_client(restored, fr) as client:
+        assert await check_own_log(restored.db, restored.node, client, clock=clock) == ["fr-sbdu"]
+    async with httpx.AsyncClient(transport=_Down(), base_url="http://peer") as client:
+        _reports, resumed = await recover(restored.db, restored.node, client, clock=clock)
+    assert not resumed
+    assert await _appends(restored, "NOT-WHILE-FR-IS-DOWN") == 503
+    async with peer_client(restored, fr) as client:
+        _reports, resumed = await recover(restored.db, restored.node, client, clock=clock)
+    assert resumed
+    assert await _appends(restored, "NOW") == 201
