@@ -17,6 +17,7 @@ only when a test calls `member.serve(...)`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +57,13 @@ class Ring:
 
 def make_ring(tmp: Path, *honest_ids: str, env: dict[str, str] | None = None) -> Ring:
     """Initialise the honest nodes in `tmp`, peer them with each other and with a new hostile
-    member, and start the hostile server (`Ring.close` stops everything)."""
+    member, and start the hostile server (`Ring.close` stops everything). Each node's CLI
+    commands run in order, the nodes side by side."""
     hostile = Hostile.make("aq-rogue", federation=FEDERATION)
-    members: dict[str, Member] = {}
-    for node_id in honest_ids:
+    node_vars = {"DENEX_INSECURE_DEV_HTTP": "1", "DENEX_SYNC_INTERVAL": "3600", **(env or {})}
+
+    def initialised(node_id: str) -> Member:
         port = free_port()
-        node_vars = {"DENEX_INSECURE_DEV_HTTP": "1", "DENEX_SYNC_INTERVAL": "3600"}
-        node_vars.update(env or {})
         node = init_node(
             tmp / node_id,
             node_id=node_id,
@@ -71,15 +72,23 @@ def make_ring(tmp: Path, *honest_ids: str, env: dict[str, str] | None = None) ->
             url=f"http://{HOST}:{port}",
         )
         node.create_token("officer")
-        members[node_id] = Member(node, port)
-    cards = {n: ok(m.node.run("node", "card")).stdout.encode() for n, m in members.items()}
-    cards[hostile.node_id] = hostile.card()
-    for node_id, member in members.items():
+        return Member(node, port)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(honest_ids))) as pool:
+        members = dict(zip(honest_ids, pool.map(initialised, honest_ids), strict=True))
+        printed = pool.map(lambda m: ok(m.node.run("node", "card")).stdout, members.values())
+        cards = {n: card.encode() for n, card in zip(members, printed, strict=True)}
+        cards[hostile.node_id] = hostile.card()
         for other, card in cards.items():
-            if other != node_id:
-                path = tmp / f"{other}.card.json"
-                path.write_bytes(card)
-                ok(member.node.run("peer", "add", str(path), "--yes"))
+            (tmp / f"{other}.card.json").write_bytes(card)
+
+        def befriend(node_id: str) -> None:
+            for other in cards:
+                if other != node_id:
+                    path = tmp / f"{other}.card.json"
+                    ok(members[node_id].node.run("peer", "add", str(path), "--yes"))
+
+        list(pool.map(befriend, members))
     return Ring(members, hostile.__enter__(), tmp)
 
 
