@@ -3,10 +3,23 @@ accepting an origin's checkpoint once the copy reaches it, and marking entries a
 revocation invalidated. The database edge of sync; nothing here commits.
 """
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import checkpoint as cp
@@ -378,17 +391,84 @@ async def mark_fresh(session: AsyncSession, origins: Sequence[str], moment: date
 # --- content this node may see but was not sent (DESIGN §4) -------------------------------
 
 
-async def missing_content(
-    session: AsyncSession, origin: str, me: str, *, limit: int = 1000
-) -> list[EntryRow]:
-    """Entries of `origin` whose audience includes this node but whose content it lacks."""
-    rows = await session.scalars(
+MISSING_BATCH = 1000  # header-only rows read per query of `missing_content`
+
+
+def _may_see_text(me: str) -> ColumnElement[bool]:
+    """A coarse SQL filter for entries whose audience may include `me`: the JSON text holds
+    `"me"` or `"*"` (node ids need no JSON escaping; `may_see` then decides exactly)."""
+    audience = cast(EntryRow.audience, Text)
+    return or_(audience.like(f'%"{me}"%'), audience.like('%"*"%'))
+
+
+def _header_only_page(origin: str, me: str, after: int, batch: int) -> Select[EntryRow]:
+    """The next page of `origin`'s entries without content after seq `after` that may be
+    for this node: keyset on seq over the partial index ix_entries_no_content (the
+    header-only rows, never the whole log)."""
+    return (
         select(EntryRow)
-        .where(EntryRow.origin == origin, EntryRow.content_body.is_(None))
+        .where(
+            EntryRow.origin == origin,
+            EntryRow.content_body.is_(None),
+            EntryRow.seq > after,
+            _may_see_text(me),
+        )
         .order_by(EntryRow.seq)
-        .limit(limit * 4)
-    )  # the partial index ix_entries_no_content: no walk over the log
-    return [r for r in rows if may_see(r.audience, me)][:limit]
+        .limit(batch)
+    )
+
+
+async def missing_content(
+    session: AsyncSession, origin: str, me: str, *, limit: int = 1000, batch: int = MISSING_BATCH
+) -> list[EntryRow]:
+    """Entries of `origin` whose audience includes this node but whose content it lacks,
+    the first `limit` of them in seq order (read a page at a time until enough are found or
+    none remain)."""
+    found: list[EntryRow] = []
+    after = -1
+    while len(found) < limit:
+        page = list(await session.scalars(_header_only_page(origin, me, after, batch)))
+        found.extend(row for row in page if may_see(_audience(row.audience), me))
+        if len(page) < batch:
+            break
+        after = page[-1].seq
+    return found[:limit]
+
+
+async def overdue_content(
+    session: AsyncSession,
+    origin: str,
+    me: str,
+    *,
+    stored_before: datetime,
+    batch: int = MISSING_BATCH,
+) -> tuple[int, int | None]:
+    """How many entries of `origin` this node may see have lacked their content since
+    before `stored_before` (withholding, DESIGN §4), and the first one's seq. (Times are
+    compared here: SQLite keeps them as text in more than one format.)"""
+    count, first, after = 0, None, -1
+    columns = (EntryRow.seq, EntryRow.audience, EntryRow.stored_at)
+    while True:
+        query = _header_only_page(origin, me, after, batch).with_only_columns(*columns)
+        page = (await session.execute(query)).all()
+        for seq, audience, stored_at in page:
+            if may_see(_audience(audience), me) and _utc(stored_at) < stored_before:
+                count += 1
+                first = seq if first is None else first
+        if len(page) < batch:
+            return count, first
+        after = page[-1][0]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _audience(stored: Any) -> list[str]:
+    """An entry's audience as stored (a list of node ids; anything else names nobody: an
+    uninterpretable header is stored too, flagged, DESIGN §4)."""
+    value = json.loads(stored) if isinstance(stored, str | bytes) else stored
+    return [a for a in value if isinstance(a, str)] if isinstance(value, list) else []
 
 
 async def origins_missing_content(session: AsyncSession) -> set[str]:

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +26,8 @@ import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import keystate, replica, verify_pool, witness
+from federation import checkpoint as cp
+from federation import keystate, note, own_copy, replica, verify_pool, witness
 from federation.errors import FederationError
 from federation.follow import (
     MAX_PAGE_BYTES,
@@ -44,6 +45,9 @@ MAX_LOGS_BYTES = 1024 * 1024
 MAX_CHECKPOINT_BYTES = 16 * 1024
 MAX_CONSISTENT = 64  # checkpoints remembered per origin as consistent with this node's copy
 RESTORED = "restored from a backup?"  # the start of the reason appends stopped
+RETRY_CAP_INTERVALS = 30  # back-off: at most this many sync intervals ...
+RETRY_CAP_SECONDS = 900.0  # ... and at most 15 minutes (never less than one interval)
+MIN_RETRY = 1.0  # seconds: the shortest back-off base, whatever the interval
 
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 OnStored = Callable[[AsyncSession, str, list[Accepted], list[Any]], Awaitable[None]]
@@ -79,6 +83,7 @@ class OriginReport:
     substantive: int = 0  # new entries other than witness statements
     filled: int = 0  # entries whose withheld content this peer supplied
     equivocations: list[str] = field(default_factory=list)  # found in witness entries
+    ignored: str | None = None  # this node's own log: a claim its keys do not back (logged)
 
     @property
     def fetched(self) -> int:
@@ -181,10 +186,11 @@ def parse_heads(doc: Any) -> list[LogHead]:
 
 
 def restored_reason(peer: str, held: int, size: int) -> str:
-    """Why appends stop when `peer` holds `held` entries of this node's log of `size`."""
+    """Why appends stop when `peer` shows a checkpoint of `held` entries of this node's log,
+    signed by its key, and this node holds `size`."""
     return (
-        f"{RESTORED} {peer} holds {held} entries of this node's log, this node {size}; "
-        "run `denex recover`"
+        f"{RESTORED} {peer} holds {held} entries of this node's log (a checkpoint signed by "
+        f"its key), this node {size}; run `denex recover`"
     )
 
 
@@ -199,6 +205,14 @@ def backoff(failures: int, *, base: float, cap: float, jitter: float) -> timedel
     """Delay before the next attempt after `failures` network failures in a row: capped
     exponential, times a jitter factor in [0.5, 1.5) (`jitter` in [0, 1))."""
     return timedelta(seconds=min(cap, base * 2 ** max(0, failures - 1)) * (0.5 + jitter))
+
+
+def retry_bounds(interval: float) -> tuple[float, float]:
+    """(base, cap) of `backoff` for a node that syncs every `interval` seconds: the base is
+    one interval, the cap 30 intervals but at most 15 minutes (never less than the base), so
+    a peer that failed once is tried again after 0.5 to 1.5 intervals (decision 0013)."""
+    base = max(interval, MIN_RETRY)
+    return base, max(base, min(RETRY_CAP_INTERVALS * base, RETRY_CAP_SECONDS))
 
 
 @dataclass
@@ -221,6 +235,9 @@ class Syncer:
     retry_cap: float = 900.0
     jitter: Callable[[], float] = random.random
     own_root: bytes | None = None  # this node's root key: set to recover its own log
+    # this node's signing keys from its key files: a checkpoint of its log beyond its copy
+    # signed by one its stored key state does not know is its own too (federation.own_copy)
+    own_keys: Sequence[bytes] = ()
     prepare: verify_pool.Prepare | None = None  # run in the verify workers, for on_stored
     deferred: list[Callable[[AsyncSession], Awaitable[None]]] | None = None  # see _record
     # origin -> checkpoints of it already found consistent with this node's copy (one node's:
@@ -255,15 +272,22 @@ class Syncer:
         view = await self._view()
         ours, lacking = view.logs, view.lacking
         fresh: list[str] = []
+        signed_own = 0  # how much of this node's own log the peer provably holds
         for head in heads:
             mine = ours.get(head.origin)
+            if head.origin == self.me:
+                signed, own = await self._own(peer, base, head, mine)
+                signed_own = max(signed_own, signed)
+                if own is not None:
+                    report.origins.append(own)
+                continue
             unchanged = (
                 mine is not None
                 and head.size == mine.size
                 and head.checkpoint is not None
                 and head.checkpoint == mine.checkpoint
             )
-            if unchanged and head.origin != self.me and head.origin in self.roots:
+            if unchanged and head.origin in self.roots:
                 if peer == head.origin:
                     fresh.append(head.origin)  # the origin itself says nothing is new
                 elif mine is not None and _older(mine.fresh_at, now, self.retry_base):
@@ -277,15 +301,7 @@ class Syncer:
                 continue
             if self._known_consistent(head, mine) and not self.own_root:
                 continue  # a peer behind this node's copy, showing a checkpoint already checked
-            if head.origin == self.me:
-                if unchanged and not self.own_root:
-                    continue
-                own = await (
-                    self._origin(peer, base, head) if self.own_root else self._own(peer, head)
-                )
-                if own is not None:
-                    report.origins.append(own)
-            elif head.origin in self.roots:
+            if head.origin in self.roots:
                 origin = await self._origin(peer, base, head)
                 report.origins.append(origin)
                 if origin.error is None:
@@ -294,6 +310,8 @@ class Syncer:
 
         async def done(session: AsyncSession) -> None:
             sizes = {h.origin: h.size for h in heads}
+            if self.me in sizes:
+                sizes[self.me] = signed_own  # of this node's own log: what its key signed
             await replica.record_heads(
                 session, peer, sizes, known=view.heads.get(peer, {}), now=now
             )
@@ -356,34 +374,63 @@ class Syncer:
                 for write in writes:
                     await write(session)
 
-    async def _own(self, peer: str, head: LogHead) -> OriginReport | None:
-        """What a peer holds of this node's own log. A longer copy means this node runs on a
-        restored backup: appends stop until `denex recover` (it never re-issues a seq). A
-        checkpoint of this node that its own tree contradicts is evidence of a stolen key."""
+    async def _own(
+        self, peer: str, base: str, head: LogHead, mine: LogRow | None
+    ) -> tuple[int, OriginReport | None]:
+        """What a peer holds of this node's own log as far as this node's keys prove it
+        (`federation.own_copy`): that size, and a report when there is something to say.
+        A checkpoint signed by this node's key beyond its copy means a restored backup:
+        appends stop until `denex recover` (it never re-issues a seq), which pulls the
+        entries back up to that checkpoint. One of a size the copy holds that its tree
+        contradicts is evidence of a stolen key. Anything else is ignored (and reported)."""
+        recovering = self.own_root is not None
+        if not recovering and head.checkpoint is not None and mine is not None:
+            if head.size == mine.size and head.checkpoint == mine.checkpoint:
+                return mine.size, None  # the peer shows this node's newest checkpoint
+            if self._known_consistent(head, mine):
+                return _size_of(head.checkpoint), None  # a copy behind, checked already
         async with self.read() as session:
             size = await log_size(session, self.me)
-        report = OriginReport(self.me, size, size)
-        if head.size > size:
-            report.error = restored_reason(peer, head.size, size)
+            state = await replica.stored_key_state(session, self.me)
+        copy = own_copy.judge(
+            head.size,
+            head.checkpoint,
+            origin=cp.origin_line(self.federation, self.me),
+            local=size,
+            state=state,
+            key_files=self.own_keys,
+        )
+        report = OriginReport(self.me, size, size, ignored=copy.ignored)
+        quiet = report if copy.ignored else None
+        if copy.checkpoint is None:
+            return 0, quiet
+        if recovering:
+            pulled = await self._origin(peer, base, LogHead(self.me, copy.signed, copy.checkpoint))
+            pulled.ignored = copy.ignored
+            if pulled.error is None and pulled.after < copy.signed:
+                pulled.error = (
+                    f"{peer} holds {copy.signed} entries of this node's log (a checkpoint "
+                    f"signed by its key); this node has {pulled.after}"
+                )
+            return copy.signed, pulled
+        if copy.ahead_of(size):
+            report.error = restored_reason(peer, copy.signed, size)
             async with self.write() as session:
                 log = await lock_log(session, self.me)
                 if log.frozen_reason is None:
                     log.frozen_reason = report.error
-            return report
-        if head.checkpoint is None:
-            return None
+            return copy.signed, report
         try:
             async with self.write() as session:
-                state = await replica.stored_key_state(session, self.me)
                 if await replica.accept_checkpoint(
                     session,
                     federation=self.federation,
                     origin=self.me,
-                    text=head.checkpoint,
+                    text=copy.checkpoint,
                     state=state,
                     now=self.clock(),
                 ):
-                    self._consistent(self.me, head.checkpoint)
+                    self._consistent(self.me, copy.checkpoint)
         except replica.CheckpointMismatch as exc:
             report.error = f"equivocation: a checkpoint of this node's own log: {exc}"
             async with self.write() as session:
@@ -396,10 +443,10 @@ class Syncer:
                     via=peer,
                     now=self.clock(),
                 )
-            return report
+            return copy.signed, report
         except FederationError:
-            return None  # not signed by this node's keys: the peer's problem, not ours
-        return None
+            return 0, quiet  # verified by `judge` already; a race with a revocation at most
+        return copy.signed, quiet
 
     async def _origin(self, peer: str, base: str, head: LogHead) -> OriginReport:
         """Pull `head.origin` from this peer; one peer at a time per origin (peers are synced
@@ -553,18 +600,27 @@ class Syncer:
 
     async def _cosigned_freshness(self, peer: str, base: str, origin: str) -> None:
         """The peer's cosignature on its newest checkpoint of `origin` says when it saw that
-        checkpoint as the newest: the origin's log was fresh then (DESIGN §4)."""
+        checkpoint as the newest: the origin's log was fresh then (DESIGN §4), if that
+        checkpoint is the origin's, signed by it, and exactly this node's copy (size, root)."""
         try:
             text = await _get_text(
                 self.client, f"{base}/logs/{origin}/checkpoint", limit=MAX_CHECKPOINT_BYTES
             )
             async with self.read() as session:
-                state = await replica.stored_key_state(session, peer)
-                size = await log_size(session, peer)
-            times = witness.cosignature_times(
+                witnessing = await replica.stored_key_state(session, peer)
+                witness_size = await log_size(session, peer)
+                state = await replica.stored_key_state(session, origin)
+                copy = await session.get(LogRow, origin)
+            if copy is None or copy.root is None:
+                return
+            times = witness.fresh_times(
                 text,
-                witness=f"{self.federation}/{peer}",
-                keys=list(state.valid_keys(size).values()),
+                origin=cp.origin_line(self.federation, origin),
+                origin_keys=state.checkpoint_keys(copy.size),
+                size=copy.size,
+                root=copy.root,
+                witness=cp.origin_line(self.federation, peer),
+                witness_keys=list(witnessing.valid_keys(witness_size).values()),
             )
         except (PeerError, FederationError):
             return
@@ -739,6 +795,14 @@ class _Checked:
     prepared: list[Any]
     next: int
     following: "asyncio.Future[Any] | None"  # the fetch of the page after it
+
+
+def _size_of(checkpoint: str) -> int:
+    """The size a checkpoint states (0 if it does not parse)."""
+    try:
+        return cp.parse_text(note.parse(checkpoint).text).size
+    except FederationError:
+        return 0
 
 
 def _forget(future: "asyncio.Future[Any] | None") -> None:

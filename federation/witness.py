@@ -72,3 +72,28 @@ def cosignature_times(checkpoint_note: str, *, witness: str, keys: Sequence[byte
             except FederationError:
                 continue
     return times
+
+
+def fresh_times(
+    checkpoint_note: str,
+    *,
+    origin: str,
+    origin_keys: Sequence[bytes],
+    size: int,
+    root: bytes,
+    witness: str,
+    witness_keys: Sequence[bytes],
+) -> list[int]:
+    """When `witness` cosigned this node's copy of a log (DESIGN §4, freshness): the note
+    must be a checkpoint of `origin` (the origin line), signed by one of `origin_keys` (the
+    origin's keys valid at that size), stating `size` and `root`, this node's copy; then the
+    timestamps of the witness's valid cosignatures on it (under any of `witness_keys`). A
+    checkpoint of another origin, not signed by it, or of another size or root (a larger one
+    is news this node lacks) says nothing about this copy: no times."""
+    try:
+        verified = cp.verify_checkpoint(checkpoint_note, origin=origin, keys=list(origin_keys))
+    except FederationError:
+        return []
+    if verified.checkpoint.size != size or verified.checkpoint.root != root:
+        return []
+    return cosignature_times(checkpoint_note, witness=witness, keys=witness_keys)

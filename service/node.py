@@ -266,3 +266,37 @@ async def create_node(
             path.unlink(missing_ok=True)
         raise
     return identity
+
+
+# (path, size, modification time) -> the public key of a signing key file (None: unreadable)
+_key_files: dict[tuple[str, int, int], bytes | None] = {}
+
+
+def own_signing_keys(node: Node) -> list[bytes]:
+    """Public keys of this node's signing key files (`<keys dir>/signing-*.pem`), the one in
+    use first: what `federation.own_copy` counts as this node's own beyond its stored key
+    state (a database restored from before a key rotation, its key files kept). A file that
+    does not load is passed over. Each file is decrypted once per process (blocking: call it
+    in a thread), then remembered by path, size and modification time."""
+    keys = [node.signing.public]
+    if node.settings is None:
+        return keys
+    settings = node.settings
+    in_use = settings.keys_dir / signing_key_file(node.signing.key_id)
+    for path in sorted(settings.keys_dir.glob("signing-*.pem")):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        mark = (str(path), stat.st_size, stat.st_mtime_ns)
+        if path == in_use:
+            continue
+        if mark not in _key_files:
+            try:
+                _key_files[mark] = load_keypair(settings, path).public
+            except ConfigError:
+                _key_files[mark] = None
+        public = _key_files[mark]
+        if public is not None and public not in keys:
+            keys.append(public)
+    return keys

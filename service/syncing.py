@@ -17,13 +17,13 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import replica
+from federation import own_copy, replica
 from federation.client import PeerAuth
 from federation.entry import Draft, SealedEntry
 from federation.errors import FederationError
 from federation.follow import MAX_PAGE_ENTRIES, Accepted
 from federation.log import append_own, lock_log, log_size
-from federation.replica import missing_content
+from federation.replica import overdue_content
 from federation.sync import (
     RESTORED,
     LogHead,
@@ -32,6 +32,7 @@ from federation.sync import (
     Syncer,
     peer_head,
     restored_reason,
+    retry_bounds,
 )
 from federation.tables import (
     LogRow,
@@ -44,7 +45,7 @@ from federation.verify_pool import Prepare
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
 from service.derive import apply_all, rebuild_all
 from service.errors import NotFound
-from service.node import Node
+from service.node import Node, own_signing_keys
 from service.notices.derived import NoticeEntry, Prepared, prepare_notices
 from service.roster import active_peers, list_peers
 from service.settings import Settings
@@ -97,8 +98,10 @@ async def sync_round(
     clock: Callable[[], datetime],
     peer: str | None = None,
     page_size: int = MAX_PAGE_ENTRIES,
+    interval: float = 30.0,
 ) -> list[PeerReport]:
-    """One sync round: pull from every active peer (or only `peer`), one after another."""
+    """One sync round: pull from every active peer (or only `peer`), concurrently. A peer
+    that fails is backed off in proportion to the sync `interval` (`retry_bounds`)."""
     async with db.read() as session:
         everyone = await active_peers(session)
     roster = everyone
@@ -106,6 +109,7 @@ async def sync_round(
         roster = [p for p in everyone if p.node_id == peer]
         if not roster:
             raise NotFound(f"{peer} is not an active peer of this node")
+    retry_base, retry_cap = retry_bounds(interval)
     syncer = Syncer(
         client=client,
         federation=node.identity.federation,
@@ -118,6 +122,9 @@ async def sync_round(
         prepare=derived_in_workers(db),
         consistent=consistent_checkpoints(db),
         page_size=page_size,
+        retry_base=retry_base,
+        retry_cap=retry_cap,
+        own_keys=await asyncio.to_thread(own_signing_keys, node),
         deferred=[],  # the peers' statuses are written together once the round is done
     )
     try:
@@ -164,8 +171,11 @@ async def recover(
     db: Database, node: Node, client: httpx.AsyncClient, *, clock: Callable[[], datetime]
 ) -> tuple[list[PeerReport], bool]:
     """Fetch this node's own entries back from its peers, verified like any origin's
-    (DESIGN §5, a restored backup). Appends resume (returns True) once no reachable peer
-    holds more of this node's log than it does; it never re-issues a seq."""
+    (DESIGN §5, a restored backup), from every peer that shows a checkpoint of this log
+    signed by this node's key beyond its copy, up to that checkpoint. Appends resume
+    (returns True) once no active peer is known to hold a longer signed copy (`PeerHeadRow`
+    of this log records only signed sizes); it never re-issues a seq. What a peer claims without
+    this node's signature is ignored (`OriginReport.ignored`, for the caller to show)."""
     me = node.identity.node_id
     async with db.read() as session:
         roster = await active_peers(session)
@@ -180,13 +190,16 @@ async def recover(
         on_stored=apply_derived,
         prepare=derived_in_workers(db),
         own_root=node.identity.root_key,
+        own_keys=await asyncio.to_thread(own_signing_keys, node),
     )
     reports = [await syncer.sync_peer(p.node_id, p.url) for p in roster]
     own_errors = [o.error for r in reports for o in r.origins if o.origin == me and o.error]
     async with db.write() as session:
         log = await lock_log(session, me)
         ahead = await session.scalar(
-            select(func.max(PeerHeadRow.size)).where(PeerHeadRow.origin == me)
+            select(func.max(PeerHeadRow.size)).where(
+                PeerHeadRow.origin == me, PeerHeadRow.peer.in_([p.node_id for p in roster])
+            )
         )
         resumed = not own_errors and (ahead is None or ahead <= log.size)
         if resumed and log.frozen_reason is not None and log.frozen_reason.startswith(RESTORED):
@@ -209,12 +222,15 @@ async def check_own_log(
     """Before this node appends after start-up: ask every active peer what it holds of this
     node's log (one `GET /logs` each, concurrently, at most `patience` seconds). Meanwhile
     appends wait: the own log's `frozen_reason` says CHECKING, which every appender
-    respects, in any process, and `/readyz` reports. A peer holding a longer copy means a
-    restored backup: appends stay stopped until `denex recover`. A peer whose checkpoint of
-    this log is validly signed but disagrees with this node's tree holds a different copy:
-    the evidence is kept and appends stay stopped (DESIGN §5: "a longer or different copy").
-    A peer that does not answer in time is passed over (a node must work while partners are
-    down); the sync rounds ask it again. Returns the peers found longer or different."""
+    respects, in any process, and `/readyz` reports. A peer showing a checkpoint of this
+    log, signed by this node's key, beyond its copy means a restored backup: appends stay
+    stopped until `denex recover`. A peer whose checkpoint of this log is validly signed but
+    disagrees with this node's tree holds a different copy: the evidence is kept and appends
+    stay stopped (DESIGN §5: "a longer or different copy"). Anything else a peer claims (a
+    bare size, a checkpoint not signed by this node's key) is logged and ignored
+    (`federation.own_copy`). A peer that does not answer in time is passed over (a node must
+    work while partners are down); the sync rounds ask it again. Returns the peers found
+    longer or different."""
     me = node.identity.node_id
     async with db.write() as session:
         own = await lock_log(session, me)
@@ -222,9 +238,12 @@ async def check_own_log(
             return []  # stopped already (a restored backup, equivocation): recovery decides
         own.frozen_reason, size = CHECKING, own.size
     reasons: dict[str, str] = {}
+    signed: dict[str, int] = {}  # peer -> entries of this log its checkpoint signed by us covers
     try:
         async with db.read() as session:
             peers = await active_peers(session)
+            state = await replica.stored_key_state(session, me)
+        key_files = await asyncio.to_thread(own_signing_keys, node)
 
         async def held(peer: PeerRow) -> tuple[str, LogHead] | None:
             try:
@@ -237,10 +256,21 @@ async def check_own_log(
             if found is None:
                 continue
             peer, head = found
-            if head.size > size:
-                reasons[peer] = restored_reason(peer, head.size, size)
-            elif head.checkpoint is not None:
-                differs = await _differing_copy(db, node, peer, head.checkpoint, clock())
+            copy = own_copy.judge(
+                head.size,
+                head.checkpoint,
+                origin=node.identity.origin_line,
+                local=size,
+                state=state,
+                key_files=key_files,
+            )
+            if copy.ignored is not None:
+                log.warning("ignored what %s says of this node's log: %s", peer, copy.ignored)
+            signed[peer] = copy.signed
+            if copy.ahead_of(size):
+                reasons[peer] = restored_reason(peer, copy.signed, size)
+            elif copy.checkpoint is not None:
+                differs = await _differing_copy(db, node, peer, copy.checkpoint, clock())
                 if differs is not None:
                     reasons[peer] = differs
     finally:
@@ -248,6 +278,16 @@ async def check_own_log(
             own = await lock_log(session, me)
             if own.frozen_reason == CHECKING:
                 own.frozen_reason = next(iter(reasons.values()), None)
+            known = await replica.peer_heads(session)  # for `recover`, as the rounds do
+            for peer, entries in signed.items():
+                before = known.get(peer, {})
+                await replica.record_heads(
+                    session,
+                    peer,
+                    {me: entries},
+                    known={me: before[me]} if me in before else {},
+                    now=clock(),
+                )
     for reason in reasons.values():
         log.error("ALERT %s", reason)
     return list(reasons)
@@ -317,12 +357,13 @@ async def witness(db: Database, node: Node, *, now: datetime) -> SealedEntry | N
 
 
 async def hint_received(session: AsyncSession, peer: str, *, now: datetime) -> None:
-    """A peer says it has news: pull from it at the next tick."""
+    """A peer says it has news (a signed, well-formed hint): pull from it at the next tick.
+    The hint shows the peer is up again, so its back-off ends: failures start from zero."""
     status = await session.get(PeerSyncRow, peer)
     if status is None:
         status = PeerSyncRow(peer=peer, failures=0)
         session.add(status)
-    status.next_attempt = now
+    status.next_attempt, status.failures = now, 0
 
 
 @dataclass
@@ -367,7 +408,12 @@ class SyncLoop:
             try:
                 reports.extend(
                     await sync_round(
-                        self.db, self.node, client, clock=self.clock, peer=peer.node_id
+                        self.db,
+                        self.node,
+                        client,
+                        clock=self.clock,
+                        peer=peer.node_id,
+                        interval=self.settings.sync_interval,
                     )
                 )
             except Exception:  # one peer's trouble never stops the loop
@@ -390,14 +436,13 @@ class SyncLoop:
             self.witnessed_at = now
 
     async def push_hints(self, client: httpx.AsyncClient) -> None:
+        """Tell every peer when this node's own log grew, and once after start-up (a node
+        that comes back is worth pulling from at once: its hint ends their back-off)."""
         origin = self.node.identity.node_id
         async with self.db.read() as session:
             size = await log_size(session, origin)
             peers = await active_peers(session)
-        if self.hinted_size is None:
-            self.hinted_size = size  # nothing new since start-up as far as peers care
-            return
-        if size <= self.hinted_size:
+        if self.hinted_size is not None and size <= self.hinted_size:
             return
         self.hinted_size = size
         body = {"origin": origin, "size": size}
@@ -419,7 +464,14 @@ def _loop_lock(data_dir: Path) -> IO[bytes] | None:
     return handle
 
 
+def _log_ignored(report: PeerReport) -> None:
+    for origin in report.origins:
+        if origin.ignored is not None:
+            log.warning("ignored what %s says of this node's log: %s", report.peer, origin.ignored)
+
+
 def _log_report(report: PeerReport) -> None:
+    _log_ignored(report)
     if report.error:
         log.warning("sync from %s: %s", report.peer, report.error)
     for origin in report.origins:
@@ -489,16 +541,14 @@ async def peer_statuses(
         if log is not None and log.frozen_reason is not None:
             status.alerts.append(f"equivocation: {log.frozen_reason}")
         status.fresh_at = _aware(log.fresh_at) if log and log.fresh_at else None
-        if me is not None:
-            overdue = [
-                row
-                for row in await missing_content(session, peer.node_id, me)
-                if _aware(row.stored_at) < now - timedelta(seconds=content_deadline)
-            ]
+        if me is not None and log is not None:
+            overdue, first = await overdue_content(
+                session, peer.node_id, me, stored_before=now - timedelta(seconds=content_deadline)
+            )
             if overdue:
                 status.alerts.append(
-                    f"withheld: {len(overdue)} entries of {peer.node_id} that this node may "
-                    f"see still lack their content (first seq {overdue[0].seq})"
+                    f"withheld: {overdue} entries of {peer.node_id} that this node may "
+                    f"see still lack their content (first seq {first})"
                 )
         if peer.removed_at is None and (
             status.fresh_at is None or now - status.fresh_at > timedelta(seconds=stale_after)

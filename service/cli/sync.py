@@ -26,7 +26,9 @@ def sync(
             with Progress(transient=True) as progress:
                 task = progress.add_task("syncing", total=None)
                 async with peer_client(node, clock=utc_now) as client:
-                    reports = await sync_round(db, node, client, clock=utc_now, peer=peer)
+                    reports = await sync_round(
+                        db, node, client, clock=utc_now, peer=peer, interval=settings.sync_interval
+                    )
                 progress.update(task, completed=1, total=1)
         finally:
             await db.dispose()
@@ -39,6 +41,8 @@ def sync(
                 continue
             for origin in report.origins:
                 fetched += origin.fetched
+                if origin.ignored:
+                    say(f"{report.peer}: ignored what it says of this node's log: {origin.ignored}")
                 state = f"error: {origin.error}" if origin.error else "ok"
                 say(
                     f"{report.peer}: {origin.origin} {origin.before} -> {origin.after} "
@@ -72,6 +76,8 @@ def recover(data_dir: DataDir = None) -> None:
                 say(f"{report.peer}: {report.error}")
             for origin in report.origins:
                 fetched += origin.fetched
+                if origin.ignored:
+                    say(f"{report.peer}: ignored what it says of this node's log: {origin.ignored}")
                 if origin.origin == node.identity.node_id:
                     say(
                         f"{report.peer}: own log {origin.before} -> {origin.after}"

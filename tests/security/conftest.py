@@ -7,7 +7,8 @@ nodes accepted, running its own scripted federation server. Each test mounts one
 through these processes and checks that it is refused with nothing stored, leaked, stalled or
 grown beyond its bound (docs/security.md lists them).
 
-`ring(*honest_ids)` (a factory fixture) initialises the honest nodes (unencrypted development
+`ring(*honest_ids)` (a factory fixture; `make_ring` for a module-scoped ring) initialises
+the honest nodes (unencrypted development
 keys, plain HTTP, `DENEX_SYNC_INTERVAL=3600` so that only the test decides when to sync unless
 it says otherwise), peers them with each other and with the hostile member, and starts the
 hostile server. Honest nodes are served only when a test calls `member.serve(...)`. The
@@ -79,6 +80,11 @@ class Ring:
     def log_text(self, node_id: str) -> str:
         return (self.tmp / f"{node_id}.log").read_text(errors="replace")
 
+    def close(self) -> None:
+        for member in self.honest.values():
+            member.stop()
+        self.hostile.__exit__()
+
 
 RingFactory = Callable[..., Ring]
 
@@ -142,22 +148,24 @@ async def _make_ring(
     return members, hostile
 
 
+def make_ring(tmp: Path, *honest_ids: str, env: dict[str, str] | None = None) -> Ring:
+    """Initialise the honest nodes in `tmp`, peer them with each other and with a new hostile
+    member, and start the hostile server (`Ring.close` stops everything)."""
+    node_vars = {"DENEX_INSECURE_DEV_HTTP": "1", "DENEX_SYNC_INTERVAL": "3600", **(env or {})}
+    members, hostile = asyncio.run(
+        _make_ring(tmp, honest_ids, node_env(passphrase=None, insecure_keys=True, **node_vars))
+    )
+    return Ring(members, hostile.__enter__(), tmp)
+
+
 @pytest.fixture
 def ring(tmp_path: Path) -> Iterator[RingFactory]:
     made: list[Ring] = []
 
     def _make(*honest_ids: str, env: dict[str, str] | None = None) -> Ring:
-        node_vars = {"DENEX_INSECURE_DEV_HTTP": "1", "DENEX_SYNC_INTERVAL": "3600", **(env or {})}
-        members, hostile = asyncio.run(
-            _make_ring(
-                tmp_path, honest_ids, node_env(passphrase=None, insecure_keys=True, **node_vars)
-            )
-        )
-        made.append(Ring(members, hostile.__enter__(), tmp_path))
+        made.append(make_ring(tmp_path, *honest_ids, env=env))
         return made[-1]
 
     yield _make
     for made_ring in made:
-        for member in made_ring.honest.values():
-            member.stop()
-        made_ring.hostile.__exit__()
+        made_ring.close()

@@ -587,7 +587,8 @@ async def test_appends_wait_for_the_start_up_check_of_the_peers(
             if ready.status_code == 503:
                 break
             await asyncio.sleep(0.01)
-        assert ready.status_code == 503 and ready.json()["detail"] == CHECKING
+        assert ready.status_code == 503
+        assert ready.json()["detail"] == f"not ready: appends stopped: {CHECKING}"
         r = await a.client.post(
             "/api/v1/notices", json=notice(reference="WAIT"), headers=a.auth("officer")
         )

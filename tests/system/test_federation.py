@@ -7,6 +7,7 @@ background loop of `denex serve` converges without anyone running `denex sync`.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -144,7 +145,12 @@ def test_notices_reach_every_node_and_relay_through_a_third_while_the_origin_is_
     # de reaches nl's denials through fr; its own attempt at nl fails and says so
     result = de.node.run("sync")
     assert result.returncode == 1
-    assert "fr-sbdu: nl-cdiu 0 -> 4 (+4) checkpoint verified ok" in result.stderr, result.stderr
+    # nl's log: entry 0 and three notices, and perhaps a witness entry (nl's loop pulls from
+    # fr when fr starts and hints it)
+    relayed = re.search(
+        r"fr-sbdu: nl-cdiu 0 -> ([45]) \(\+\1\) checkpoint verified ok", result.stderr
+    )
+    assert relayed is not None, result.stderr
     assert "nl-cdiu: GET" in result.stderr
     assert de.notices("nl-cdiu") == ids == fr.notices("nl-cdiu")
 

@@ -10,7 +10,8 @@ from service.api.problems import problem
 from service.api.schemas import Health
 from service.errors import SchemaError
 from service.storage.migrate import check_current
-from service.syncing import CHECKING
+
+APPENDS_STOPPED = "not ready: appends stopped"
 
 router = APIRouter(tags=["operations"])
 
@@ -26,14 +27,16 @@ async def healthz() -> Health:
     response_model=Health,
     responses={
         503: {
-            "description": "Database unreachable, schema not at head, or the start-up check "
-            "of what peers hold of this node's log still running"
+            "description": "Database unreachable, schema not at head, or appends to this "
+            "node's log stopped (`not ready: appends stopped: <reason>`: the start-up check "
+            "of what peers hold of it still running, a restored backup awaiting `denex "
+            "recover`, or a different copy of it signed by its key)"
         }
     },
 )
 async def readyz(state: StateDep) -> Response:
-    """The database answers, its schema is at head, and this node may append (its start-up
-    check of the peers' copies of its log is done)."""
+    """The database answers, its schema is at head, and this node may append to its log
+    (the start-up check of the peers' copies of it is done, and nothing stopped appends)."""
     try:
         await check_current(state.db.engine)
     except (SchemaError, OSError) as exc:
@@ -42,8 +45,8 @@ async def readyz(state: StateDep) -> Response:
         "SELECT frozen_reason FROM logs WHERE origin = :origin",
         {"origin": state.node.identity.node_id},
     )
-    if own is not None and own[0] == CHECKING:
-        return problem(503, "Service Unavailable", CHECKING)
+    if own is not None and own[0] is not None:
+        return problem(503, "Service Unavailable", f"{APPENDS_STOPPED}: {own[0]}")
     return Response(Health(status="ok").model_dump_json(), media_type="application/json")
 
 
