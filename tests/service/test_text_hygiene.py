@@ -134,6 +134,7 @@ INPUTS: dict[str, tuple[type[BaseModel], dict[str, Any], set[str]]] = {
         ConsultationInput,
         {
             "screening_id": UUID,
+            "origin": "de-bafa",
             "notice_id": UUID,
             "summary": "s",
             "message": "m",
@@ -141,10 +142,15 @@ INPUTS: dict[str, tuple[type[BaseModel], dict[str, Any], set[str]]] = {
         },
         {"summary", "message"},
     ),
-    "answer": (AnswerInput, {"position": "no_objection", "message": "m"}, {"message"}),
+    "answer": (
+        AnswerInput,
+        {"position": "no_objection", "message": "m", "requester": "fr-sbdu"},
+        {"message"},
+    ),
     "approval": (
         ApprovalInput,
         {
+            "origin": "de-bafa",
             "notice_id": UUID,
             "consultation_id": UUID,
             "licence_ref": "L-1",
@@ -160,7 +166,8 @@ FORMATTED = {
     "items.0.control_entry", "items.0.quantity", "items.0.value.amount",
     "items.0.value.currency", "parties.0.role", "parties.0.country",
     "parties.0.identifiers.0.scheme", "grounds.0.code", "revoked_on", "outcome",
-    "screening_id", "notice_id", "consultation_id", "reply_due", "position",
+    "screening_id", "notice_id", "consultation_id", "reply_due", "position", "origin",
+    "requester",
 }  # fmt: skip
 
 
