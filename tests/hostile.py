@@ -14,6 +14,7 @@ Everything listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
@@ -36,9 +37,10 @@ from starlette.routing import Route
 from federation import merkle
 from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from federation.client import PeerAuth
-from federation.entry import Draft, SealedEntry, format_time, seal
+from federation.entry import SALT_BYTES, Draft, SealedEntry, content_hash, format_time, seal
 from keys.canonical import canonical_bytes
 from keys.card import card_body, make_card
+from keys.dsse import ENTRY_TYPE, sign_envelope
 from keys.ed25519 import KeyPair, b64
 
 HOST = "127.0.0.1"
@@ -79,6 +81,7 @@ class Hostile:
     country: str = "AQ"
     regimes: tuple[str, ...] = ("EU", "HRI", "WA")
     entries: list[SealedEntry] = field(default_factory=list)
+    withheld: set[int] = field(default_factory=set)  # seqs served without their content
     received: list[Received] = field(default_factory=list)
     answers: dict[str, Answer] = field(default_factory=dict)
     _server: uvicorn.Server | None = field(default=None, repr=False)
@@ -140,6 +143,42 @@ class Hostile:
         )
         self.entries.append(entry)
         return entry
+
+    def append_header(self, header: dict[str, Any], body: bytes) -> SealedEntry:
+        """Sign `header` as it is (whatever it says or lacks) as the next entry, with `body`
+        as its content: what no honest origin would write."""
+        salt = os.urandom(SALT_BYTES)
+        header = {**header}
+        header.setdefault("content_hash", content_hash(salt, body))
+        envelope = sign_envelope(ENTRY_TYPE, canonical_bytes(header), self.signing)
+        entry = SealedEntry(
+            origin=self.node_id,
+            seq=len(self.entries),
+            type=str(header.get("type", "")),
+            issued_at=datetime.now(UTC),
+            audience=tuple(header.get("audience") or ()),
+            key_id=self.signing.key_id,
+            envelope=envelope,
+            leaf_hash=merkle.leaf(envelope),
+            salt=salt,
+            body=body,
+        )
+        self.entries.append(entry)
+        return entry
+
+    def header(self, **fields: Any) -> dict[str, Any]:
+        """A well-formed header for the next entry, with `fields` replacing (None: dropping)."""
+        header: dict[str, Any] = {
+            "v": 1,
+            "federation": self.federation,
+            "origin": self.node_id,
+            "seq": len(self.entries),
+            "type": "notice.published",
+            "issued_at": format_time(datetime.now(UTC)),
+            "audience": [self.node_id],
+        }
+        header.update(fields)
+        return {k: v for k, v in header.items() if v is not None}
 
     def publish(
         self, notice: dict[str, Any], *, audience: tuple[str, ...], notice_id: str | None = None
@@ -237,7 +276,7 @@ class Hostile:
                 "leaf_hash": b64(e.leaf_hash),
                 "envelope": e.envelope.decode(),
                 "content": None
-                if e.salt is None or e.body is None
+                if e.salt is None or e.body is None or e.seq in self.withheld
                 else {"salt": b64(e.salt), "body": b64(e.body)},
             }
             for e in self.entries[start : start + limit]

@@ -114,10 +114,11 @@ def verify_log(
                 start += len(page)
             async with db.read() as session:
                 log = await session.get(LogRow, name)
-        if log is None or log.size != auditor.size:
-            raise LogAuditError(
-                f"the log row says {log.size if log else 0} entries, found {auditor.size}"
-            )
+        if log is None:
+            stray = f", yet {auditor.size} entries of it" if auditor.size else ""
+            raise LogAuditError(f"this node holds no log of {name}{stray}")
+        if log.size != auditor.size:
+            raise LogAuditError(f"the log row says {log.size} entries, found {auditor.size}")
         if log.root is not None and log.root != auditor.root():
             raise LogAuditError("the stored tree root is not the root of the stored entries")
         verified = auditor.finish(log.checkpoint)
