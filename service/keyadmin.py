@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import keystate
 from federation.entry import KEY_TYPES, Draft
 from federation.errors import EntryError
-from federation.log import append_own, lock_log
+from federation.log import append_own, lock_log, log_size
 from federation.tables import EntryRow
 from keys.canonical import canonical_bytes, parse_canonical
 from keys.custody import destroy, save_key
@@ -148,6 +148,27 @@ async def destroy_unneeded_keys(
         except KeysError as exc:
             raise ConfigError(str(exc)) from exc
     return destroyed
+
+
+async def adopt_key_in_force(session: AsyncSession, settings: Settings) -> str | None:
+    """After `denex recover`: a database restored from before a key rotation names, in its
+    identity row, a signing key that the recovered log has since retired (or revoked), and
+    peers would refuse what it signs. Switch the row to a key the log has in force for its
+    next entry whose file this node holds; return that key id (None if nothing changed or
+    no such file is here). The stored card is left as it is: re-signing it takes the root
+    key (`denex node card`); peers go by the key statements in the log."""
+    row = await session.scalar(select(NodeRow))
+    if row is None:
+        raise ConfigError("no node here: run `denex init` first")
+    state = await own_key_state(session, row.node_id)
+    in_force = state.valid_keys(await log_size(session, row.node_id))
+    if not in_force or key_id(row.signing_key) in in_force:
+        return None
+    for kid, key in sorted(in_force.items()):
+        if (settings.keys_dir / signing_key_file(kid)).exists():
+            row.signing_key = key
+            return kid
+    return None
 
 
 async def own_key_state(session: AsyncSession, origin: str) -> keystate.KeyState:

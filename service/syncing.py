@@ -45,6 +45,7 @@ from federation.verify_pool import Prepare
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
 from service.derive import apply_all, rebuild_all
 from service.errors import NotFound
+from service.keyadmin import adopt_key_in_force
 from service.node import Node, own_signing_keys
 from service.notices.derived import NoticeEntry, Prepared, prepare_notices
 from service.roster import active_peers, list_peers
@@ -195,16 +196,23 @@ async def recover(
     reports = [await syncer.sync_peer(p.node_id, p.url) for p in roster]
     own_errors = [o.error for r in reports for o in r.origins if o.origin == me and o.error]
     async with db.write() as session:
-        log = await lock_log(session, me)
+        own = await lock_log(session, me)
         ahead = await session.scalar(
             select(func.max(PeerHeadRow.size)).where(
                 PeerHeadRow.origin == me, PeerHeadRow.peer.in_([p.node_id for p in roster])
             )
         )
-        resumed = not own_errors and (ahead is None or ahead <= log.size)
-        if resumed and log.frozen_reason is not None and log.frozen_reason.startswith(RESTORED):
-            log.frozen_reason = None
-        resumed = resumed and log.frozen_reason is None
+        resumed = not own_errors and (ahead is None or ahead <= own.size)
+        if resumed and own.frozen_reason is not None and own.frozen_reason.startswith(RESTORED):
+            own.frozen_reason = None
+        resumed = resumed and own.frozen_reason is None
+        if resumed and node.settings is not None:
+            adopted = await adopt_key_in_force(session, node.settings)
+            if adopted is not None:
+                log.warning(
+                    "the recovered log has key %s... in force: this node signs with it now",
+                    adopted[:16],
+                )
     return reports, resumed
 
 

@@ -56,6 +56,16 @@ def _claims(live: LiveNode) -> dict[str, str | None]:
     }
 
 
+async def _restore(live: LiveNode, backup: Path) -> LiveNode:
+    """`live` stopped, its database replaced by `backup` (key files kept), opened again."""
+    database = live.settings.data_dir / "node.db"
+    await live.db.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    backup.replace(database)
+    return await reopen(live)
+
+
 async def _appends(live: LiveNode, reference: str) -> int:
     r = await live.client.post(
         "/api/v1/notices", json=notice(reference=reference), headers=live.auth("officer")
@@ -139,11 +149,7 @@ async def test_a_checkpoint_by_a_key_only_the_key_files_know_is_this_nodes_own(
     de = await reopen(de)
     await _publish(de, 1, prefix="ROTATED")  # signed, and its checkpoint, by the new key
     assert (await sync_once(fr, de, clock)).fetched == 5
-    await de.db.dispose()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    backup.replace(database)
-    restored = await reopen(de)
+    restored = await _restore(de, backup)
     async with peer_client(restored, fr) as client:
         assert await check_own_log(restored.db, restored.node, client, clock=clock) == ["fr-sbdu"]
     assert await _appends(restored, "NOT-YET") == 503
@@ -153,6 +159,12 @@ async def test_a_checkpoint_by_a_key_only_the_key_files_know_is_this_nodes_own(
     async with restored.db.read() as session:
         log = await session.get(LogRow, "de-bafa")
     assert log is not None and log.size == 5 and log.frozen_reason is None
+    # the restored identity named the retired key: recovery switched it to the key in force,
+    # so what de signs next verifies at its partners
+    assert await _appends(restored, "AFTER-RECOVERY") == 201
+    report = await sync_once(fr, restored, clock)
+    assert report.fetched == 1 and not report.error, report
+    assert not [o.error for o in report.origins if o.error], report
 
 
 class _Down(httpx.AsyncBaseTransport):
@@ -180,11 +192,7 @@ async def test_recovery_waits_for_the_peer_that_showed_a_longer_signed_copy(
         source.backup(copy)  # de at size 2, fr's head of it recorded as 2
     await _publish(de, 2, prefix="AFTER-BACKUP")
     assert (await sync_once(fr, de, clock)).fetched == 2
-    await de.db.dispose()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    backup.replace(database)
-    restored = await reopen(de)
+    restored = await _restore(de, backup)
     async with peer_client(restored, fr) as client:
         assert await check_own_log(restored.db, restored.node, client, clock=clock) == ["fr-sbdu"]
     async with httpx.AsyncClient(transport=_Down(), base_url="http://peer") as client:
