@@ -1,9 +1,15 @@
 """The node's one validated settings object (environment prefix DENEX_), passed in, never global."""
 
+import re
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DATABASE_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")  # the async drivers denex ships
+SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,30}")  # safe to repeat in a message (no password)
 
 
 class Settings(BaseSettings):
@@ -27,6 +33,25 @@ class Settings(BaseSettings):
     default_reply_days: int = 30
     approval_deadline_days: dict[str, int] = Field(default_factory=lambda: {"WA": 60})
     approval_audience: dict[str, str] = Field(default_factory=lambda: {"WA": "members"})
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str | None) -> str | None:
+        """One of the drivers denex ships; the URL itself is never repeated (its password)."""
+        if not url:
+            return url
+        scheme, separator, _rest = url.partition("://")
+        if not separator or scheme not in DATABASE_DRIVERS:
+            named = f", not {scheme}://" if SCHEME.fullmatch(scheme) else ""
+            raise ValueError(
+                "must be postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE or "
+                f"sqlite+aiosqlite:///PATH{named}"
+            )
+        try:
+            make_url(url)
+        except (ArgumentError, ValueError):
+            raise ValueError(f"is not a valid {scheme} URL (its host, port or path)") from None
+        return url
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

@@ -1,6 +1,7 @@
 """What every command shares: --data-dir, settings, running async work, one-line errors."""
 
 import asyncio
+import re
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from service.settings import Settings
 
@@ -28,12 +30,21 @@ class CliError(Exception):
 
 
 def settings_for(data_dir: Path | None) -> Settings:
+    """The settings, or a CliError naming the variable that is wrong (never its value)."""
     try:
         settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    except SettingsError as exc:  # the value of a dict-valued variable is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"DENEX_{field[1].upper()}" if field else "a DENEX_* variable"
+        raise CliError(f"invalid setting {name}: not valid JSON ({exc.__cause__})") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise CliError(f"invalid setting DENEX_{where.upper()}: {first['msg']}") from exc
+        message = first["msg"].removeprefix("Value error, ")
+        if not first["loc"]:  # a rule across variables: the message names them
+            raise CliError(f"invalid settings: {message}") from exc
+        name, *inside = (str(part) for part in first["loc"])
+        at = f" (at {'.'.join(inside)})" if inside else ""
+        raise CliError(f"invalid setting DENEX_{name.upper()}{at}: {message}") from exc
     return settings
 
 

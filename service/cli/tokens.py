@@ -52,8 +52,9 @@ def list_(data_dir: DataDir = None) -> None:
         async with opened_database(settings) as db, db.read() as session:
             return await tokens.list_tokens(session)
 
+    rows = run(_list())  # before anything is printed: a failure is one line on stderr
     print(f"{'id':36}  {'role':8}  {'name':24}  {'expires':20}  status")
-    for row in run(_list()):
+    for row in rows:
         status = "revoked" if row.revoked_at else "active"
         expires = row.expires_at.strftime("%Y-%m-%d %H:%M") if row.expires_at else "never"
         print(f"{row.id:36}  {row.role:8}  {row.name[:24]:24}  {expires:20}  {status}")

@@ -1,4 +1,8 @@
-"""Bring a node database to the head revision, and refuse databases from a newer schema."""
+"""Bring a node database to the head revision, and refuse databases from a newer schema.
+
+These are the first connections every command and every server start makes: a database that
+cannot be reached is a ConfigError here, naming it (its password hidden).
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,10 +13,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import migrations
-from service.errors import SchemaError
+from service.errors import ConfigError, SchemaError
 
 MIGRATIONS = Path(migrations.__file__).resolve().parent
 
@@ -57,6 +62,22 @@ def _revision(sync_conn: Any) -> str | None:
     return min(current) if current else None
 
 
+@asynccontextmanager
+async def connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection of `engine`; when none can be made, a ConfigError that says why."""
+    conn = engine.connect()
+    try:
+        await conn.start()
+    except (OSError, DBAPIError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise ConfigError(f"cannot connect to the database {where}: {reason}") from exc
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
     async with upgraded(engine, target):
         pass
@@ -69,7 +90,7 @@ async def upgraded(
     """Upgrade in a transaction that the caller may add to before it commits (data that a
     revision makes stale is re-derived with the upgrade, or not at all). Yields the
     connection and the revision the database was at (None: a new database)."""
-    async with engine.begin() as conn:
+    async with connected(engine) as conn, conn.begin():
         before = await conn.run_sync(_revision)
         await conn.run_sync(_run, "upgrade", target)
         yield conn, before
@@ -82,7 +103,7 @@ async def downgrade(engine: AsyncEngine, target: str) -> None:
 
 async def check_current(engine: AsyncEngine) -> None:
     """Raise SchemaError unless the database is exactly at head."""
-    async with engine.connect() as conn:
+    async with connected(engine) as conn:
         current = await conn.run_sync(_current)
     heads = _heads()
     if current == heads:
