@@ -60,12 +60,39 @@ def horizon(origin: str, size: int) -> str:
 
 
 class EvidenceError(FederationError):
-    """The bundle does not verify; the message names the part that broke."""
+    """The bundle does not verify; the message names the part that broke. `report` holds what
+    verified before it broke."""
+
+    report: "Report | None" = None
+
+
+@dataclass(frozen=True)
+class VersionChecked:
+    """One version of the notice that verified."""
+
+    seq: int
+    type: str
+    version: Any
+    issued_at: str
+    signing_key: str  # key id
 
 
 @dataclass
 class Report:
+    """What verified: lines for people, and the same facts as fields for programs."""
+
     lines: list[str] = field(default_factory=list)
+    federation: str | None = None
+    origin: str | None = None
+    notice_id: str | None = None
+    card_fingerprint: str | None = None
+    card_trusted: bool | None = None  # matched a --trust card; False: only the bundle's own
+    key_statements: list[tuple[int, str]] = field(default_factory=list)  # (seq, type)
+    size: int | None = None  # of the verified checkpoint
+    root: bytes | None = None
+    checkpoint_key: str | None = None  # key id of the signature that verified
+    ignored_signatures: list[str] = field(default_factory=list)  # names of unknown keys
+    versions: list[VersionChecked] = field(default_factory=list)
 
     def say(self, line: str) -> None:
         self.lines.append(line)
@@ -133,18 +160,30 @@ def _card(bundle: dict[str, Any], trusted: Sequence[bytes], report: Report) -> C
                 report.say(
                     f"card of {bundle['origin']}: root key {card.fingerprint} matches a trusted card"
                 )
+                report.card_fingerprint, report.card_trusted = card.fingerprint, True
                 return card
         raise EvidenceError("card: its root key matches none of the --trust cards")
     report.say(
         f"card of {bundle['origin']}: NOT independently trusted (no --trust card given); "
         f"trusted the card inside the bundle, root key fingerprint {card.fingerprint}"
     )
+    report.card_fingerprint, report.card_trusted = card.fingerprint, False
     return card
 
 
 def verify_bundle(data: bytes, *, trusted_cards: Sequence[bytes] = ()) -> Report:
-    """Verify everything in a bundle; return the report, or raise EvidenceError."""
+    """Verify everything in a bundle; return the report, or raise EvidenceError (whose
+    `report` says what verified before the part that broke)."""
     report = Report()
+    try:
+        _verify(data, trusted_cards, report)
+    except EvidenceError as exc:
+        exc.report = report
+        raise
+    return report
+
+
+def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None:
     if len(data) > MAX_BUNDLE_BYTES:
         raise EvidenceError(f"bundle exceeds {MAX_BUNDLE_BYTES} bytes")
     try:
@@ -158,6 +197,7 @@ def verify_bundle(data: bytes, *, trusted_cards: Sequence[bytes] = ()) -> Report
         raise EvidenceError("bundle: federation, origin, notice_id and checkpoint must be text")
     if type(bundle["size"]) is not int or bundle["horizon"] != horizon(origin, bundle["size"]):
         raise EvidenceError("horizon: the bundle's statement of its horizon was altered")
+    report.federation, report.origin, report.notice_id = federation, origin, notice_id
     if bundle["witnessed"] != [] or bundle["witness_cards"] != []:
         raise EvidenceError("witnesses: this verifier does not know witness statements yet")
     card = _card(bundle, trusted_cards, report)
@@ -205,6 +245,7 @@ def verify_bundle(data: bytes, *, trusted_cards: Sequence[bytes] = ()) -> Report
             raise EvidenceError(f"{where}: {exc}") from exc
         _included(entry, head.size, head.root, where)
         report.say(f"{where}: {header['type']} signed by the root key, included")
+        report.key_statements.append((entry.seq, header["type"]))
 
     try:
         verified = cp.verify_checkpoint(
@@ -216,8 +257,10 @@ def verify_bundle(data: bytes, *, trusted_cards: Sequence[bytes] = ()) -> Report
         f"checkpoint of {origin_line} at size {head.size}: signed by key "
         f"{key_id(verified.key)[:16]}..., root {base64.b64encode(head.root).decode()}"
     )
+    report.size, report.root, report.checkpoint_key = head.size, head.root, key_id(verified.key)
     for sig in verified.ignored:
         report.say(f"checkpoint: ignored a signature line by {sig.name} (unknown key)")
+        report.ignored_signatures.append(sig.name)
 
     versions = bundle["versions"]
     if not isinstance(versions, list) or not versions:
@@ -257,5 +300,13 @@ def verify_bundle(data: bytes, *, trusted_cards: Sequence[bytes] = ()) -> Report
             f"{header['issued_at']}, signed by signing key {result.key_id[:16]}... valid at that "
             f"seq, content matches, included in the checkpoint of size {head.size}"
         )
+        report.versions.append(
+            VersionChecked(
+                entry.seq,
+                header["type"],
+                body.get("version"),
+                header["issued_at"],
+                result.key_id,
+            )
+        )
     report.say(str(bundle["horizon"]))
-    return report

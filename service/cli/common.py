@@ -1,6 +1,7 @@
 """What every command shares: --data-dir, settings, running async work, one-line errors."""
 
 import asyncio
+import json
 import re
 import sys
 from collections.abc import Coroutine
@@ -21,6 +22,15 @@ DataDir = Annotated[
         "--data-dir",
         help="Node data directory (default $DENEX_DATA_DIR, else ./var/node)",
         show_default=False,
+    ),
+]
+
+
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one JSON document on stdout instead of the text (same facts, same exit)",
     ),
 ]
 
@@ -50,6 +60,11 @@ def settings_for(data_dir: Path | None) -> Settings:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+def print_json(document: dict[str, Any]) -> None:
+    """A `--json` answer: one JSON object on stdout (fields are only ever added)."""
+    print(json.dumps(document, ensure_ascii=False, indent=2))
 
 
 def say(message: str) -> None:

@@ -1,18 +1,20 @@
 """`denex evidence` (build a bundle), `denex verify` (check one offline) and `denex verify-log`."""
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from federation.audit_log import LogAuditError, LogAuditor
-from federation.evidence import EvidenceError, verify_bundle
+from federation.checkpoint import VerifiedCheckpoint
+from federation.evidence import EvidenceError, Report, verify_bundle
 from federation.log import read_entries
 from federation.tables import LogRow, PeerRow
 from keys.ed25519 import b64, key_id
 from service import audit
-from service.cli.common import CliError, DataDir, run, say, settings_for
+from service.cli.common import CliError, DataDir, Json, print_json, run, say, settings_for
 from service.evidence import build_bundle
 from service.runtime import load_identity, opened_database, utc_now
 
@@ -59,11 +61,43 @@ def evidence(
         say(f"wrote the evidence bundle of {notice} to {output}")
 
 
+def _bundle_document(file: Path, report: Report, failure: str | None) -> dict[str, Any]:
+    """`denex verify --json` (decision 0021): what verified, and what broke if anything."""
+    return {
+        "verified": failure is None,
+        "bundle": str(file),
+        "federation": report.federation,
+        "origin": report.origin,
+        "notice_id": report.notice_id,
+        "card": None
+        if report.card_fingerprint is None
+        else {"fingerprint": report.card_fingerprint, "trusted": report.card_trusted},
+        "key_statements": [{"seq": seq, "type": kind} for seq, kind in report.key_statements],
+        "checkpoint": None
+        if report.size is None or report.root is None
+        else {"size": report.size, "root": b64(report.root), "key": report.checkpoint_key},
+        "ignored_signatures": report.ignored_signatures,
+        "versions": [
+            {
+                "seq": v.seq,
+                "type": v.type,
+                "version": v.version,
+                "issued_at": v.issued_at,
+                "signing_key": v.signing_key,
+            }
+            for v in report.versions
+        ],
+        "lines": report.lines,
+        "failures": [] if failure is None else [{"message": failure}],
+    }
+
+
 def verify(
     file: Annotated[Path, typer.Argument(help="An evidence bundle")],
     trust: Annotated[
         list[Path] | None, typer.Option("--trust", help="A partner's node card to trust")
     ] = None,
+    as_json: Json = False,
 ) -> None:
     """Verify an evidence bundle offline; exit 0 only if everything in it verifies."""
     try:
@@ -72,13 +106,46 @@ def verify(
     except OSError as exc:
         raise CliError(f"cannot read {exc.filename}: {exc.strerror}") from exc
     try:
-        report = verify_bundle(data, trusted_cards=cards)
+        report, failure = verify_bundle(data, trusted_cards=cards), None
     except EvidenceError as exc:
-        print(f"FAILED: {exc}")
-        raise typer.Exit(1) from exc
-    for line in report.lines:
-        print(line)
-    print("VERIFIED: every signature, hash and proof in the bundle checks out")
+        report, failure = exc.report or Report(), str(exc)
+    if as_json:
+        print_json(_bundle_document(file, report, failure))
+    elif failure is not None:
+        print(f"FAILED: {failure}")
+    else:
+        for line in report.lines:
+            print(line)
+        print("VERIFIED: every signature, hash and proof in the bundle checks out")
+    if failure is not None:
+        raise typer.Exit(1)
+
+
+@dataclass
+class _LogCheck:
+    """What `verify-log` found: how far the auditor got, the report lines, what broke."""
+
+    auditor: LogAuditor
+    checkpoint: VerifiedCheckpoint | None = None
+    lines: list[str] = field(default_factory=list)
+    failure: str | None = None
+
+    def document(self) -> dict[str, Any]:
+        """`denex verify-log --json` (decision 0021)."""
+        auditor, verified = self.auditor, self.failure is None
+        return {
+            "verified": verified,
+            "origin": auditor.origin,
+            "entries": auditor.size,  # that verified: all of them, or those before the break
+            "root": b64(auditor.root()) if verified else None,
+            "checkpoint": None
+            if self.checkpoint is None
+            else {"size": self.checkpoint.checkpoint.size, "key": key_id(self.checkpoint.key)},
+            "flagged": auditor.flagged,
+            "invalidated": auditor.invalidated() if verified else [],
+            "lines": self.lines,
+            "failures": [] if verified else [{"message": self.failure}],
+        }
 
 
 def verify_log(
@@ -86,11 +153,12 @@ def verify_log(
         str | None, typer.Option("--origin", help="Whose log (default: this node's)")
     ] = None,
     data_dir: DataDir = None,
+    as_json: Json = False,
 ) -> None:
     """Re-verify a whole stored log: every signature, seq, leaf, the tree and the checkpoint."""
     settings = settings_for(data_dir)
 
-    async def _verify() -> list[str]:
+    async def _verify() -> _LogCheck:
         identity = await load_identity(settings)
         name = origin or identity.node_id
         root_key = identity.root_key
@@ -101,7 +169,15 @@ def verify_log(
                 if peer is None:
                     raise CliError(f"{name} is neither this node nor a peer in its roster")
                 root_key = peer.root_key
-        auditor = LogAuditor(identity.federation, name, root_key)
+        check = _LogCheck(LogAuditor(identity.federation, name, root_key))
+        try:
+            await _audit(check)
+        except LogAuditError as exc:
+            check.failure = str(exc)
+        return check
+
+    async def _audit(check: _LogCheck) -> None:
+        name, auditor = check.auditor.origin, check.auditor
         async with opened_database(settings) as db:
             start = 0
             while True:
@@ -121,8 +197,9 @@ def verify_log(
             raise LogAuditError(f"the log row says {log.size} entries, found {auditor.size}")
         if log.root is not None and log.root != auditor.root():
             raise LogAuditError("the stored tree root is not the root of the stored entries")
-        verified = auditor.finish(log.checkpoint)
-        lines = [
+        verified = check.checkpoint = auditor.finish(log.checkpoint)
+        lines = check.lines
+        lines += [
             f"log of {name}: {auditor.size} entries, contiguous from 0, every signature valid "
             "under the key state at its seq, every leaf hash and content matching",
             f"tree root {b64(auditor.root())}",
@@ -138,13 +215,15 @@ def verify_log(
             lines.append(
                 f"{len(invalid)} entries invalidated by a key revocation: seqs {invalid[:20]}"
             )
-        return lines
 
-    try:
-        lines = run(_verify())
-    except LogAuditError as exc:
-        print(f"FAILED: {exc}")
-        raise typer.Exit(1) from exc
-    for line in lines:
-        print(line)
-    print("VERIFIED")
+    check = run(_verify())
+    if as_json:
+        print_json(check.document())
+    elif check.failure is not None:
+        print(f"FAILED: {check.failure}")
+    else:
+        for line in check.lines:
+            print(line)
+        print("VERIFIED")
+    if check.failure is not None:
+        raise typer.Exit(1)

@@ -9,7 +9,8 @@ import typer
 from federation.tables import PeerRow
 from keys.ed25519 import fingerprint
 from service import roster
-from service.cli.common import CliError, DataDir, run, say, settings_for
+from service.api.schemas import iso
+from service.cli.common import CliError, DataDir, Json, print_json, run, say, settings_for
 from service.node import read_identity
 from service.runtime import opened_database, utc_now
 
@@ -125,7 +126,7 @@ def add(
 
 
 @peer_app.command("list")
-def list_(data_dir: DataDir = None) -> None:
+def list_(data_dir: DataDir = None, as_json: Json = False) -> None:
     """List the roster, removed peers included (as a table on stdout)."""
     settings = settings_for(data_dir)
 
@@ -133,8 +134,27 @@ def list_(data_dir: DataDir = None) -> None:
         async with opened_database(settings) as db, db.read() as session:
             return await roster.list_peers(session)
 
+    rows = run(_list())
+    if as_json:
+        items = [
+            {
+                "node_id": row.node_id,
+                "name": row.name,
+                "country": row.country,
+                "url": row.url,
+                "regimes": list(row.regimes),
+                "status": "removed" if row.removed_at else "active",
+                "card_version": row.card_version,
+                "fingerprint": fingerprint(row.root_key),
+                "added_at": iso(row.added_at),
+                "removed_at": iso(row.removed_at),
+            }
+            for row in rows
+        ]
+        print_json({"items": items})
+        return
     print(f"{'node id':32}  {'status':7}  {'card':>4}  {'regimes':24}  {'url':40}  fingerprint")
-    for row in run(_list()):
+    for row in rows:
         status = "removed" if row.removed_at else "active"
         regimes = ",".join(row.regimes)
         print(

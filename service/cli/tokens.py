@@ -1,11 +1,13 @@
 """`denex token create|list|revoke`."""
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from service import audit, tokens
-from service.cli.common import DataDir, run, say, settings_for
+from service.api.schemas import iso
+from service.cli.common import DataDir, Json, print_json, run, say, settings_for
 from service.runtime import opened_database, utc_now
 from service.storage.models import TokenRow
 
@@ -43,8 +45,16 @@ def create(
     print(token)
 
 
+def _status(row: TokenRow, now: datetime) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and tokens.as_utc(row.expires_at) <= now:
+        return "expired"
+    return "active"
+
+
 @token_app.command("list")
-def list_(data_dir: DataDir = None) -> None:
+def list_(data_dir: DataDir = None, as_json: Json = False) -> None:
     """List tokens (never their secrets)."""
     settings = settings_for(data_dir)
 
@@ -52,12 +62,26 @@ def list_(data_dir: DataDir = None) -> None:
         async with opened_database(settings) as db, db.read() as session:
             return await tokens.list_tokens(session)
 
-    rows = run(_list())  # before anything is printed: a failure is one line on stderr
+    rows, now = run(_list()), utc_now()
+    if as_json:
+        items = [
+            {
+                "id": row.id,
+                "role": row.role,
+                "name": row.name,
+                "status": _status(row, now),
+                "created_at": iso(row.created_at),
+                "expires_at": iso(row.expires_at),
+                "revoked_at": iso(row.revoked_at),
+            }
+            for row in rows
+        ]
+        print_json({"items": items})
+        return
     print(f"{'id':36}  {'role':8}  {'name':24}  {'expires':20}  status")
     for row in rows:
-        status = "revoked" if row.revoked_at else "active"
         expires = row.expires_at.strftime("%Y-%m-%d %H:%M") if row.expires_at else "never"
-        print(f"{row.id:36}  {row.role:8}  {row.name[:24]:24}  {expires:20}  {status}")
+        print(f"{row.id:36}  {row.role:8}  {row.name[:24]:24}  {expires:20}  {_status(row, now)}")
 
 
 @token_app.command("revoke")
