@@ -170,12 +170,15 @@ def test_ctrl_c_exits_130_quietly(node_template: NodeDir) -> None:
 
 
 def reading_stdin(pid: int) -> bool:
-    """The process is blocked reading fd 0 (x86-64 and arm64 syscall numbers of read)."""
-    try:
-        number, fd, *_rest = Path(f"/proc/{pid}/syscall").read_text().split()
-    except (OSError, ValueError):
-        return False
-    return (number, fd) in {("0", "0x0"), ("63", "0x0")}
+    """The process is blocked reading fd 0 (x86-64 and arm64 syscall numbers of read), or,
+    where /proc does not show system calls, waits in a pipe read."""
+    proc = Path(f"/proc/{pid}")
+    with contextlib.suppress(OSError, ValueError):
+        number, fd, *_rest = (proc / "syscall").read_text().split()
+        return (number, fd) in {("0", "0x0"), ("63", "0x0")}
+    with contextlib.suppress(OSError):
+        return (proc / "wchan").read_text().endswith("pipe_read")
+    return False
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float) -> None:
