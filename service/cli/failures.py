@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import typer
 from sqlalchemy.exc import DBAPIError
 
-# typer 0.29 carries its own copy of click (typer._click) and exports only BadParameter of its
-# exception tree; a usage error's context (its usage line) and the bare-group error (help, not
-# one message) are classes of that copy. The separate `click` package's classes are different
-# classes: catching them misses every error typer raises. This is the only import of it.
+# typer 0.29 carries its own copy of click (typer._click) and exports, of its exception tree,
+# only the base TyperException and BadParameter; a usage error's context (its usage line) and
+# the bare-group error (a help text, not a message) are classes of that copy. The `click`
+# package's classes are other classes: catching them misses every error typer raises. This
+# module is the only one that imports typer._click.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from federation.errors import FederationError
