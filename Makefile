@@ -9,12 +9,11 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 UV := $(BIN)/uv
 RUNTIME := $(VENV)/.runtime
 DEV := $(VENV)/.dev
-LOCK_DIR ?= requirements
 DATA_DIR ?= ./var/node
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck imports pytest lock outdated docs bench clean
+.PHONY: install run test lint typecheck imports pytest lock compile-locks outdated docs bench clean
 
 # The runtime: the build and runtime locks, then the project itself (editable, no
 # dependencies of its own choosing; built with the locked setuptools).
@@ -76,25 +75,39 @@ pytest: $(DEV)
 test: lint typecheck imports pytest
 
 # Refresh the lock files from pyproject.toml: keeps every pin that still fits and resolves
-# only what changed. `make lock UPGRADE=1` takes the newest versions the ranges admit.
-LOCK := $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
-	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+# only what changed; a file is rewritten only if it changes. `make lock UPGRADE=1` takes the
+# newest versions the ranges admit.
+COMPILE := $(abspath $(UV)) pip compile --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
 lock: $(DEV)
-	@mkdir -p $(LOCK_DIR)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(MAKE) --no-print-directory -s compile-locks INTO="$$tmp" && \
+	for f in build runtime dev; do \
+	  cmp -s "$$tmp/requirements/$$f.txt" requirements/$$f.txt && continue; \
+	  mkdir -p requirements && cp "$$tmp/requirements/$$f.txt" requirements/$$f.txt && \
+	  echo "wrote requirements/$$f.txt"; \
+	done
+
+# The three lock files, compiled in a copy of pyproject.toml and requirements/ in the
+# directory INTO (so that the files name their sources as they do in the repository).
+compile-locks:
+	@mkdir -p $(INTO)/requirements && cp pyproject.toml $(INTO)/ && \
+	{ cp requirements/*.txt $(INTO)/requirements/ 2>/dev/null || true; }
 	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
-	  | $(LOCK) - -o $(LOCK_DIR)/build.txt
-	$(LOCK) pyproject.toml -o $(LOCK_DIR)/runtime.txt
-	$(LOCK) pyproject.toml --extra dev -c $(LOCK_DIR)/runtime.txt -o $(LOCK_DIR)/dev.txt
+	  | (cd $(INTO) && $(COMPILE) - -o requirements/build.txt)
+	cd $(INTO) && $(COMPILE) pyproject.toml -o requirements/runtime.txt
+	cd $(INTO) && $(COMPILE) pyproject.toml --extra dev -c requirements/runtime.txt -o requirements/dev.txt
 
 # What newer versions exist for the locked packages. Changes nothing: the upgraded lock is
 # made in a temporary directory and compared.
 outdated: $(DEV)
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp requirements/*.txt "$$tmp"/ && \
-	$(MAKE) --no-print-directory -s lock LOCK_DIR="$$tmp" UPGRADE=1 && \
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(MAKE) --no-print-directory -s compile-locks INTO="$$tmp" UPGRADE=1 && \
 	pins() { grep -hoE '^[A-Za-z0-9._-]+==[^ ;\\]+' "$$@" | sed 's/==/ /' | LC_ALL=C sort -u; } && \
 	echo "Newer versions within pyproject.toml's ranges (\`make lock UPGRADE=1\` takes them):" && \
-	LC_ALL=C join -a1 -a2 -e '(none)' -o 0,1.2,2.2 <(pins requirements/*.txt) <(pins "$$tmp"/*.txt) \
+	LC_ALL=C join -a1 -a2 -e '(none)' -o 0,1.2,2.2 <(pins requirements/*.txt) \
+	  <(pins "$$tmp"/requirements/*.txt) \
 	  | awk '$$2 != $$3 { print "  " $$1 " " $$2 " -> " $$3; n++ } END { if (!n) print "  none" }' && \
 	echo "Newest releases of the installed packages (beyond a range: widen it in pyproject.toml first):" && \
 	$(UV) pip list --outdated --python $(BIN)/python
