@@ -42,7 +42,7 @@ run: $(RUNTIME)
 	  echo "initialised a development node in $(DATA_DIR)"; \
 	else \
 	  card=$$($(BIN)/denex node card) || exit 1; \
-	  url=$$(printf '%s' "$$card" | $(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["url"])') || exit 1; \
+	  url=$$(printf '%s' "$$card" | $(BIN)/python -c 'import base64, json, sys; print(json.loads(base64.b64decode(json.load(sys.stdin)["payload"]))["url"])') || exit 1; \
 	  if [ "$$url" != "$$want" ]; then \
 	    at=$${url#*://}; \
 	    echo "make run: the development node in $(DATA_DIR) is published at $$url (its card's url, which peers sign for), not $$want: run \`make run HOST=$${at%:*} PORT=$${at##*:}\`, or make a new node with \`rm -rf $(DATA_DIR)\` (its keys, tokens and notices are lost)" >&2; \
