@@ -1,5 +1,6 @@
 """docs/configuration.md documents every DENEX_ variable, generated from service/settings.py
-(`make docs`), and no document names a variable the node does not read."""
+(`make docs`), and neither README nor a document in docs/ names a variable the node does not
+read."""
 
 import re
 from pathlib import Path
@@ -24,7 +25,8 @@ def test_the_configuration_document_is_generated_from_the_settings() -> None:
 
 def test_the_documents_name_only_variables_the_node_reads() -> None:
     known = {settings_doc.variable(name) for name in Settings.model_fields}
-    documents = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    # docs/decisions/ is history: a record may name a variable that is gone
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
     named = {
         (path.relative_to(ROOT).as_posix(), variable)
         for path in documents
