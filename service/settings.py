@@ -15,24 +15,94 @@ SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,30}")  # safe to repeat in a message (n
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DENEX_", extra="ignore")
 
-    data_dir: Path = Path("./var/node")
-    database_url: str | None = None
-    key_passphrase: str | None = Field(default=None, repr=False)
-    key_passphrase_file: Path | None = None
-    sync_interval: float = 30.0
-    witness_interval: float = 300.0
-    stale_after: float = 6 * 3600.0
-    content_deadline: float = 3600.0
-    retention_days: int | None = None
-    insecure_dev_keys: bool = False
-    insecure_dev_http: bool = False
-    log_format: str = "console"
+    data_dir: Path = Field(
+        default=Path("./var/node"),
+        description="The node's data directory (made 0700): its key files in `keys/`, the "
+        "SQLite database `node.db` (unless `DENEX_DATABASE_URL` names another), the replay "
+        "cache of signed requests and the sync lock. `--data-dir` overrides it.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="The database, as a SQLAlchemy URL. Unset: SQLite, `node.db` in the data "
+        "directory. PostgreSQL: `postgresql+asyncpg://USER:PASSWORD@HOST:5432/DATABASE` "
+        "(for production and `denex serve --workers N`).",
+    )
+    key_passphrase: str | None = Field(
+        default=None,
+        repr=False,
+        description="The passphrase of the encrypted key files (at least 12 characters "
+        "outside development mode). Give this or `DENEX_KEY_PASSPHRASE_FILE`, not both.",
+    )
+    key_passphrase_file: Path | None = Field(
+        default=None,
+        description="A file holding the key passphrase (one trailing newline is dropped); "
+        "preferred to `DENEX_KEY_PASSPHRASE`, which child processes inherit.",
+    )
+    sync_interval: float = Field(
+        default=30.0,
+        description="Seconds between sync rounds with each peer. A peer that fails is tried "
+        "again after 0.5 to 1.5 intervals, doubling with each failure up to 30 intervals "
+        "(at most 15 minutes).",
+    )
+    witness_interval: float = Field(
+        default=300.0,
+        description="At most how often, in seconds, the node appends a "
+        "`checkpoints.witnessed` entry with the newest checkpoints it verified of its peers' "
+        "logs (only after a round that verified new entries).",
+    )
+    stale_after: float = Field(
+        default=6 * 3600.0,
+        description="Seconds after which a peer whose log was not seen current raises a "
+        "`stale` alert in `GET /api/v1/peers`, and screenings mark its origin as stale.",
+    )
+    content_deadline: float = Field(
+        default=3600.0,
+        description="Seconds after which entries that this node may see but received without "
+        "their content raise a `withheld` alert on their origin in `GET /api/v1/peers`.",
+    )
+    insecure_dev_keys: bool = Field(
+        default=False,
+        description="Development only: allow unencrypted key files and any passphrase, or "
+        "none. Never on a production node.",
+    )
+    insecure_dev_http: bool = Field(
+        default=False,
+        description="Development only: allow an `http://` URL for this node (`denex init "
+        "--url`) and in peers' cards. Never on a production node.",
+    )
+    log_format: str = Field(
+        default="console",
+        description="`console` (one text line an event) or `json` (one JSON object a line).",
+    )
     # DESIGN §7, per regime (DOMAIN.md marks these figures as uncertain: configurable)
-    screening_interval: float = 5.0  # how often open screenings are re-evaluated
-    reply_days: dict[str, int] = Field(default_factory=dict)  # consultation reply window
-    default_reply_days: int = 30
-    approval_deadline_days: dict[str, int] = Field(default_factory=lambda: {"WA": 60})
-    approval_audience: dict[str, str] = Field(default_factory=lambda: {"WA": "members"})
+    screening_interval: float = Field(
+        default=5.0,
+        description="Seconds between re-evaluations of open screenings against the notices "
+        "that arrived or changed since.",
+    )
+    reply_days: dict[str, int] = Field(
+        default_factory=dict,
+        description="Consultation reply window in days per regime, a JSON object such as "
+        '`{"NSG": 14}`; a notice under several regimes takes the longest window, a regime '
+        "not listed `DENEX_DEFAULT_REPLY_DAYS`.",
+    )
+    default_reply_days: int = Field(
+        default=30,
+        description="Consultation reply window in days for regimes not in "
+        "`DENEX_REPLY_DAYS` (at least 1).",
+    )
+    approval_deadline_days: dict[str, int] = Field(
+        default_factory=lambda: {"WA": 60},
+        description="Days after a licence approved despite a denial (a `consult` match) "
+        "within which the `approval.notified` is due, per regime, a JSON object; a notice "
+        "under several regimes takes the shortest. Regimes not listed owe no notification.",
+    )
+    approval_audience: dict[str, str] = Field(
+        default_factory=lambda: {"WA": "members"},
+        description="Who receives an approval notification, per regime, a JSON object: "
+        "`denier` (the denying node) or `members` (every node in the notice's audience). "
+        "Regimes not listed: `denier`.",
+    )
 
     @field_validator("database_url")
     @classmethod
