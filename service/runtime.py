@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from service.settings import Settings
 from service.storage import files, migrate
 from service.storage.database import Database
 from service.storage.models import NodeRow
-from service.syncing import SyncLoop
+from service.syncing import SyncLoop, claim_loop
 from service.tokens import create_token
 
 log = logging.getLogger("denex.runtime")
@@ -93,10 +94,21 @@ async def upgrade_database(db: Database) -> None:
                     log.warning("derived tables rebuilt: notices are (origin, notice_id) now")
 
 
+# `denex serve --workers N` (N > 1) tells its workers where the node serves: the worker that
+# leads (runs the sync loop) says so once its app has started (the parent bound the port)
+SERVING_URL = "DENEX_SERVE_WORKERS_URL"
+
+
+def announce(url: str) -> None:
+    """Say where the node serves: only once the port is bound (service.cli.node.serve)."""
+    log.info("denex node serving on %s (API docs at %s/docs)", url, url, extra={"url": url})
+
+
 def make_app() -> FastAPI:
     """uvicorn factory: settings from the environment, state opened in the lifespan."""
     settings = Settings()
     metrics = Metrics()
+    logging.captureWarnings(True)  # warnings are log lines, in the configured format
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +120,6 @@ def make_app() -> FastAPI:
         loop = SyncLoop(db=db, node=node, settings=settings, clock=utc_now)
         app.state.denex.sync_loop = loop
         tasks = [
-            asyncio.create_task(loop.run()),
             asyncio.create_task(
                 screenings.watch(
                     db,
@@ -118,6 +129,11 @@ def make_app() -> FastAPI:
                 )
             ),
         ]
+        lead = claim_loop(settings.data_dir)  # None: another worker of this node leads
+        if lead is not None:
+            tasks.append(asyncio.create_task(loop.run(lead)))
+            if url := os.environ.get(SERVING_URL):
+                announce(url)
         try:
             yield
         finally:

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     insecure_dev_keys: bool = False
     insecure_dev_http: bool = False
     log_format: str = "console"
+    access_log: bool = Field(
+        default=True,
+        description="One log line per HTTP request (method, route, status, duration, caller "
+        "kind; never tokens, query strings or bodies), at INFO on the `denex.access` logger; "
+        "0 turns it off.",
+    )
     # DESIGN §7, per regime (DOMAIN.md marks these figures as uncertain: configurable)
     screening_interval: float = 5.0  # how often open screenings are re-evaluated
     reply_days: dict[str, int] = Field(default_factory=dict)  # consultation reply window
