@@ -12,6 +12,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from sqlalchemy import update
@@ -95,13 +96,36 @@ async def upgrade_database(db: Database) -> None:
 
 
 # `denex serve --workers N` (N > 1) tells its workers where the node serves: the worker that
-# leads (runs the sync loop) says so once its app has started (the parent bound the port)
+# leads (runs the sync loop) says so once a connection to it succeeds (announce_listening)
 SERVING_URL = "DENEX_SERVE_WORKERS_URL"
+_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (what to connect to)
 
 
 def announce(url: str) -> None:
-    """Say where the node serves: only once the port is bound (service.cli.node.serve)."""
+    """Say where the node serves: only once it accepts connections (service.cli.serving)."""
     log.info("denex node serving on %s (API docs at %s/docs)", url, url, extra={"url": url})
+
+
+async def announce_listening(url: str, *, patience: float = 60.0) -> None:
+    """With several workers, uvicorn's parent binds the port and each worker listens on it
+    once its app has started: say where the node serves as soon as a connection succeeds
+    (the port is this node's: its parent holds it)."""
+    parts = urlsplit(url)
+    host = _ANY_ADDRESS.get(parts.hostname or "", parts.hostname or "127.0.0.1")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while loop.time() < deadline:
+        try:
+            _reader, writer = await asyncio.open_connection(host, parts.port)
+        except OSError:
+            await asyncio.sleep(0.02)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        announce(url)
+        return
+    log.warning("%s did not accept a connection within %.0f s", url, patience)
 
 
 def make_app() -> FastAPI:
@@ -133,7 +157,7 @@ def make_app() -> FastAPI:
         if lead is not None:
             tasks.append(asyncio.create_task(loop.run(lead)))
             if url := os.environ.get(SERVING_URL):
-                announce(url)
+                tasks.append(asyncio.create_task(announce_listening(url)))
         try:
             yield
         finally:

@@ -111,8 +111,9 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown; this handler turns that (or a
     # SIGTERM before it starts) into a clean exit 0, as an orchestrator expects.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address
     serving.run(
-        host=host, port=port, workers=workers, log_config=log_config, url=f"http://{host}:{port}"
+        host=host, port=port, workers=workers, log_config=log_config, url=f"http://{shown}:{port}"
     )
 
 

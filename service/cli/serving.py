@@ -3,10 +3,11 @@ and several workers count their metrics together (docs/decisions/0021-watch-metr
 
 * One worker: a uvicorn Server that says where it serves once its `startup` is done (the
   app's lifespan has run, the socket listens: uvicorn's `started`).
-* Several workers: uvicorn's parent process binds the port, then starts the workers; the
-  one that leads (holds the sync loop's lock) says it once its app has started
-  (service.runtime.make_app). The workers count in prometheus_client's multiprocess mode,
-  in a fresh private directory removed when `denex serve` ends.
+* Several workers: uvicorn's parent process binds the port, then starts the workers, and
+  each listens on it once its app has started. The worker that leads (holds the sync loop's
+  lock) says it as soon as a connection to the port succeeds
+  (service.runtime.announce_listening). The workers count in prometheus_client's
+  multiprocess mode, in a fresh private directory removed when `denex serve` ends.
 """
 
 import os
