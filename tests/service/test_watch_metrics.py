@@ -5,6 +5,7 @@ stopped, consultations overdue in and out, the screening engine's latency and th
 size. On SQLite and on PostgreSQL."""
 
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from tests.forgery import tamper_page
 from tests.metrics_text import Scrape
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import application, notice
-from tests.sync_peers import sync_once
+from tests.sync_peers import sync_once, trio
 
 
 async def scrape(live: LiveNode) -> Scrape:
@@ -83,6 +84,23 @@ async def test_a_forged_page_shows_as_lag_and_quarantine_until_a_clean_sync(
     held = (await scrape(de)).value("denex_log_entries", origin="de-bafa")
     assert held == 4 and clean.value("denex_log_entries", origin="de-bafa") == held
     assert clean.value("denex_log_frozen", origin="de-bafa") == 0
+
+
+async def test_lag_counts_from_the_peer_that_listed_the_most(
+    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+) -> None:
+    """nl-cdiu holds an old copy of de-bafa's log and de-bafa a longer one that fr-sbdu could
+    not verify: fr's lag is what de-bafa listed beyond its copy, not what nl-cdiu did."""
+    de, fr, nl = await trio(make_node)
+    assert (await sync_once(nl, de, clock)).error is None
+    assert (await sync_once(fr, de, clock)).error is None
+    for n in range(3):
+        await publish(de, f"WATCH-BEST-{n}")
+    assert (await sync_once(fr, nl, clock)).error is None
+    assert (await scrape(fr)).value("denex_sync_lag_entries", origin="de-bafa") == 0
+    assert (await sync_once(fr, de, clock, rewrite=forged)).origins[0].error is not None
+    assert (await sync_once(fr, nl, clock)).error is None
+    assert (await scrape(fr)).value("denex_sync_lag_entries", origin="de-bafa") == 3
 
 
 @pytest.mark.parametrize(
