@@ -182,7 +182,8 @@ def test_lag_and_quarantine_follow_a_lying_then_a_clean_path(watched: Watched) -
 
     assert clean.value("denex_sync_lag_entries", origin="de-bafa") == 0
     assert clean.value("denex_log_entries", origin="de-bafa") == (held or 0) + 3
-    assert clean.value("denex_quarantine_stored", peer="de-bafa") == 1  # kept for inspection
+    kept = clean.value("denex_quarantine_stored", peer="de-bafa")  # kept for inspection
+    assert kept is not None and kept >= 1  # one a minute; rounds every 2 s add to "dropped"
     age = clean.value("denex_peer_last_success_age_seconds", peer="de-bafa")
     assert age is not None and 0 <= age < 30
     newest = clean.value("denex_quarantine_newest_age_seconds", peer="de-bafa")
