@@ -8,9 +8,11 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from sqlalchemy import update
@@ -35,7 +37,7 @@ from service.settings import Settings
 from service.storage import files, migrate
 from service.storage.database import Database
 from service.storage.models import NodeRow
-from service.syncing import SyncLoop
+from service.syncing import SyncLoop, claim_loop
 from service.tokens import create_token
 
 log = logging.getLogger("denex.runtime")
@@ -93,10 +95,44 @@ async def upgrade_database(db: Database) -> None:
                     log.warning("derived tables rebuilt: notices are (origin, notice_id) now")
 
 
+# `denex serve --workers N` (N > 1) tells its workers where the node serves: the worker that
+# leads (runs the sync loop) says so once a connection to it succeeds (announce_listening)
+SERVING_URL = "DENEX_SERVE_WORKERS_URL"
+_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (what to connect to)
+
+
+def announce(url: str) -> None:
+    """Say where the node serves: only once it accepts connections (service.cli.serving)."""
+    log.info("denex node serving on %s (API docs at %s/docs)", url, url, extra={"url": url})
+
+
+async def announce_listening(url: str, *, patience: float = 60.0) -> None:
+    """With several workers, uvicorn's parent binds the port and each worker listens on it
+    once its app has started: say where the node serves as soon as a connection succeeds
+    (the port is this node's: its parent holds it)."""
+    parts = urlsplit(url)
+    host = _ANY_ADDRESS.get(parts.hostname or "", parts.hostname or "127.0.0.1")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while loop.time() < deadline:
+        try:
+            _reader, writer = await asyncio.open_connection(host, parts.port)
+        except OSError:
+            await asyncio.sleep(0.02)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        announce(url)
+        return
+    log.warning("%s did not accept a connection within %.0f s", url, patience)
+
+
 def make_app() -> FastAPI:
     """uvicorn factory: settings from the environment, state opened in the lifespan."""
     settings = Settings()
     metrics = Metrics()
+    logging.captureWarnings(True)  # warnings are log lines, in the configured format
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +144,6 @@ def make_app() -> FastAPI:
         loop = SyncLoop(db=db, node=node, settings=settings, clock=utc_now)
         app.state.denex.sync_loop = loop
         tasks = [
-            asyncio.create_task(loop.run()),
             asyncio.create_task(
                 screenings.watch(
                     db,
@@ -118,6 +153,11 @@ def make_app() -> FastAPI:
                 )
             ),
         ]
+        lead = claim_loop(settings.data_dir)  # None: another worker of this node leads
+        if lead is not None:
+            tasks.append(asyncio.create_task(loop.run(lead)))
+            if url := os.environ.get(SERVING_URL):
+                tasks.append(asyncio.create_task(announce_listening(url)))
         try:
             yield
         finally:

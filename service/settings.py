@@ -72,7 +72,14 @@ class Settings(BaseSettings):
     )
     log_format: str = Field(
         default="console",
-        description="`console` (one text line an event) or `json` (one JSON object a line).",
+        description="`console` (one text line an event) or `json` (one JSON object a line, "
+        "start-up included, each with an RFC 3339 UTC timestamp in milliseconds).",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="One log line per HTTP request (method, route, status, duration, caller "
+        "kind; never tokens, query strings or bodies), at INFO on the `denex.access` logger; "
+        "0 turns it off.",
     )
     # DESIGN §7, per regime (DOMAIN.md marks these figures as uncertain: configurable)
     screening_interval: float = Field(

@@ -217,6 +217,23 @@ async def recover(
 
 
 CHECKING = "checking what the peers hold of this node's log (start-up)"
+DIFFERENT_COPY = "holds a different copy of this node's log"
+
+# Why appends to this node's log stopped, as a small fixed set (the metrics' label): the
+# start-up check still running, a restored backup awaiting `denex recover`, a peer's
+# differing copy signed by this node's key, or proven equivocation (federation.replica.freeze)
+STOP_KINDS = ("checking", "restored", "different_copy", "equivocation")
+
+
+def stop_kind(reason: str) -> str:
+    """Which of STOP_KINDS a `frozen_reason` of this node's own log is."""
+    if reason == CHECKING:
+        return "checking"
+    if reason.startswith(RESTORED):
+        return "restored"
+    if DIFFERENT_COPY in reason:
+        return "different_copy"
+    return "equivocation"
 
 
 async def check_own_log(
@@ -328,7 +345,7 @@ async def _differing_copy(
                 via=peer,
                 now=now,
             )
-        return f"{peer} holds a different copy of this node's log: {exc}"
+        return f"{peer} {DIFFERENT_COPY}: {exc}"
     except FederationError:
         return None  # not signed by this node's keys: the peer's problem, not ours
     return None
@@ -378,7 +395,7 @@ async def hint_received(session: AsyncSession, peer: str, *, now: datetime) -> N
 class SyncLoop:
     """The background sync of `denex serve`: every tick, pull from the peers that are due,
     and tell every peer when this node's own log grew (a push hint). One per data dir: the
-    process holding `sync.lock` runs it (several workers share one node)."""
+    process holding `sync.lock` (`claim_loop`) runs it (several workers share one node)."""
 
     db: Database
     node: Node
@@ -389,10 +406,8 @@ class SyncLoop:
     hinted_size: int | None = None
     witnessed_at: datetime | None = None
 
-    async def run(self) -> None:
-        lock = _loop_lock(self.settings.data_dir)
-        if lock is None:
-            return  # another worker of this node runs the loop
+    async def run(self, lock: IO[bytes]) -> None:
+        """Run until cancelled, holding `lock` (from `claim_loop`), released at the end."""
         try:
             async with peer_client(self.node, clock=self.clock) as client:
                 try:
@@ -460,9 +475,10 @@ class SyncLoop:
                 await client.post(url, json=body, timeout=5.0)
 
 
-def _loop_lock(data_dir: Path) -> IO[bytes] | None:
-    """An exclusive, non-blocking lock on `<data dir>/sync.lock`; None if another process
-    holds it. The lock lasts as long as the returned file stays open."""
+def claim_loop(data_dir: Path) -> IO[bytes] | None:
+    """An exclusive, non-blocking lock on `<data dir>/sync.lock`, for the one process of a
+    node that runs its SyncLoop; None if another process holds it. The lock lasts as long
+    as the returned file stays open."""
     handle = (data_dir / "sync.lock").open("ab")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api import problems
+from service.api import access, problems
 from service.api.limits import BodyLimit
 from service.api.routes import (
     audit,
@@ -29,8 +29,9 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 class Measure:
-    """Request count and latency per method, route and status, as a plain ASGI middleware
-    (Starlette's BaseHTTPMiddleware costs a task group and a stream per request)."""
+    """Request count and latency per method, route and status, and the access-log line
+    (service.api.access), as a plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a
+    task group and a stream per request)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -48,11 +49,16 @@ class Measure:
                 status = message["status"]
             await send(message)
 
-        await self.app(scope, receive, send_status)
-        path = getattr(scope.get("route"), "path", "unmatched")
-        metrics = scope["app"].state.denex.metrics
-        metrics.latency.labels(scope["method"], path).observe(time.perf_counter() - started)
-        metrics.requests.labels(scope["method"], path, str(status)).inc()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            seconds = time.perf_counter() - started
+            path = getattr(scope.get("route"), "path", "unmatched")
+            state = scope["app"].state.denex
+            state.metrics.latency.labels(scope["method"], path).observe(seconds)
+            state.metrics.requests.labels(scope["method"], path, str(status)).inc()
+            if state.settings.access_log:
+                access.record(scope, status=status, seconds=seconds)
 
 
 def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> FastAPI:

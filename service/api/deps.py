@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service.api.access import note_token
 from service.api.state import AppState
 from service.errors import AuthenticationError, PermissionDenied
 from service.tokens import Caller, authenticate
@@ -22,11 +23,14 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 async def get_caller(
     state: StateDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("send `Authorization: Bearer <token>`")
-    return await authenticate(state.db, credentials.credentials, now=state.clock())
+    caller = await authenticate(state.db, credentials.credentials, now=state.clock())
+    note_token(request, role=caller.role, token_id=caller.token_id)
+    return caller
 
 
 def require(*roles: str) -> object:

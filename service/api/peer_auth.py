@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 
 from federation import httpsig
 from federation.errors import PeerAuthError
+from service.api.access import note_peer
 from service.api.deps import StateDep
 from service.api.replays import ReplayCache
 from service.api.state import AppState
@@ -85,6 +86,7 @@ async def get_peer(request: Request, state: StateDep) -> str:
         ) from exc
     peer = keys[verified.key_id].node_id
     await replays.admit(verified, peer=peer, now=int(now.timestamp()))
+    note_peer(request, peer)
     return peer
 
 

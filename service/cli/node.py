@@ -1,5 +1,7 @@
 """`denex init`, `denex serve` and `denex node card`."""
 
+import logging
+import logging.config
 import os
 import signal
 from pathlib import Path
@@ -8,6 +10,7 @@ from typing import Annotated
 import typer
 
 from federation.identity import is_federation_id, is_node_id
+from service.cli import serving
 from service.cli.common import CliError, DataDir, run, say, settings_for
 from service.keyadmin import destroy_unneeded_keys
 from service.logs import logging_config
@@ -15,6 +18,8 @@ from service.node import ROOT_KEY_FILE, load_keypair, signed_card
 from service.notices.text import text_problem
 from service.notices.vocabulary import COUNTRIES, KNOWN_REGIMES
 from service.runtime import init_node, load_identity, open_node, store_card, utc_now
+
+log = logging.getLogger("denex.serve")
 
 node_app = typer.Typer(help="This node's identity.", no_args_is_help=True)
 
@@ -85,9 +90,10 @@ def serve(
     data_dir: DataDir = None,
 ) -> None:
     """Serve the node's API. Brings the schema to head first; stops cleanly on SIGTERM."""
-    import uvicorn
-
     settings = settings_for(data_dir)
+    log_config = logging_config(settings.log_format)
+    logging.config.dictConfig(log_config)  # from the first line on, in the chosen format
+    logging.captureWarnings(True)
 
     async def _prepare() -> list[str]:
         db, _node = await open_node(settings, upgrade=True)
@@ -98,20 +104,16 @@ def serve(
             await db.dispose()
 
     for kid in run(_prepare()):
-        say(f"destroyed the private key file of signing key {kid[:16]}... (no longer needed)")
+        log.warning(
+            "destroyed the private key file of signing key %s... (no longer needed)", kid[:16]
+        )
     os.environ["DENEX_DATA_DIR"] = str(settings.data_dir)
     # uvicorn re-raises SIGTERM after its graceful shutdown; this handler turns that (or a
     # SIGTERM before it starts) into a clean exit 0, as an orchestrator expects.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    say(f"denex node serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
-    uvicorn.run(
-        "service.runtime:make_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=logging_config(settings.log_format),
-        timeout_graceful_shutdown=20,
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address
+    serving.run(
+        host=host, port=port, workers=workers, log_config=log_config, url=f"http://{shown}:{port}"
     )
 
 

@@ -9,6 +9,7 @@ re-scores that notice for it: a match that appears, changes or disappears is fla
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,12 +81,14 @@ async def screen(
     actor: str,
     now: datetime,
     stale_after: float,
-) -> tuple[ScreeningRow, list[ScreeningMatchRow]]:
-    """Screen an application and store the result; returns the stored screening and its
-    matches, best first."""
+) -> tuple[ScreeningRow, list[ScreeningMatchRow], float]:
+    """Screen an application and store the result; returns the stored screening, its
+    matches (best first) and the seconds the screening engine took to match it."""
     await catch_up(db, index, now=now)
     raw = application.model_dump(mode="json")
+    started = time.perf_counter()
     matches = index.screener.screen(application_record(raw), now.date())
+    engine_seconds = time.perf_counter() - started
     screening_id = str(uuid_compat.uuid7())
     async with db.write() as session:
         row = ScreeningRow(
@@ -115,7 +118,7 @@ async def screen(
             now=now,
         )
     # the answer is built from what was just written (sorted: consult scores above review)
-    return row, [ScreeningMatchRow(**v) for v in values]
+    return row, [ScreeningMatchRow(**v) for v in values], engine_seconds
 
 
 async def get(

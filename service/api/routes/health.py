@@ -1,14 +1,13 @@
 """Liveness, readiness and Prometheus metrics: open to anyone, reveal no data."""
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import select
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from federation.tables import LogRow
 from service.api.deps import StateDep
 from service.api.problems import problem
 from service.api.schemas import Health
 from service.errors import SchemaError
+from service.gauges import read_gauges
 from service.storage.migrate import check_current
 
 APPENDS_STOPPED = "not ready: appends stopped"
@@ -56,8 +55,9 @@ async def readyz(state: StateDep) -> Response:
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def metrics(state: StateDep) -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition: counts of every worker, and what the database says of
+    sync, peers, quarantine, frozen logs, appends and consultations (service.metrics)."""
     async with state.db.read() as session:
-        for origin, size in await session.execute(select(LogRow.origin, LogRow.size)):
-            state.metrics.entries.labels(origin).set(size)
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        gauges = await read_gauges(session, me=state.node.identity.node_id, now=state.clock())
+    text = state.metrics.exposition(gauges, index_notices=len(state.screening.screener))
+    return Response(text, media_type=CONTENT_TYPE_LATEST)

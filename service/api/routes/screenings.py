@@ -62,7 +62,7 @@ async def screen(state: StateDep, caller: Officer, request: Request) -> Screenin
     no-undercut check). The application is stored on this node only and never sent."""
     application = parse_model(ApplicationInput, await json_body(request))
     now = state.clock()
-    row, matches = await screenings.screen(
+    row, matches, engine_seconds = await screenings.screen(
         state.db,
         state.screening,
         application,
@@ -71,6 +71,7 @@ async def screen(state: StateDep, caller: Officer, request: Request) -> Screenin
         now=now,
         stale_after=state.settings.stale_after,
     )
+    state.metrics.screening.observe(engine_seconds)
     return view(row, matches)
 
 
