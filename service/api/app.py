@@ -3,12 +3,11 @@
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api import problems
+from service.api import openapi, problems
 from service.api.limits import BodyLimit
 from service.api.routes import (
     audit,
@@ -18,12 +17,10 @@ from service.api.routes import (
     health,
     notices,
     peers,
+    reference,
     screenings,
 )
 from service.api.state import AppState
-from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
-from service.notices.schema import NoticeInput, RevokeInput
-from service.screening.schema import ApplicationInput, CloseInput
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -62,6 +59,8 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
         version="1",
         summary="Denial notices, screening and audit for one node of a denex federation",
         lifespan=lifespan,
+        docs_url=None,  # served by routes.reference, with assets from this node
+        redoc_url=None,
     )
     if state is not None:
         app.state.denex = state
@@ -75,33 +74,12 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
         federation.router,
         peers.router,
         health.router,
+        reference.router,
     ):
         app.include_router(router)
 
     app.add_middleware(BodyLimit)  # inside Measure: its refusals are measured too
     app.add_middleware(Measure)
 
-    def _openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
-            schema = get_openapi(
-                title=app.title, version=app.version, summary=app.summary, routes=app.routes
-            )
-            app.openapi_schema = problems.fix_openapi(
-                schema,
-                [
-                    NoticeInput,
-                    RevokeInput,
-                    federation.Hint,
-                    ApplicationInput,
-                    CloseInput,
-                    ConsultationInput,
-                    AnswerInput,
-                    ApprovalInput,
-                ],
-            )
-        return app.openapi_schema
-
-    app.openapi = _openapi  # type: ignore[method-assign]
+    openapi.install(app)
     return app
