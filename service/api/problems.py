@@ -182,15 +182,13 @@ def _blank(status: int, detail: str, headers: Mapping[str, str] | None) -> JSONR
 
 def allowed_methods(request: Request) -> str:
     """The methods the OpenAPI document gives for this path, with its path parameters in
-    their documented form (HEAD with GET); "" if no documented path matches. Computed per
+    their documented form; "" if no documented path matches. Computed per
     405, which is rare: no cache to keep in step with the document."""
     path = request.url.path.removeprefix(request.scope.get("root_path", ""))
     methods: set[str] = set()
     for template, item in request.app.openapi().get("paths", {}).items():
         if _matches(template, item, path):
             methods.update(m.upper() for m in item if m in _METHODS)
-    if "GET" in methods:
-        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 
