@@ -8,7 +8,6 @@ from fastapi import Query
 from pydantic import BeforeValidator, WithJsonSchema
 from starlette.convertors import Convertor, register_url_convertor
 
-from federation.identity import NODE_ID_PATTERN
 from service.notices.queries import CURSOR_PATTERN, MAX_CURSOR
 from service.notices.schema import iso_date
 
@@ -35,12 +34,13 @@ IsoDate = Annotated[
 ]
 
 
-class NodeIdConvertor(Convertor[str]):
-    """`{origin:node_id}`: a path segment that is a node id (NODE_ID_PATTERN). Routing by
-    it keeps `GET /api/v1/notices/<id>/amend` from reaching the `{origin}/{notice_id}` route:
-    it answers 405, as for any method a path does not answer."""
+class NoticeIdSegment(Convertor[str]):
+    """`{notice_id:notice_id}` as the last segment of `/notices/{origin}/{notice_id}`: any
+    segment but the actions `amend` and `revoke`, so that `GET /notices/<id>/amend` does not
+    reach that route (as a read of notice `amend`) but answers 405, as any method a path does
+    not answer; the id's form is checked by the route, as before (422)."""
 
-    regex = NODE_ID_PATTERN.removeprefix("^").removesuffix("$")
+    regex = "(?!(?:amend|revoke)$)[^/]+"
 
     def convert(self, value: str) -> str:
         return value
@@ -49,4 +49,4 @@ class NodeIdConvertor(Convertor[str]):
         return value
 
 
-register_url_convertor("node_id", NodeIdConvertor())
+register_url_convertor("notice_id", NoticeIdSegment())

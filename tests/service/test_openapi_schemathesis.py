@@ -3,8 +3,12 @@
 The real app of a real node (SQLite file, keys on disk, migrations) is loaded in-process with
 schemathesis's ASGI loader. Every operation is fuzzed with a valid token of a role allowed to
 call it (officer for notices, auditor for the audit trail), in positive and negative generation
-modes, and every response must be: not a server error, a documented status code, of the
-documented content type, and of the documented body schema.
+modes, and every response must pass every check of `st run --checks all` that judges one
+response: not a server error, a documented status code, content type, headers and body schema,
+a request the document allows is accepted (`positive_data_acceptance`, but for the few rules
+JSON Schema cannot state: UNSTATABLE), one it does not allow is refused
+(`negative_data_rejection`), and the method and header checks. 405s and `Allow` for every
+undocumented method of every path are checked in tests/service/test_http_contract.py.
 
 One notice is published before the run; operations with a `{notice_id}` draw either a
 generated id (almost always unknown: 404, or 422 for a malformed one) or the real id, and each
@@ -18,7 +22,7 @@ The federation operations answer only roster peers: they are called signed (RFC 
 peer that the fixture adds to the node's roster; unsigned or token-carrying calls get 401.
 
 Bounded and reproducible: `derandomize=True` (the examples depend only on the test), no example
-database, at most `MAX_EXAMPLES` examples per operation and mode; about 25 s in all. This run
+database, at most `MAX_EXAMPLES` examples per operation and mode; about 60 s of CPU in all. This run
 emits no warnings, so pytest's `filterwarnings = error` needs no exception here.
 
 A body that is not UTF-8 JSON once drew an undocumented 400 from the revoke operation; the

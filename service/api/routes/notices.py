@@ -255,7 +255,7 @@ async def _read(state: AppState, actor: str, origin: str | None, notice_id: str)
 
 
 @router.get(
-    "/{origin:node_id}/{notice_id}",
+    "/{origin}/{notice_id:notice_id}",
     response_model=Notice,
     responses=openapi_errors(401, 403, 404, 422),
 )
