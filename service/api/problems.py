@@ -17,8 +17,11 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from federation import httpsig
+from federation.identity import NODE_ID_PATTERN
 from service import errors
 from service.api.problem_types import BLANK, BY_STATUS, KINDS, Kind, kind
+from service.notices import control
+from service.notices.queries import CURSOR_PATTERN
 
 log = logging.getLogger("denex.api")
 
@@ -109,9 +112,11 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 # how a pattern the OpenAPI document states is said in words
 PATTERN_WORDS = {
-    "uuid": "must be a UUID in lower-case hex, e.g. 0193e3a2-7c1d-7b3e-9f00-5a1c2b3d4e5f",
-    "node id": "must be a node id: 3 to 32 lower-case letters, digits and hyphens",
+    NODE_ID_PATTERN: "must be a node id: 3 to 32 lower-case letters, digits and hyphens",
+    control.PATTERN: control.EXPECTED,
+    CURSOR_PATTERN: "must be the next_cursor of a page of this list, unchanged",
 }
+UUID_WORDS = "must be a UUID in lower-case hex, e.g. 0193e3a2-7c1d-7b3e-9f00-5a1c2b3d4e5f"
 
 
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
@@ -125,13 +130,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 
 
 def _pattern_words(pattern: str) -> str:
-    from federation.identity import NODE_ID_PATTERN
-
     if pattern.startswith("^[0-9a-f]{8}-"):
-        return PATTERN_WORDS["uuid"]
-    if pattern == NODE_ID_PATTERN:
-        return PATTERN_WORDS["node id"]
-    return f"is not in the form this API expects (pattern {pattern})"
+        return UUID_WORDS
+    return PATTERN_WORDS.get(pattern, f"is not in the form this API expects ({pattern})")
 
 
 def install(app: FastAPI) -> None:

@@ -274,3 +274,16 @@ async def test_docs_pages_load_every_asset_from_the_node(node: LiveNode, page: s
     assert "https://" not in r.text
     assert kind_of(await node.client.get("/docs/assets/../../etc/passwd"), 404) == "not-found"
     assert kind_of(await node.client.get("/docs/assets/secret.txt"), 404) == "not-found"
+
+
+async def test_a_refused_query_pattern_is_said_in_words(node: LiveNode) -> None:
+    officer = node.auth("officer")
+    for params, message in (
+        ({"control_entry": "5Z001"}, "is not a control-list entry (expected e.g. 5A001.j"),
+        ({"cursor": "a b"}, "must be the next_cursor of a page of this list, unchanged"),
+        ({"origin": "FR"}, "must be a node id"),
+    ):
+        r = await node.client.get(NOTICES, params=params, headers=officer)
+        [error] = r.json()["errors"]
+        assert error["message"].startswith(message), error
+        assert "^" not in error["message"], error  # no regular expression shown
