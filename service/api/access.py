@@ -31,9 +31,16 @@ def note_peer(request: Request, peer: str) -> None:
     setattr(request.state, _CALLER, {"caller": "peer", "peer": peer})
 
 
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path as documented (`{notice_id}`, without a convertor's name)."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) else None
+
+
 def _path(scope: Scope) -> str:
-    template = getattr(scope.get("route"), "path", None)
-    if isinstance(template, str):
+    template = route_template(scope)
+    if template is not None:
         return template
     raw: bytes = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")
     text = raw.split(b"?", 1)[0].decode("ascii", "backslashreplace")

@@ -3,12 +3,11 @@
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api import access, problems
+from service.api import access, openapi, problems
 from service.api.limits import BodyLimit
 from service.api.routes import (
     audit,
@@ -18,12 +17,10 @@ from service.api.routes import (
     health,
     notices,
     peers,
+    reference,
     screenings,
 )
 from service.api.state import AppState
-from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
-from service.notices.schema import NoticeInput, RevokeInput
-from service.screening.schema import ApplicationInput, CloseInput
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -53,7 +50,7 @@ class Measure:
             await self.app(scope, receive, send_status)
         finally:
             seconds = time.perf_counter() - started
-            path = getattr(scope.get("route"), "path", "unmatched")
+            path = access.route_template(scope) or "unmatched"
             state = scope["app"].state.denex
             state.metrics.latency.labels(scope["method"], path).observe(seconds)
             state.metrics.requests.labels(scope["method"], path, str(status)).inc()
@@ -68,6 +65,8 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
         version="1",
         summary="Denial notices, screening and audit for one node of a denex federation",
         lifespan=lifespan,
+        docs_url=None,  # served by routes.reference, with assets from this node
+        redoc_url=None,
     )
     if state is not None:
         app.state.denex = state
@@ -81,33 +80,12 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
         federation.router,
         peers.router,
         health.router,
+        reference.router,
     ):
         app.include_router(router)
 
     app.add_middleware(BodyLimit)  # inside Measure: its refusals are measured too
     app.add_middleware(Measure)
 
-    def _openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
-            schema = get_openapi(
-                title=app.title, version=app.version, summary=app.summary, routes=app.routes
-            )
-            app.openapi_schema = problems.fix_openapi(
-                schema,
-                [
-                    NoticeInput,
-                    RevokeInput,
-                    federation.Hint,
-                    ApplicationInput,
-                    CloseInput,
-                    ConsultationInput,
-                    AnswerInput,
-                    ApprovalInput,
-                ],
-            )
-        return app.openapi_schema
-
-    app.openapi = _openapi  # type: ignore[method-assign]
+    openapi.install(app)
     return app

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from service.api.limits import is_json
+from service.api.limits import is_json, not_json
 from service.errors import InvalidInput, UnsupportedMediaType
 from service.notices.schema import field_errors
 
@@ -21,9 +21,7 @@ async def json_body(request: Request) -> Any:
     """The request's JSON body (its size capped by service.api.limits as it is read)."""
     declared = request.headers.get("content-type")
     if declared is not None and not is_json(declared):
-        raise UnsupportedMediaType(
-            f"request bodies are JSON: Content-Type {declared!r} is not application/json"
-        )
+        raise UnsupportedMediaType(not_json(declared))
     raw = await request.body()
     try:
         return json.loads(raw)
@@ -36,12 +34,13 @@ async def json_body(request: Request) -> Any:
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_model(model: type[M], raw: Any) -> M:
-    """Validate `raw` against `model`; every offending field is named in one InvalidInput."""
+def parse_model(model: type[M], raw: Any, what: str) -> M:
+    """Validate `raw` against `model`; every offending field is named in one InvalidInput
+    that calls the body `what` ("the application"), as an officer would."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidInput(f"{model.__name__} is invalid", field_errors(exc)) from exc
+        raise InvalidInput(f"{what} is invalid", field_errors(exc)) from exc
 
 
 def request_body(model: type[BaseModel]) -> dict[str, Any]:

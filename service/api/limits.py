@@ -52,14 +52,9 @@ class BodyLimit:
         chunked = "chunked" in headers.get("transfer-encoding", "").lower()
         refusal = None
         if declared is not None and declared > cap:
-            refusal = problem(413, "Content Too Large", _too_large(cap))
+            refusal = problem("payload-too-large", _too_large(cap))
         elif (chunked or (declared or 0) > 0) and not is_json(headers.get("content-type")):
-            refusal = problem(
-                415,
-                "Unsupported Media Type",
-                f"request bodies are JSON: Content-Type {headers.get('content-type')!r} "
-                "is not application/json",
-            )
+            refusal = problem("unsupported-media-type", not_json(headers.get("content-type")))
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -75,6 +70,18 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+def not_json(content_type: str | None) -> str:
+    """Why a body declared as `content_type` is refused, in words."""
+    if content_type is None:
+        return "request bodies are JSON: send Content-Type: application/json"
+    shown = (
+        content_type
+        if content_type.isprintable()
+        else content_type.encode("unicode_escape").decode("ascii")
+    )
+    return f"request bodies are JSON: Content-Type {shown[:100]} is not application/json"
 
 
 def _too_large(cap: int) -> str:

@@ -1,5 +1,5 @@
 """Running uvicorn for `denex serve`: "serving on" is said once, only when the port is bound,
-and several workers count their metrics together (docs/decisions/0021-watch-metrics-and-logs.md).
+and several workers count their metrics together (docs/decisions/0023-metrics-and-logs.md).
 
 * One worker: a uvicorn Server that says where it serves once its `startup` is done (the
   app's lifespan has run, the socket listens: uvicorn's `started`).

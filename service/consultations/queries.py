@@ -6,12 +6,12 @@ from datetime import date, timedelta
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.errors import InvalidInput
 from service.notices.queries import (
     decode_cursor,
     decode_pair_cursor,
     encode_cursor,
     encode_pair_cursor,
+    seq_of,
 )
 from service.settings import Settings
 from service.storage.models import (
@@ -49,8 +49,9 @@ async def list_consultations(
     if is_overdue is not None:
         late = ConsultationRow.answered_seq.is_(None) & (ConsultationRow.reply_due < today)
         query = query.where(late if is_overdue else ~late)
-    if cursor:
-        consultation_id, requester = decode_pair_cursor(cursor)
+    after = decode_pair_cursor(cursor) if cursor else None
+    if after is not None:
+        consultation_id, requester = after
         query = query.where(
             ConsultationRow.consultation_id > consultation_id
             if requester is None
@@ -81,11 +82,10 @@ async def list_approvals(
 ) -> tuple[list[ApprovalRow], str | None]:
     """Approval notifications this node filed or received, by origin and seq."""
     query = select(ApprovalRow).order_by(ApprovalRow.origin, ApprovalRow.seq)
-    if cursor:
-        origin, _, seq = decode_cursor(cursor).rpartition(":")
-        if not seq.isdigit():
-            raise InvalidInput("invalid cursor", [{"field": "cursor", "message": "not a cursor"}])
-        query = query.where(tuple_(ApprovalRow.origin, ApprovalRow.seq) > tuple_(origin, int(seq)))
+    origin, _, seq = ((decode_cursor(cursor) if cursor else None) or "").rpartition(":")
+    after = seq_of(seq)
+    if after is not None:  # a cursor that names no approval starts the list
+        query = query.where(tuple_(ApprovalRow.origin, ApprovalRow.seq) > tuple_(origin, after))
     rows = list(await session.scalars(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]

@@ -4,13 +4,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from service.notices.schema import IsoDate, NodeId, ShortText, Strict, prose
+from service.notices.schema import PROSE, IsoDate, NodeId, ShortText, Strict, prose
 
 Uuid = Annotated[
     str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ]
-Message = Annotated[str, Field(min_length=1, max_length=20000), AfterValidator(prose)]
-Summary = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(prose)]
+Message = Annotated[str, Field(min_length=1, max_length=20000), PROSE, AfterValidator(prose)]
+Summary = Annotated[str, Field(min_length=1, max_length=2000), PROSE, AfterValidator(prose)]
 
 
 class ConsultationInput(Strict):

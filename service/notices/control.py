@@ -6,6 +6,7 @@ prefix of the other's: `5A001` covers `5A001.j.1`. Pure functions.
 """
 
 import itertools
+import json
 import re
 
 CATCH_ALL = "catch-all"
@@ -17,8 +18,40 @@ _SUB_ITEM = re.compile(r"[A-Z]{1,2}|[0-9]{1,3}")
 _SEPARATORS = re.compile(r"[\s.]+")
 
 
+def _alternating(first: str, second: str, parts: int) -> str:
+    """A regex of 1 to `parts` sub-items, `first` and `second` in turn, each after an
+    optional separator."""
+    if parts == 1:
+        return first
+    return f"{first}(?:[ .]?{_alternating(second, first, parts - 1)})?"
+
+
+_LETTERS, _NUMBER = "[A-Za-z]{1,2}", "[0-9]{1,3}"
+# after the head's number, a sub-item number needs a dot (a space would join the numbers)
+_REST = f"(?:[ .]?{_alternating(_LETTERS, _NUMBER, 8)}|\\.{_alternating(_NUMBER, _LETTERS, 8)})?"
+# The spellings the API accepts, as the OpenAPI document states them (ECMA 262 and Python
+# alike): every string it matches normalises (a test pins this), up to 40 characters.
+PATTERN = (
+    "^ *(?:[Cc][Aa][Tt][Cc][Hh][ _-]*[Aa][Ll][Ll]"
+    f"|[Mm][Ll][ .]?[0-9]{{1,2}}{_REST}"
+    f"|[0-9][ .]?[A-Ea-e][ .]?[0-9]{{1,3}}{_REST}) *$"
+)
+_SPELLING = re.compile(PATTERN)
+EXPECTED = "is not a control-list entry (expected e.g. 5A001.j, 5.A.1.j, ML21.b or catch-all)"
+
+
+def is_spelled(text: str) -> bool:
+    """Is `text` in one of the spellings the API accepts (PATTERN)?"""
+    return _SPELLING.fullmatch(text) is not None
+
+
 class ControlEntryError(ValueError):
     """Text that is not a control-list entry in any accepted notation."""
+
+
+def _quoted(text: str) -> str:
+    """`text` in double quotes, as JSON writes it (control characters escaped)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _sub_items(rest: str, original: str) -> list[str]:
@@ -29,13 +62,17 @@ def _sub_items(rest: str, original: str) -> list[str]:
     for chunk in compact.split("."):
         pieces = _SUB_ITEM.findall(chunk)
         if "".join(pieces) != chunk:
-            raise ControlEntryError(f"{original!r} has a malformed sub-item {chunk!r}")
+            raise ControlEntryError(
+                f"{_quoted(original)} has a malformed sub-item {_quoted(chunk)}"
+            )
         parts.extend(p.lower() if p.isalpha() else str(int(p)) for p in pieces)
     for before, after in itertools.pairwise(parts):
         if before.isalpha() == after.isalpha():
-            raise ControlEntryError(f"{original!r}: sub-items must alternate letters and numbers")
+            raise ControlEntryError(
+                f"{_quoted(original)}: sub-items must alternate letters and numbers"
+            )
     if len(parts) > 8:
-        raise ControlEntryError(f"{original!r} nests deeper than 8 sub-items")
+        raise ControlEntryError(f"{_quoted(original)} nests deeper than 8 sub-items")
     return parts
 
 
@@ -44,7 +81,7 @@ def normalise(text: str) -> str:
     original = text
     upper = text.strip().upper()
     if not upper or len(upper) > 40:
-        raise ControlEntryError(f"{original!r} is not a control-list entry")
+        raise ControlEntryError(f"{_quoted(original)} is not a control-list entry")
     if _CATCH_ALL.match(upper):
         return CATCH_ALL
     if match := _MUNITIONS.match(upper.replace(" ", "")):
@@ -55,10 +92,18 @@ def normalise(text: str) -> str:
         rest = match.group(4)
     else:
         raise ControlEntryError(
-            f"{original!r} is not a control-list entry (expected e.g. 5A001.j, 5.A.1.j, ML21.b "
+            f"{_quoted(original)} is not a control-list entry (expected e.g. 5A001.j, 5.A.1.j, ML21.b "
             "or catch-all)"
         )
     return ".".join([head, *_sub_items(rest, original)])
+
+
+def parse(text: str) -> str:
+    """The normal form of a control-list entry an officer typed: one of the spellings
+    PATTERN states (what the API and imports accept), normalised; raises ControlEntryError."""
+    if not is_spelled(text):
+        raise ControlEntryError(f"{_quoted(text)} {EXPECTED}")
+    return normalise(text)
 
 
 def parts(entry: str) -> tuple[str, ...]:

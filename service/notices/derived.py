@@ -347,8 +347,10 @@ async def apply_entries(
                 notice = batch.apply(entry, body)
             except _Skip as skip:
                 problem = str(skip)
-            except (KeyError, TypeError, ValueError) as exc:
-                problem = f"body fails the notice schema: {type(exc).__name__}"
+            except KeyError as exc:
+                problem = f"body fails the notice schema: it has no {exc.args[0]}"
+            except (TypeError, ValueError) as exc:
+                problem = f"body fails the notice schema: {exc}"
         if problem is not None:
             batch.flags.append((entry, problem))
         changed.append((entry, notice, problem))

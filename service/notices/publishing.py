@@ -27,7 +27,13 @@ from service.notices.body import notice_body, revocation_body
 from service.notices.derived import DriverFresh, NoticeEntry, apply_entries, insert_fresh
 from service.notices.drafting import audience, check_regimes, published_draft, signed_body
 from service.notices.rows import FreshRows
-from service.notices.schema import NoticeContext, NoticeInput, RevokeInput, field_errors
+from service.notices.schema import (
+    ROSTER_CONFLICT,
+    NoticeContext,
+    NoticeInput,
+    RevokeInput,
+    field_errors,
+)
 from service.storage.models import NoticeRow
 
 
@@ -40,11 +46,17 @@ def notice_context(node: Node) -> NoticeContext:
 
 def validate(raw: object, node: Node) -> NoticeInput:
     """Validate a notice body against the schema and this node in one pass: every offending
-    field is reported together (InvalidInput)."""
+    field is reported together (InvalidInput, 422); a notice whose only fault is an audience
+    outside the roster's members of its regimes conflicts with the roster (Conflict, 409)."""
     try:
         return NoticeInput.model_validate(raw, context={"node": notice_context(node)})
     except ValidationError as exc:
-        raise InvalidInput("notice is invalid", field_errors(exc)) from exc
+        if all(error["type"] == ROSTER_CONFLICT for error in exc.errors()):
+            [message] = [e["message"] for e in field_errors(exc)]
+            raise Conflict(
+                f"the audience names a node this node's roster does not put in the notice's regimes: {message}"
+            ) from exc
+        raise InvalidInput("the notice is invalid", field_errors(exc)) from exc
 
 
 async def publish_drafts(

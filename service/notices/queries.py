@@ -31,25 +31,23 @@ class NoticeFilter:
     review_due: bool | None = None
 
 
+# A cursor as the schema states it: base64url without padding (docs/decisions/0004). Any
+# such string is accepted: one that decodes to no position of the list starts it afresh.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+MAX_CURSOR = 500
+
+
 def _encode(value: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(canonical_bytes(value)).decode("ascii").rstrip("=")
 
 
-def _decode(cursor: str) -> dict[str, object]:
+def _decode(cursor: str) -> dict[str, object] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
-        if not isinstance(value, dict):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise _bad_cursor() from exc
-    return value
-
-
-def _bad_cursor() -> InvalidInput:
-    return InvalidInput(
-        "invalid cursor", [{"field": "cursor", "message": "not a cursor from this API"}]
-    )
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def encode_cursor(after: str) -> str:
@@ -57,12 +55,26 @@ def encode_cursor(after: str) -> str:
     return _encode({"v": 1, "after": after})
 
 
-def decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str) -> str | None:
+    """The key a cursor points after; None (the list's start) if it names none."""
     value = _decode(cursor)
-    after = value.get("after")
-    if value.get("v") != 1 or not isinstance(after, str):
-        raise _bad_cursor()
+    after = None if value is None else value.get("after")
+    if value is None or value.get("v") != 1 or not isinstance(after, str):
+        return None
     return after
+
+
+def decode_seq_cursor(cursor: str) -> int | None:
+    """The record seq a cursor points after (a list ordered by an integer column)."""
+    after = decode_cursor(cursor)
+    return seq_of(after) if after is not None else None
+
+
+def seq_of(text: str) -> int | None:
+    """`text` as a seq: ASCII digits that a 63-bit column holds, else None."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    return int(text)
 
 
 def encode_pair_cursor(first: str, second: str) -> str:
@@ -70,10 +82,13 @@ def encode_pair_cursor(first: str, second: str) -> str:
     return _encode({"v": 2, "after": [first, second]})
 
 
-def decode_pair_cursor(cursor: str) -> tuple[str, str | None]:
+def decode_pair_cursor(cursor: str) -> tuple[str, str | None] | None:
     """The key a cursor points after; a one-column cursor (`v` 1, from before the list was
-    ordered by two columns) points after every row with that first column."""
+    ordered by two columns) points after every row with that first column; None (the
+    list's start) if it names no key."""
     value = _decode(cursor)
+    if value is None:
+        return None
     after = value.get("after")
     if value.get("v") == 1 and isinstance(after, str):
         return after, None
@@ -83,7 +98,7 @@ def decode_pair_cursor(cursor: str) -> tuple[str, str | None]:
         or len(after) != 2
         or not all(isinstance(part, str) for part in after)
     ):
-        raise _bad_cursor()
+        return None
     return after[0], after[1]
 
 
@@ -108,7 +123,7 @@ def _filtered(f: NoticeFilter, today: date) -> Select[NoticeRow]:
         query = query.where(NoticeRow.destination == f.destination)
     if f.control_entry:
         try:
-            entry = control.normalise(f.control_entry)
+            entry = control.parse(f.control_entry)
         except control.ControlEntryError as exc:
             raise InvalidInput(
                 "invalid control_entry", [{"field": "control_entry", "message": str(exc)}]
@@ -145,8 +160,9 @@ async def list_notices(
 ) -> tuple[list[NoticeRow], str | None]:
     """Notices by (notice_id, origin): a total order, since two origins may use one id."""
     query = _filtered(f, today).order_by(NoticeRow.notice_id, NoticeRow.origin).limit(limit + 1)
-    if cursor:
-        notice_id, origin = decode_pair_cursor(cursor)
+    after = decode_pair_cursor(cursor) if cursor else None
+    if after is not None:
+        notice_id, origin = after
         query = query.where(
             NoticeRow.notice_id > notice_id
             if origin is None

@@ -5,7 +5,7 @@ service.notices.body, never by dumping a model.
 """
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
@@ -19,16 +19,20 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
 from federation.identity import NODE_ID_PATTERN
-from service.notices import control
+from service.notices import control, text
 from service.notices.text import text_problem
 from service.notices.vocabulary import COUNTRIES, CURRENCIES
 
+ROSTER_CONFLICT = "roster_conflict"  # a check against the roster, not the schema
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$")
 
 
-def _iso_date(value: str) -> str:
+def iso_date(value: str) -> str:
+    """`value` if it is a date as YYYY-MM-DD (ValueError in words otherwise)."""
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise ValueError("must be an ISO 8601 date YYYY-MM-DD")
     try:
@@ -58,7 +62,7 @@ def _decimal(value: str) -> str:
 
 def _control_entry(value: str) -> str:
     try:
-        return control.normalise(value)
+        return control.parse(value)
     except control.ControlEntryError as exc:
         raise ValueError(str(exc)) from exc
 
@@ -79,13 +83,39 @@ def prose(value: str) -> str:
     return value
 
 
-IsoDate = Annotated[str, AfterValidator(_iso_date)]
-Country = Annotated[str, AfterValidator(_country)]
-Decimal = Annotated[str, Field(max_length=30), AfterValidator(_decimal)]
-ShortText = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(one_line)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(prose)]
-Reference = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(one_line)]
-ControlEntry = Annotated[str, Field(max_length=40), AfterValidator(_control_entry)]
+# what the code checks, stated in the OpenAPI document too (json_schema_extra: the code's
+# messages, not pydantic's, tell an officer what is wrong)
+def _text_schema(*, multiline: bool) -> Callable[[JsonDict], None]:
+    def extra(schema: JsonDict) -> None:  # built when a document is (0.3 s, once)
+        schema["pattern"] = text.pattern(multiline=multiline)
+
+    return extra
+
+
+# the text rule in the OpenAPI document: a pattern that matches exactly what it passes
+ONE_LINE = Field(json_schema_extra=_text_schema(multiline=False))
+PROSE = Field(json_schema_extra=_text_schema(multiline=True))
+IsoDate = Annotated[
+    str,
+    Field(json_schema_extra={"format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),
+    AfterValidator(iso_date),
+]
+Country = Annotated[
+    str, Field(json_schema_extra={"enum": sorted(COUNTRIES)}), AfterValidator(_country)
+]
+Decimal = Annotated[
+    str,
+    Field(max_length=30, json_schema_extra={"pattern": _DECIMAL.pattern}),
+    AfterValidator(_decimal),
+]
+ShortText = Annotated[str, Field(min_length=1, max_length=300), ONE_LINE, AfterValidator(one_line)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000), PROSE, AfterValidator(prose)]
+Reference = Annotated[str, Field(min_length=1, max_length=100), ONE_LINE, AfterValidator(one_line)]
+ControlEntry = Annotated[
+    str,
+    Field(max_length=40, json_schema_extra={"pattern": control.PATTERN}),
+    AfterValidator(_control_entry),
+]
 RegimeCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{1,9}$")]
 NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
 
@@ -120,7 +150,9 @@ class Strict(BaseModel):
 
 class Value(Strict):
     amount: Decimal
-    currency: Annotated[str, AfterValidator(_currency)]
+    currency: Annotated[
+        str, Field(json_schema_extra={"enum": sorted(CURRENCIES)}), AfterValidator(_currency)
+    ]
 
 
 class Item(Strict):
@@ -134,13 +166,14 @@ class Address(Strict):
     street: ShortText | None = None
     city: ShortText | None = None
     postal_code: (
-        Annotated[str, Field(min_length=1, max_length=20), AfterValidator(one_line)] | None
+        Annotated[str, Field(min_length=1, max_length=20), ONE_LINE, AfterValidator(one_line)]
+        | None
     ) = None
 
 
 class Identifier(Strict):
     scheme: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
-    value: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(one_line)]
+    value: Annotated[str, Field(min_length=1, max_length=100), ONE_LINE, AfterValidator(one_line)]
 
 
 class Party(Strict):
@@ -171,7 +204,7 @@ class Ground(Strict):
 
 
 class PublicListing(Strict):
-    list: Annotated[str, Field(min_length=1, max_length=50), AfterValidator(one_line)]
+    list: Annotated[str, Field(min_length=1, max_length=50), ONE_LINE, AfterValidator(one_line)]
     ref: ShortText
 
 
@@ -184,7 +217,10 @@ class NoticeInput(Strict):
     ]
     decided_on: IsoDate
     valid_until: IsoDate | None = None
-    regimes: Annotated[list[RegimeCode], Field(min_length=1, max_length=10)]
+    regimes: Annotated[
+        list[RegimeCode],
+        Field(min_length=1, max_length=10, json_schema_extra={"uniqueItems": True}),
+    ]
     destination: Country
     items: Annotated[list[Item], Field(min_length=1, max_length=100)]
     parties: Annotated[list[Party], Field(min_length=1, max_length=100)]
@@ -221,8 +257,12 @@ class NoticeInput(Strict):
             # when `regimes` itself failed, judge against every regime of this node
             regimes = info.data.get("regimes", context.regimes)
             outside = sorted(set(value) - set(context.audience_for(regimes)))
-            if outside:
-                raise ValueError(f"not a member of the notice's regimes: {', '.join(outside)}")
+            if outside:  # the roster decides: a conflict with the node's state (409)
+                raise PydanticCustomError(
+                    ROSTER_CONFLICT,
+                    "not a member of the notice's regimes: {outside}",
+                    {"outside": ", ".join(outside)},
+                )
         return value
 
 

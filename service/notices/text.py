@@ -9,7 +9,9 @@ visible character. Other format characters that scripts need (ZWJ, ZWNJ, LRM, RL
 soft hyphen) are allowed, but never count as visible.
 """
 
+import sys
 import unicodedata
+from functools import cache
 
 # U+202A-U+202E (LRE, RLE, PDF, LRO, RLO) and U+2066-U+2069 (LRI, RLI, FSI, PDI): they
 # reorder what is displayed ("Trojan Source", CVE-2021-42574)
@@ -23,6 +25,7 @@ _REFUSED = {
     "Zl": "the line separator",
     "Zp": "the paragraph separator",
 }
+_ALWAYS_REFUSED = frozenset({"Cs", "Co", "Cn"})  # surrogates: also no regex engine takes them
 _TAGS = range(0xE0000, 0xE0080)  # invisible copies of ASCII ("ASCII smuggling")
 # Default_Ignorable_Code_Point (Unicode DerivedCoreProperties), plus U+2800 BRAILLE PATTERN
 # BLANK: characters that render as nothing
@@ -91,6 +94,45 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
     if not any(visible(char) for char in value):
         return _NOTHING_VISIBLE
     return None
+
+
+@cache
+def pattern(*, multiline: bool = False) -> str:
+    """The rule as one regular expression, for the OpenAPI document: `^(?!I*$)A*$`, only
+    characters the rule allows (A), not all of them invisible (I). It matches exactly the
+    values `text_problem` passes (a test pins this), per this Python's Unicode version. Its
+    syntax is ECMA 262 with the `u` flag (as JSON Schema 2020-12 asks) and Python's alike:
+    BMP code points as \\uXXXX escapes, others as themselves."""
+    allowed: list[int] = []
+    invisible: list[int] = []
+    category = unicodedata.category
+    for point in range(sys.maxunicode + 1):
+        char = chr(point)
+        if category(char) in _ALWAYS_REFUSED:  # most code points: decided at once
+            continue
+        if char.isprintable() or _refusal(char, multiline=multiline) is None:
+            allowed.append(point)
+            if not visible(char):
+                invisible.append(point)
+    return f"^(?!{_char_class(invisible)}*$){_char_class(allowed)}*$"
+
+
+def _char_class(points: list[int]) -> str:
+    ranges: list[list[int]] = []
+    for point in points:
+        if ranges and ranges[-1][1] == point - 1:
+            ranges[-1][1] = point
+        else:
+            ranges.append([point, point])
+    parts = (
+        _regex_char(low) if low == high else f"{_regex_char(low)}-{_regex_char(high)}"
+        for low, high in ranges
+    )
+    return "[" + "".join(parts) + "]"
+
+
+def _regex_char(point: int) -> str:
+    return f"\\u{point:04x}" if point < 0x10000 else chr(point)
 
 
 def fold(value: str) -> str:

@@ -7,9 +7,10 @@ engine bounds what it reads of them.
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from service.notices.schema import (
+    PROSE,
     ControlEntry,
     Country,
     IsoDate,
@@ -20,7 +21,7 @@ from service.notices.schema import (
     prose,
 )
 
-Description = Annotated[str, Field(max_length=20000), AfterValidator(prose)]
+Description = Annotated[str, Field(min_length=1, max_length=20000), PROSE, AfterValidator(prose)]
 
 
 class ApplicationItem(Strict):
@@ -41,6 +42,17 @@ class ApplicationInput(Strict):
 class CloseInput(Strict):
     """How the licence decision went; `approved` needs the licence reference and date, and
     starts the clock on any approval notification owed (DESIGN §7)."""
+
+    # the rule below, stated in the OpenAPI document (JSON Schema if/then)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"outcome": {"const": "approved"}}, "required": ["outcome"]},
+            "then": {
+                "required": ["licence_ref", "decided_on"],
+                "properties": {"licence_ref": {"type": "string"}, "decided_on": {"type": "string"}},
+            },
+        }
+    )
 
     outcome: Literal["approved", "refused", "withdrawn"]
     licence_ref: ShortText | None = None

@@ -194,10 +194,8 @@ async def test_bad_filter_values_are_422_naming_the_parameter(live: LiveNode) ->
         ({"limit": "0"}, "limit"),
         ({"limit": "201"}, "limit"),
         ({"limit": "ten"}, "limit"),
-        ({"cursor": "garbage!!"}, "cursor"),
-        ({"cursor": base64.urlsafe_b64encode(b'{"after":1,"v":1}').decode()}, "cursor"),
-        ({"cursor": base64.urlsafe_b64encode(b'{"after":"x","v":2}').decode()}, "cursor"),
-        ({"cursor": base64.urlsafe_b64encode(b"[1]").decode()}, "cursor"),
+        ({"cursor": "garbage!!"}, "cursor"),  # not base64url: a cursor that names no
+        ({"cursor": "e30="}, "cursor"),  # position but has the form starts the list (0004)
     ]
     for params, field in cases:
         response = await live.client.get(NOTICES, params=params, headers=live.auth("officer"))

@@ -104,7 +104,6 @@ CASES: list[tuple[str, Callable[[], Body], str]] = [
     ("regime not of this node", lambda: notice(regimes=["WA", "NSG"]), "regimes"),
     ("regime known, not ours", lambda: notice(regimes=["AG"]), "regimes"),
     ("lower-case regime", lambda: notice(regimes=["wa"]), "regimes.0"),
-    ("audience outside regimes", lambda: notice(audience=["de-bafa", "fr-sbdu"]), "audience"),
     ("audience not a node id", lambda: notice(audience=["FR"]), "audience.0"),
     ("reference too long", lambda: notice(reference="R" * 101), "reference"),
     ("name too long", lambda: with_party(name="N" * 301), "parties.0.name"),
@@ -180,6 +179,10 @@ async def test_each_bad_body_is_422_naming_its_field_and_writes_nothing(live: Li
         assert body == pristine
 
     assert not failures, "\n".join(failures)
+    # an audience outside the roster's members of the regimes conflicts with the roster
+    outside = notice(audience=["de-bafa", "fr-sbdu"])
+    response = await live.client.post(NOTICES, json=outside, headers=officer)
+    assert response.status_code == 409 and response.json()["type"] == "/problems/conflict"
     assert await counts(live) == before
     # and the same node still accepts the valid body
     ok = await live.client.post(NOTICES, json=notice(), headers=officer)
@@ -265,7 +268,6 @@ async def test_bad_amendment_or_revocation_changes_nothing(live: LiveNode) -> No
     amendments = [
         (with_item(control_entry="5Z001"), "items.0.control_entry"),
         (notice(regimes=["NSG"]), "regimes"),
-        (notice(audience=["de-bafa", "jp-meti"]), "audience"),
         (notice(version=2), "version"),
     ]
     for body, field in amendments:
@@ -273,6 +275,9 @@ async def test_bad_amendment_or_revocation_changes_nothing(live: LiveNode) -> No
             f"{NOTICES}/{notice_id}/amend", json=body, headers=officer
         )
         assert problem_fields(response) == [field], body
+    outside = notice(audience=["de-bafa", "jp-meti"])  # the roster decides: a conflict
+    response = await live.client.post(f"{NOTICES}/{notice_id}/amend", json=outside, headers=officer)
+    assert response.status_code == 409 and response.json()["type"] == "/problems/conflict"
 
     revocations = [
         ({}, "reason"),

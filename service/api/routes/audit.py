@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query
 
 from service import audit
 from service.api.deps import AuditReader, StateDep
+from service.api.params import Cursor
 from service.api.problems import openapi_errors
 from service.api.schemas import AuditEvent, AuditPage
-from service.errors import InvalidInput
-from service.notices.queries import decode_cursor, encode_cursor
+from service.notices.queries import decode_seq_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -18,16 +18,11 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 async def audit_trail(
     state: StateDep,
     caller: AuditReader,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Audit records in order, each with its hash link to the one before."""
-    after: int | None = None
-    if cursor:
-        raw = decode_cursor(cursor)
-        if not raw.isdigit():
-            raise InvalidInput("invalid cursor", [{"field": "cursor", "message": "not a cursor"}])
-        after = int(raw)
+    after = decode_seq_cursor(cursor) if cursor else None  # None: from the first record
     async with state.db.read() as session:
         rows = await audit.page(session, after=after, limit=limit + 1)
     more = len(rows) > limit

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from service import audit
 from service.api.body import json_body, parse_model, request_body
 from service.api.deps import Officer, StateDep
+from service.api.params import Cursor
 from service.api.problems import openapi_errors
 from service.api.schemas import (
     Approval,
@@ -26,7 +27,6 @@ router = APIRouter(tags=["consultations"])
 Uuid = Annotated[
     str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ]
-Cursor = Annotated[str | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -75,7 +75,7 @@ def approval_view(row: ApprovalRow) -> Approval:
 async def request_consultation(state: StateDep, caller: Officer, request: Request) -> Consultation:
     """Consult the denying node about a notice a screening matched: a signed
     `consultation.requested` entry whose audience is this node and the denier only."""
-    ask = parse_model(ConsultationInput, await json_body(request))
+    ask = parse_model(ConsultationInput, await json_body(request), "the consultation request")
     now = state.clock()
     me = state.node.identity.node_id
     async with state.db.write() as session:
@@ -101,7 +101,7 @@ async def answer_consultation(
     state: StateDep, caller: Officer, consultation_id: Uuid, request: Request
 ) -> Consultation:
     """Answer a consultation this node received, as the denier: `consultation.answered`."""
-    reply = parse_model(AnswerInput, await json_body(request))
+    reply = parse_model(AnswerInput, await json_body(request), "the answer")
     now = state.clock()
     me = state.node.identity.node_id
     async with state.db.write() as session:
@@ -172,7 +172,7 @@ async def notify_approval(state: StateDep, caller: Officer, request: Request) ->
     """File the approval notification owed when this node approves a transaction a partner
     denied: `approval.notified` to the denier (and to the regime's members where its rules
     say so)."""
-    filed = parse_model(ApprovalInput, await json_body(request))
+    filed = parse_model(ApprovalInput, await json_body(request), "the approval notification")
     now = state.clock()
     async with state.db.write() as session:
         row = await filing.approve(session, state.node, state.settings, filed, now=now)

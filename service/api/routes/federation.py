@@ -241,7 +241,7 @@ class HintAccepted(BaseModel):
 )
 async def hint(state: StateDep, caller: PeerCaller, request: Request) -> HintAccepted:
     """A peer says it has news (`{"origin", "size"}`): this node pulls from it soon."""
-    parse_model(Hint, await json_body(request))
+    parse_model(Hint, await json_body(request), "the hint")
     now = time.monotonic()
     hints: dict[str, float] | None = getattr(request.app.state, "hints", None)
     if hints is None:

@@ -39,13 +39,13 @@ async def readyz(state: StateDep) -> Response:
     try:
         await check_current(state.db.engine)
     except (SchemaError, OSError) as exc:
-        return problem(503, "Service Unavailable", str(exc))
+        return problem("unavailable", str(exc))
     own = await state.db.point_read(
         "SELECT frozen_reason FROM logs WHERE origin = :origin",
         {"origin": state.node.identity.node_id},
     )
     if own is not None and own[0] is not None:
-        return problem(503, "Service Unavailable", f"{APPENDS_STOPPED}: {own[0]}")
+        return problem("unavailable", f"{APPENDS_STOPPED}: {own[0]}")
     return Response(Health(status="ok").model_dump_json(), media_type="application/json")
 
 

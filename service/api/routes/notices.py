@@ -11,10 +11,11 @@ from keys.ed25519 import b64
 from service import audit
 from service.api.body import json_body, parse_model, request_body
 from service.api.deps import Officer, Reader, StateDep
+from service.api.params import Cursor, IsoDate
 from service.api.problems import openapi_errors
 from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, NoticeVersion
 from service.api.state import AppState
-from service.notices import publishing, queries
+from service.notices import control, publishing, queries
 from service.notices.lifecycle import review_due, status
 from service.notices.schema import NoticeInput, RevokeInput
 from service.storage.models import NoticeRow
@@ -24,6 +25,7 @@ router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 NoticeId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ]
+CONTROL_ENTRY = "notices with an item under this control-list entry, e.g. 5A001.j or ML21"
 Origin = Annotated[
     str, Path(pattern=NODE_ID_PATTERN, description="the notice's origin (a node id)")
 ]
@@ -103,7 +105,7 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
     "",
     status_code=201,
     response_model=Notice,
-    responses=openapi_errors(401, 403, 422, 503),
+    responses=openapi_errors(401, 403, 409, 422, 503),
     openapi_extra=request_body(NoticeInput),
 )
 async def publish_notice(state: StateDep, caller: Officer, request: Request) -> Notice:
@@ -170,7 +172,7 @@ async def revoke_notice(
     state: StateDep, caller: Officer, notice_id: NoticeId, request: Request
 ) -> Notice:
     """Revoke one of this node's notices. Its history stays."""
-    revocation = parse_model(RevokeInput, await json_body(request))
+    revocation = parse_model(RevokeInput, await json_body(request), "the revocation")
     now = state.clock()
     async with state.db.write() as session:
         row = await publishing.revoke(session, state.node, notice_id, revocation, now=now)
@@ -194,13 +196,15 @@ async def list_notices(
     origin: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")] = None,
     status: Literal["active", "expired", "revoked", "invalidated"] | None = None,
     destination: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
-    control_entry: Annotated[str | None, Query(max_length=40)] = None,
+    control_entry: Annotated[
+        str | None, Query(max_length=40, pattern=control.PATTERN, description=CONTROL_ENTRY)
+    ] = None,
     party: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
     regime: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{1,9}$")] = None,
-    decided_from: date | None = None,
-    decided_to: date | None = None,
+    decided_from: IsoDate | None = None,
+    decided_to: IsoDate | None = None,
     review_due: bool | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> NoticeList:
     """List notices of every origin by (notice_id, origin), oldest first (UUIDv7 ids), with
@@ -251,7 +255,9 @@ async def _read(state: AppState, actor: str, origin: str | None, notice_id: str)
 
 
 @router.get(
-    "/{origin}/{notice_id}", response_model=Notice, responses=openapi_errors(401, 403, 404, 422)
+    "/{origin}/{notice_id:notice_id}",
+    response_model=Notice,
+    responses=openapi_errors(401, 403, 404, 422),
 )
 async def get_notice(
     state: StateDep, caller: Reader, origin: Origin, notice_id: NoticeId

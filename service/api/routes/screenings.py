@@ -60,7 +60,7 @@ def view(row: ScreeningRow, matches: list[ScreeningMatchRow]) -> Screening:
 async def screen(state: StateDep, caller: Officer, request: Request) -> Screening:
     """Screen a licence application against every active notice of every origin (the
     no-undercut check). The application is stored on this node only and never sent."""
-    application = parse_model(ApplicationInput, await json_body(request))
+    application = parse_model(ApplicationInput, await json_body(request), "the application")
     now = state.clock()
     row, matches, engine_seconds = await screenings.screen(
         state.db,
@@ -107,7 +107,7 @@ async def close_screening(
 ) -> Screening:
     """Close a screening with the licence decision. An approval despite a partner's denial
     starts the clock on the approval notification its regime requires."""
-    decision = parse_model(CloseInput, await json_body(request))
+    decision = parse_model(CloseInput, await json_body(request), "the licence decision")
     now = state.clock()
     async with state.db.write() as session:
         await screenings.close(session, screening_id, decision, now=now)
