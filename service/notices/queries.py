@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -174,6 +175,40 @@ async def holders(session: AsyncSession, notice_id: str) -> list[str]:
         select(NoticeRow.origin).where(NoticeRow.notice_id == notice_id).order_by(NoticeRow.origin)
     )
     return list(found)
+
+
+REFERENCE_CHUNK = 500  # references per IN (...) probe of the (origin, reference) index
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The notice of an origin that holds a reference: its id, and whether it is revoked."""
+
+    notice_id: str
+    revoked: bool
+
+
+async def reference_holders(
+    session: AsyncSession, origin: str, references: Iterable[str]
+) -> dict[str, Holder]:
+    """Which of `references` the notices of `origin` hold (current versions; a notice whose
+    publication was invalidated holds none), each with the first such notice published.
+    Index probes of (origin, reference), a chunk at a time."""
+    wanted = sorted(set(references))
+    held: dict[str, Holder] = {}
+    for start in range(0, len(wanted), REFERENCE_CHUNK):
+        rows = await session.execute(
+            select(NoticeRow.reference, NoticeRow.notice_id, NoticeRow.revoked_seq)
+            .where(
+                NoticeRow.origin == origin,
+                NoticeRow.reference.in_(wanted[start : start + REFERENCE_CHUNK]),
+                NoticeRow.invalid_reason.is_(None),
+            )
+            .order_by(NoticeRow.first_seq.desc())
+        )
+        for reference, notice_id, revoked_seq in rows:  # the first published wins
+            held[reference] = Holder(notice_id, revoked_seq is not None)
+    return held
 
 
 async def get_own_notice(session: AsyncSession, me: str, notice_id: str) -> NoticeRow:

@@ -89,7 +89,7 @@ async def test_import_signs_in_workers_and_every_entry_verifies(
         )
     finally:
         workers.close()
-    assert done == 45
+    assert done == importing.Outcome(imported=45, skipped=0)
     rows = await _verify_log(live)
     assert len(rows) == 1 + 45
     assert await _count(live, NoticeRow) == 45
@@ -122,7 +122,7 @@ async def test_a_concurrent_append_makes_the_next_batch_be_sealed_again(
     done = await importing.publish_all(
         live.db, live.node, workers, prepared, batch=10, clock=clock, after_batch=after_batch
     )
-    assert done == 30
+    assert done == importing.Outcome(imported=30, skipped=0)
     # batch 1 was predicted to start at 11, but the interloper took seq 11
     assert batches == [1, 12, 22]
     rows = await _verify_log(live)

@@ -103,11 +103,13 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
     "",
     status_code=201,
     response_model=Notice,
-    responses=openapi_errors(401, 403, 422, 503),
+    responses=openapi_errors(401, 403, 409, 422, 503),
     openapi_extra=request_body(NoticeInput),
 )
 async def publish_notice(state: StateDep, caller: Officer, request: Request) -> Notice:
-    """Publish a new denial notice as a signed `notice.published` entry of this node's log."""
+    """Publish a new denial notice as a signed `notice.published` entry of this node's log.
+    Its `reference` must not be held by another of this node's notices: if it is, the answer
+    is a 409 naming that notice (amend it instead)."""
     await state.node.refresh_members(state.db.read)
     notice = publishing.validate(await json_body(request), state.node)
     row, entry = await state.publisher.submit(notice, actor=caller.actor)
@@ -141,7 +143,8 @@ async def publish_notice(state: StateDep, caller: Officer, request: Request) -> 
 async def amend_notice(
     state: StateDep, caller: Officer, notice_id: NoticeId, request: Request
 ) -> Notice:
-    """Amend one of this node's notices: the full new version, `version` + 1."""
+    """Amend one of this node's notices: the full new version, `version` + 1. It keeps its
+    `reference` or takes one that no other notice of this node holds (409 otherwise)."""
     await state.node.refresh_members(state.db.read)
     notice = publishing.validate(await json_body(request), state.node)
     now = state.clock()
