@@ -11,6 +11,7 @@ from keys.ed25519 import b64
 from service import audit
 from service.api.body import json_body, parse_model, request_body
 from service.api.deps import Officer, Reader, StateDep
+from service.api.idempotency import Idempotent
 from service.api.problems import openapi_errors
 from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, NoticeVersion
 from service.api.state import AppState
@@ -19,7 +20,7 @@ from service.notices.lifecycle import review_due, status
 from service.notices.schema import NoticeInput, RevokeInput
 from service.storage.models import NoticeRow
 
-router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
+router = APIRouter(prefix="/api/v1/notices", tags=["notices"], route_class=Idempotent)
 
 NoticeId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
