@@ -5,7 +5,8 @@
 or the same characters without the quotes; 1 to 255 visible ASCII characters, no `"` or
 `\\`). With a key and a valid bearer token, the request is claimed, run and its answer kept
 (service.idempotency): the same request with the same key within 24 hours gets the first
-answer again, status and body, with `Idempotent-Replayed: true`, and nothing is done again.
+answer again, status and body, with `Idempotent-Replayed: true`, and nothing is done again
+but an audit record of the replay (the answer may show a notice's content).
 The same key with another request is a 422, a key whose first request is still being answered
 a 409, a malformed key a 400. A route class, not a middleware: it runs inside the app's
 exception handling, so its refusals are the same problem documents as every other error, and
@@ -20,7 +21,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
 
-from service import idempotency
+from service import audit, idempotency
 from service.api.problems import ERROR_DESCRIPTIONS
 from service.api.state import AppState
 from service.errors import AuthenticationError, BadRequest
@@ -98,6 +99,16 @@ async def answer_once(request: Request, handler: Handler) -> Response:
     )
     kept = await idempotency.claim(state.db, claim, now=state.clock())
     if kept is not None:
+        now = state.clock()
+        async with state.db.write() as session:  # an answer shown again, content and all
+            await audit.record(
+                session,
+                actor=caller.actor,
+                action="request.replay",
+                target=f"{request.method} {request.url.path}"[:200],
+                detail={"status": kept.status},
+                now=now,
+            )
         headers = {REPLAYED: "true"}
         if kept.content_type is not None:
             headers["content-type"] = kept.content_type

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from federation.tables import EntryRow
 from service import idempotency
-from service.storage.models import IdempotencyRow, NoticeRow, ScreeningRow
+from service.storage.models import AuditRow, IdempotencyRow, NoticeRow, ScreeningRow
 from service.tokens import authenticate, create_token, revoke_token
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import application, notice
@@ -57,6 +57,10 @@ async def test_a_resent_publish_gets_the_first_answer_and_publishes_once(live: L
     assert again.content == first.content
     assert await _count(live, NoticeRow) == 1
     assert await _count(live, EntryRow) == 2  # key.added and the one notice
+    async with live.db.read() as session:
+        trail = [(r.action, r.target) for r in await session.scalars(select(AuditRow))]
+    assert [a for a, _t in trail].count("notice.publish") == 1
+    assert ("request.replay", "POST /api/v1/notices") in trail  # content shown again
 
 
 async def test_the_same_json_differently_written_is_the_same_request(live: LiveNode) -> None:
@@ -265,9 +269,9 @@ async def test_every_post_of_the_api_takes_the_key(live: LiveNode) -> None:
         ("/api/v1/screenings", application()),
     ]
     for path, body in steps:
-        first = await _post(live, path, body, f"key {path}", officer)
+        first = await _post(live, path, body, f"key:{path}", officer)
         assert first.status_code in (200, 201), first.text
-        again = await _post(live, path, body, f"key {path}", officer)
+        again = await _post(live, path, body, f"key:{path}", officer)
         assert (again.status_code, again.content) == (first.status_code, first.content)
         assert again.headers["idempotent-replayed"] == "true"
     screening_id = first.json()["screening_id"]
