@@ -21,7 +21,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
 
-from service import audit, idempotency
+from service import idempotency
 from service.api.problems import ERROR_DESCRIPTIONS
 from service.api.state import AppState
 from service.errors import AuthenticationError, BadRequest
@@ -97,18 +97,11 @@ async def answer_once(request: Request, handler: Handler) -> Response:
         idempotency.key_digest(key),
         idempotency.fingerprint(request.method, request.url.path, request.url.query, body),
     )
-    kept = await idempotency.claim(state.db, claim, now=state.clock())
+    keys = state.idempotency
+    kept = await keys.claim(
+        claim, actor=caller.actor, target=f"{request.method} {request.url.path}"
+    )
     if kept is not None:
-        now = state.clock()
-        async with state.db.write() as session:  # an answer shown again, content and all
-            await audit.record(
-                session,
-                actor=caller.actor,
-                action="request.replay",
-                target=f"{request.method} {request.url.path}"[:200],
-                detail={"status": kept.status},
-                now=now,
-            )
         headers = {REPLAYED: "true"}
         if kept.content_type is not None:
             headers["content-type"] = kept.content_type
@@ -116,17 +109,16 @@ async def answer_once(request: Request, handler: Handler) -> Response:
     try:
         response = await handler(request)
     except Exception:
-        await idempotency.release(state.db, claim)  # refused: nothing was written
+        await keys.release(claim)  # refused: nothing was written
         raise
     answer = getattr(response, "body", None)
     if 200 <= response.status_code < 300 and isinstance(answer, bytes):
-        await idempotency.keep(
-            state.db,
+        await keys.keep(
             claim,
             idempotency.Answer(response.status_code, response.headers.get("content-type"), answer),
         )
     else:
-        await idempotency.release(state.db, claim)
+        await keys.release(claim)
     return response
 
 

@@ -111,7 +111,8 @@ async def test_a_key_in_flight_is_409_until_it_is_answered_or_abandoned(
         idempotency.key_digest("in-flight"),
         idempotency.fingerprint("POST", NOTICES, "", payload),
     )
-    assert await idempotency.claim(live.db, claim, now=clock()) is None
+    other_worker = idempotency.Keys(live.db, clock)
+    assert await other_worker.claim(claim, actor=caller.actor, target="POST /") is None
 
     busy = await live.client.post(
         NOTICES, content=payload, headers=_headers(live, "in-flight") | _json()
@@ -316,3 +317,41 @@ async def test_the_openapi_document_states_the_header_on_every_api_post(live: Li
         for method, operation in operations.items():
             if method != "post":
                 assert all(p["name"] != KEY for p in operation.get("parameters", [])), path
+
+
+async def test_concurrent_keyed_requests_each_get_their_own_answer(live: LiveNode) -> None:
+    # Claims and answers of concurrent requests share write transactions; a refusal in one
+    # of them is its own.
+    first_body = notice()
+    first = await _post(live, NOTICES, first_body, "k0")
+    assert first.status_code == 201, first.text
+    bodies = [notice() for _ in range(8)]
+    sends = [
+        *(_post(live, NOTICES, body, f"k{n + 1}") for n, body in enumerate(bodies)),
+        _post(live, NOTICES, notice(), "k0"),  # the key of another request
+        _post(live, NOTICES, first_body, "k0"),  # the first request again
+        _post(live, NOTICES, bodies[0], "k1"),  # sent twice at once
+    ]
+    responses = await asyncio.gather(*sends)
+    assert [r.status_code for r in responses[:8]].count(201) >= 7
+    assert responses[8].status_code == 422, responses[8].text
+    assert responses[9].status_code == 201 and responses[9].content == first.content
+    pair = sorted([responses[0], responses[10]], key=lambda r: "idempotent-replayed" in r.headers)
+    assert pair[0].status_code == 201, pair[0].text
+    assert pair[1].status_code == 409 or pair[1].content == pair[0].content, pair[1].text
+    assert all(r.status_code == 201 for r in responses[1:8]), [r.text for r in responses]
+    assert await _count(live, NoticeRow) == 9
+
+
+async def test_two_workers_claiming_one_key_at_once_one_gets_it(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    # On PostgreSQL the second insert of the key fails its savepoint and is claimed again
+    # after the first commits: in flight.
+    claim = idempotency.Claim("token", idempotency.key_digest("race"), "f" * 64)
+    workers = [idempotency.Keys(live.db, clock) for _ in range(2)]
+    outcomes = await asyncio.gather(
+        *(w.claim(claim, actor="officer:test", target="POST /") for w in workers),
+        return_exceptions=True,
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "NoneType"], outcomes
