@@ -7,7 +7,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    false,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.tables import EntryRow
@@ -188,6 +198,15 @@ class Holder:
     revoked: bool
 
 
+# Plain SQL: it runs in every group commit of the API, and a Core select cost ~0.35 ms to
+# build and compile against ~0.1 ms for this.
+_HOLDERS = sql(
+    "SELECT reference, notice_id, revoked_seq FROM notices "
+    "WHERE origin = :origin AND reference IN :references AND invalid_reason IS NULL "
+    "ORDER BY first_seq DESC"
+).bindparams(bindparam("references", expanding=True))
+
+
 async def reference_holders(
     session: AsyncSession, origin: str, references: Iterable[str]
 ) -> dict[str, Holder]:
@@ -198,13 +217,7 @@ async def reference_holders(
     held: dict[str, Holder] = {}
     for start in range(0, len(wanted), REFERENCE_CHUNK):
         rows = await session.execute(
-            select(NoticeRow.reference, NoticeRow.notice_id, NoticeRow.revoked_seq)
-            .where(
-                NoticeRow.origin == origin,
-                NoticeRow.reference.in_(wanted[start : start + REFERENCE_CHUNK]),
-                NoticeRow.invalid_reason.is_(None),
-            )
-            .order_by(NoticeRow.first_seq.desc())
+            _HOLDERS, {"origin": origin, "references": wanted[start : start + REFERENCE_CHUNK]}
         )
         for reference, notice_id, revoked_seq in rows:  # the first published wins
             held[reference] = Holder(notice_id, revoked_seq is not None)

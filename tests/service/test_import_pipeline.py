@@ -152,13 +152,13 @@ async def test_validation_names_lines_and_checks_this_nodes_regimes(
 
 
 async def test_a_reference_published_while_importing_is_skipped(
-    make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock
+    make_node: Callable[..., Awaitable[LiveNode]], database_url: str | None, clock: FakeClock
 ) -> None:
     # The import left out what the node held when it started; two of its references are
     # published by someone else meanwhile: one before its first batch is sealed (that batch
     # is sealed at the right seq, and the check under the lock finds it), one while a batch
     # is written. Each batch is sealed again under the lock, without the reference taken.
-    live = await make_node("de-bafa")
+    live = await make_node("de-bafa", database_url)
     workers = Workers(_setup(live), 0)
 
     async def interloper(session: AsyncSession, reference: str) -> None:
