@@ -1,7 +1,7 @@
 """Publishing benchmark: bulk import, raw Ed25519 signing, and concurrent publishing over HTTP.
 
     python bench/publish.py [--notices 100000] [--clients 8] [--requests 2000]
-                            [--quick] [--markdown FILE] [--profile] [--keep]
+                            [--quick] [--idempotency-keys] [--markdown FILE] [--profile] [--keep]
 
 1. Generates N synthetic notices (invented parties and references, surveillance-technology
    control entries 5A001.j / 4A005 / catch-all) into a JSON-lines file, runs `denex init` in a
@@ -11,7 +11,8 @@
    messages; one core, and all cores with a process pool), and the ratio import / raw rate.
 3. Starts `denex serve` on 127.0.0.1 (a free port) on the same node, creates an officer token,
    and has `--clients` concurrent httpx clients POST `--requests` notices in all -> latency
-   p50/p95/p99 and throughput; the server gets SIGTERM at the end.
+   p50/p95/p99 and throughput; the server gets SIGTERM at the end. With `--idempotency-keys`
+   every POST carries its own `Idempotency-Key` (decision 0025).
 
 Every figure is printed beside its target in one table; `--markdown FILE` appends that table
 with the date and the machine (nproc, CPU, Python) to FILE. `--profile` also runs cProfile over
@@ -337,6 +338,7 @@ class HttpResult:
     errors: dict[int, int]
     clients: int
     index_seconds: float = 0.0  # the screening index's load at serve start, waited for
+    keyed: bool = False  # every POST carried an Idempotency-Key
 
     def percentile(self, p: int) -> float:
         if p == 50:
@@ -380,24 +382,28 @@ class _Connection:
             await self.writer.wait_closed()
 
 
-def _encode_post(base: str, token: str, body: dict[str, Any]) -> bytes:
+def _encode_post(base: str, token: str, body: dict[str, Any], key: str | None = None) -> bytes:
     payload = json.dumps(body).encode()
     host = base.removeprefix("http://")
+    keyed = f'Idempotency-Key: "{key}"\r\n' if key is not None else ""
     return (
         f"POST /api/v1/notices HTTP/1.1\r\nHost: {host}\r\n"
-        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n{keyed}"
         f"Content-Length: {len(payload)}\r\n\r\n"
     ).encode() + payload
 
 
 async def _post_all(
-    base: str, token: str, bodies: list[dict[str, Any]], clients: int, warmup: int
+    base: str, token: str, bodies: list[dict[str, Any]], clients: int, warmup: int, keys: bool
 ) -> HttpResult:
     """`clients` clients, each with its own keep-alive connection, share one stream of
     requests (closed loop: each sends its next request when the previous one answered)."""
     latencies: list[float] = []
     errors: dict[int, int] = {}
-    requests = [_encode_post(base, token, body) for body in bodies]
+    requests = [
+        _encode_post(base, token, body, f"bench-{n}" if keys else None)
+        for n, body in enumerate(bodies)
+    ]
 
     async def client(connection: _Connection, stream: Iterator[bytes], record: bool) -> None:
         for request in stream:
@@ -420,10 +426,12 @@ async def _post_all(
     finally:
         for connection in connections:
             await connection.close()
-    return HttpResult(latencies, seconds, errors, clients)
+    return HttpResult(latencies, seconds, errors, clients, keyed=keys)
 
 
-def bench_http(data_dir: Path, work: Path, requests: int, clients: int) -> HttpResult:
+def bench_http(
+    data_dir: Path, work: Path, requests: int, clients: int, keys: bool = False
+) -> HttpResult:
     token = denex(data_dir, "token", "create", "--role", "officer", "--name", "bench-officer")
     rng = random.Random(7)
     warmup = min(50, max(clients * 2, requests // 20))
@@ -435,7 +443,7 @@ def bench_http(data_dir: Path, work: Path, requests: int, clients: int) -> HttpR
         started = time.perf_counter()
         wait_for_line(log, "screening index loaded", timeout=1800)
         index_seconds = time.perf_counter() - started
-        result = asyncio.run(_post_all(base, token, bodies, clients, warmup))
+        result = asyncio.run(_post_all(base, token, bodies, clients, warmup, keys))
     result.index_seconds = index_seconds
     if len(result.latencies_ms) < 2:
         sys.exit(f"too few POSTs succeeded to measure latency; other answers: {result.errors}")
@@ -505,6 +513,7 @@ def rows_for(imp: ImportResult, sign: SignResult, http: HttpResult) -> list[Row]
 
     p95 = http.percentile(95)
     errors = sum(http.errors.values())
+    post = "POST /api/v1/notices" + (" with Idempotency-Key" if http.keyed else "")
     return [
         Row(
             f"bulk import, `denex notice import` end to end ({imp.notices:,} notices)",
@@ -537,25 +546,25 @@ def rows_for(imp: ImportResult, sign: SignResult, http: HttpResult) -> list[Row]
             "",
         ),
         Row(
-            f"POST /api/v1/notices, {http.clients} clients: latency p50",
+            f"{post}, {http.clients} clients: latency p50",
             f"{http.percentile(50):.1f} ms",
             "",
             "",
         ),
         Row(
-            f"POST /api/v1/notices, {http.clients} clients: latency p95",
+            f"{post}, {http.clients} clients: latency p95",
             f"{p95:.1f} ms",
             f"< {P95_TARGET_MS:.0f} ms",
             verdict(p95 < P95_TARGET_MS),
         ),
         Row(
-            f"POST /api/v1/notices, {http.clients} clients: latency p99",
+            f"{post}, {http.clients} clients: latency p99",
             f"{http.percentile(99):.1f} ms",
             "",
             "",
         ),
         Row(
-            f"POST /api/v1/notices, {http.clients} clients: throughput",
+            f"{post}, {http.clients} clients: throughput",
             f"{http.throughput:,.0f} requests/s ({len(http.latencies_ms):,} in {http.seconds:.1f} s)",
             "",
             "",
@@ -624,6 +633,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 5,000 notices, 400 requests"
     )
+    parser.add_argument(
+        "--idempotency-keys",
+        action="store_true",
+        help="send every POST with its own Idempotency-Key (a claim and a kept answer each)",
+    )
     parser.add_argument("--markdown", type=Path, help="append a results section to this file")
     parser.add_argument(
         "--profile",
@@ -658,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
         say("measuring raw Ed25519 signing")
         sign = bench_sign()
         say(f"POSTing {args.requests:,} notices with {args.clients} clients to denex serve")
-        http = bench_http(data_dir, work, args.requests, args.clients)
+        http = bench_http(data_dir, work, args.requests, args.clients, args.idempotency_keys)
         rows = rows_for(imp, sign, http)
         print(f"\ndenex publishing benchmark ({host})\n")
         print(text_table(rows))

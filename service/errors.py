@@ -67,3 +67,31 @@ class UnsupportedMediaType(ServiceError):
 
 class TooManyRequests(ServiceError):
     """The caller asks more often than allowed (a peer's hints: one a second)."""
+
+
+class DuplicateReference(Conflict):
+    """A new notice (or an amendment) names a reference that another of this node's own
+    notices already holds (decision 0025): the answer names that notice."""
+
+    def __init__(self, reference: str, notice_id: str, *, revoked: bool = False) -> None:
+        if revoked:
+            advice = (
+                "it is revoked, and a revoked notice cannot be amended: publish the new "
+                "decision under another reference"
+            )
+        else:
+            advice = f"amend it instead (POST /api/v1/notices/{notice_id}/amend)"
+        super().__init__(
+            f"reference {reference!r} is already held by notice {notice_id} of this node; {advice}"
+        )
+        self.reference = reference
+        self.notice_id = notice_id
+        self.revoked = revoked
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """An Idempotency-Key already used by the same token for another request (decision 0025)."""
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """An Idempotency-Key whose first request is still being answered (decision 0025)."""

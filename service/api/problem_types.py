@@ -74,8 +74,25 @@ KINDS = (
         "Conflicts with the node's state",
         "The request is well-formed but contradicts what the node holds: amending a revoked "
         "or another origin's notice, closing a closed screening, an audience outside the "
-        "members of the notice's regimes in the roster, a reference already used. `detail` "
-        "says what; `errors` names the fields where one is to blame.",
+        "members of the notice's regimes in the roster. `detail` says what; `errors` names "
+        "the fields where one is to blame.",
+    ),
+    Kind(
+        "reference-taken",
+        409,
+        "Reference already held",
+        "Another of this node's notices holds this `reference` (the authority's file "
+        "number): the request would publish the same denial twice. `notice_id` names the "
+        "notice that holds it: amend that notice instead, or, if it is revoked, publish the "
+        "new decision under another reference.",
+    ),
+    Kind(
+        "idempotency-key-in-flight",
+        409,
+        "Request with this key still in flight",
+        "The first request sent with this `Idempotency-Key` is still being answered. Send "
+        "the request again, with the same key, once that one is done: it then gets the "
+        "first answer.",
     ),
     Kind(
         "payload-too-large",
@@ -97,6 +114,14 @@ KINDS = (
         "A parameter or the body breaks the constraints that the OpenAPI document states "
         "(types, formats, patterns, lengths, enumerations). `errors` names every offending "
         "field with a message, e.g. `items.0.control_entry`.",
+    ),
+    Kind(
+        "idempotency-key-reused",
+        422,
+        "Idempotency key used for another request",
+        "This `Idempotency-Key` came, within the last 24 hours and from the same token, "
+        "with another method, path or body. Nothing was done: send a new key with a new "
+        "request.",
     ),
     Kind(
         "too-many-requests",

@@ -36,6 +36,9 @@ KIND_OF: dict[type[errors.ServiceError], str] = {
     errors.PermissionDenied: "forbidden",
     errors.NotFound: "not-found",
     errors.Conflict: "conflict",
+    errors.DuplicateReference: "reference-taken",
+    errors.IdempotencyKeyInFlight: "idempotency-key-in-flight",
+    errors.IdempotencyKeyReused: "idempotency-key-reused",
     errors.InvalidInput: "invalid-input",
     errors.NotInitialisedError: "unavailable",
     errors.SchemaError: "unavailable",
@@ -64,6 +67,10 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: list[FieldError] | None = None
+    notice_id: str | None = Field(
+        default=None,
+        description="reference-taken: the notice of this node that holds the reference",
+    )
 
 
 # what a federation 401 asks for: an RFC 9421 signature (§5.1 Accept-Signature) over the
@@ -82,15 +89,17 @@ def problem(
     field_errors: list[dict[str, str]] | None = None,
     *,
     headers: dict[str, str] | None = None,
+    extension: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """A problem document of the kind `of` (a slug of service.api.problem_types); a 401
-    carries the challenge of its kind."""
+    """A problem document of the kind `of` (a slug of service.api.problem_types), with
+    `extension` members (RFC 9457 §3.2); a 401 carries the challenge of its kind."""
     found = kind(of) if isinstance(of, str) else of
     body: dict[str, Any] = {"type": found.type, "title": found.title, "status": found.status}
     if detail:
         body["detail"] = detail
     if field_errors:
         body["errors"] = field_errors
+    body.update(extension or {})
     challenge = {"unauthenticated": BEARER_CHALLENGE, "peer-signature-refused": PEER_CHALLENGE}
     headers = {**challenge.get(found.slug, {}), **(headers or {})}
     return JSONResponse(
@@ -141,7 +150,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.ServiceError)
     async def _service(_request: Request, exc: errors.ServiceError) -> JSONResponse:
         field_errors = exc.errors if isinstance(exc, errors.InvalidInput) else None
-        return problem(kind_of(exc), str(exc), field_errors)
+        extension = None
+        if isinstance(exc, errors.DuplicateReference):
+            field_errors = [{"field": "reference", "message": f"held by notice {exc.notice_id}"}]
+            extension = {"notice_id": exc.notice_id}
+        return problem(kind_of(exc), str(exc), field_errors, extension=extension)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

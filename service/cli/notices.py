@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -36,9 +37,15 @@ def _report_errors(file: Path, errors: list[LineError]) -> CliError:
     )
 
 
+@dataclass(frozen=True)
+class Imported:
+    published: int
+    skipped: int  # notices whose reference this node already held
+
+
 async def _import(
     settings: Settings, file: Path, text: str, kind: str, batch: int, processes: int | None
-) -> int:
+) -> Imported:
     records, errors = importing.records(text, fmt=kind)
     if errors:
         raise _report_errors(file, errors)
@@ -60,9 +67,11 @@ async def _import(
         workers = Workers(setup, processes)
         try:
             prepared, errors = workers.prepare(records)
+            errors = sorted([*errors, *importing.repeated(prepared)], key=lambda e: e.line)
             if errors:
                 raise _report_errors(file, errors)
             del records
+            prepared, held = await importing.not_held(db, node, prepared)
             tune_gc()
 
             with Progress(transient=True, console=None) as progress:
@@ -81,7 +90,7 @@ async def _import(
                     )
                     progress.update(task, advance=len(sealed))
 
-                return await importing.publish_all(
+                outcome = await importing.publish_all(
                     db,
                     node,
                     workers,
@@ -90,6 +99,7 @@ async def _import(
                     clock=utc_now,
                     after_batch=after_batch,
                 )
+                return Imported(outcome.imported, held + outcome.skipped)
         finally:
             workers.close()
     finally:
@@ -112,7 +122,8 @@ def import_(
     data_dir: DataDir = None,
 ) -> None:
     """Validate every notice in FILE against this node, then publish them in signed batches.
-    Nothing is written if any notice is invalid."""
+    Nothing is written if any notice is invalid. Notices whose reference this node already
+    holds are skipped, so the same file may be imported again (after a crash, say)."""
     settings = settings_for(data_dir)
     try:
         text = file.read_text(encoding="utf-8")
@@ -121,8 +132,13 @@ def import_(
     kind = (
         fmt if fmt not in (None, "auto") else ("csv" if file.suffix.lower() == ".csv" else "jsonl")
     )
-    count = run(_import(settings, file, text, kind, batch, workers))
-    say(f"imported {count} notices from {file}")
+    done = run(_import(settings, file, text, kind, batch, workers))
+    skipped = (
+        f"; skipped {done.skipped} whose reference this node already holds (amend those instead)"
+        if done.skipped
+        else ""
+    )
+    say(f"imported {done.published} notices from {file}{skipped}")
 
 
 @notice_app.command("export")

@@ -4,8 +4,10 @@ Each request validates its notice, then `submit`s it and waits. Whoever finds no
 running starts one; the flush takes everything queued (up to `MAX_BATCH`), seals the notices
 as consecutive entries, applies them and records one audit event each, all in one
 transaction, then answers every waiter. Under load batches form by themselves; a lone request
-is a batch of one. If a batch fails as a whole, its notices are retried one by one so that a
-single bad notice fails only its own request.
+is a batch of one. A notice whose reference is already taken (by this node's notices or an
+earlier one of the batch) is refused on its own, under the log's lock, and the others land.
+If a batch fails as a whole, its notices are retried one by one so that a single bad notice
+fails only its own request.
 """
 
 import asyncio
@@ -15,8 +17,9 @@ from datetime import datetime
 
 from federation.entry import SealedEntry
 from service import audit
+from service.errors import DuplicateReference
 from service.node import Node
-from service.notices.publishing import publish_many
+from service.notices.publishing import publish_new
 from service.notices.schema import NoticeInput
 from service.storage.database import Database
 from service.storage.models import NoticeRow
@@ -89,20 +92,25 @@ class PublishQueue:
     async def _commit(self, batch: list[_Pending]) -> None:
         now = self._clock()
         async with self._db.write() as session:
-            published = await publish_many(session, self._node, [p.notice for p in batch], now=now)
+            outcomes = await publish_new(session, self._node, [p.notice for p in batch], now=now)
             await audit.record_many(
                 session,
                 [
                     audit.Event(
                         p.actor,
                         "notice.publish",
-                        f"{row.origin}/{row.notice_id}",
-                        {"seq": entry.seq, "reference": row.reference},
+                        f"{outcome[0].origin}/{outcome[0].notice_id}",
+                        {"seq": outcome[1].seq, "reference": outcome[0].reference},
                     )
-                    for p, (row, entry) in zip(batch, published, strict=True)
+                    for p, outcome in zip(batch, outcomes, strict=True)
+                    if not isinstance(outcome, DuplicateReference)
                 ],
                 now=now,
             )
-        for p, result in zip(batch, published, strict=True):
-            if not p.done.done():
-                p.done.set_result(result)
+        for p, outcome in zip(batch, outcomes, strict=True):
+            if p.done.done():
+                continue
+            if isinstance(outcome, DuplicateReference):  # refused alone: the rest landed
+                p.done.set_exception(outcome)
+            else:
+                p.done.set_result(outcome)

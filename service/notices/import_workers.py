@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from pydantic import ValidationError
@@ -35,7 +35,17 @@ START_METHOD = "fork" if sys.platform == "linux" else "spawn"
 _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # replaced by the time of signing
 
 Record = tuple[int, str | dict[str, Any]]  # (line, a JSON line's text or a merged CSV row)
-Prepared = tuple[str, bytes, tuple[str, ...]]  # an entry's type, canonical body, audience
+
+
+class Prepared(NamedTuple):
+    """A validated notice of the file, ready to be sealed: its entry's parts, and the
+    reference and line that skipping and error messages name."""
+
+    kind: str  # the entry's type
+    body: bytes  # canonical
+    audience: tuple[str, ...]
+    reference: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ def prepare(
         except InvalidInput as exc:
             errors.extend(LineError(line, f"{f['field']}: {f['message']}") for f in exc.errors)
             continue
-        prepared.append((draft.type, draft.body, draft.audience))
+        prepared.append(Prepared(draft.type, draft.body, draft.audience, notice.reference, line))
     return prepared, errors
 
 
@@ -110,7 +120,7 @@ class SealedBatch:
 def seal_prepared(
     setup: Setup, start: int, batch: Sequence[Prepared], now: datetime
 ) -> SealedBatch:
-    drafts = [Draft(kind, body, audience, now) for kind, body, audience in batch]
+    drafts = [Draft(p.kind, p.body, p.audience, now) for p in batch]
     entries = seal_many(
         federation=setup.federation,
         origin=setup.context.origin,

@@ -6,11 +6,17 @@ destination, control_entry, item_description, quantity, value_amount, value_curr
 party_role, party_name, party_aliases (`;`), party_country, party_identifiers
 (`SCHEME:VALUE;...`), end_use, ground_code, ground_ref, ground_text. Empty cells are absent.
 Everything is validated before anything is written; errors name the line and the field.
+
+A notice whose reference this node's own notices already hold is skipped (decision 0025): a
+file imported twice, or again after a crash, publishes each reference once. A JSON line
+repeating the reference of an earlier line is an error (CSV rows of one reference are one
+notice by design).
 """
 
 import csv
 import io
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.entry import Draft, SealedEntry
 from federation.errors import StaleSeal
-from federation.log import log_size
+from federation.log import lock_log, log_size
 from service.node import Node
-from service.notices import publishing
+from service.notices import publishing, queries
 from service.notices.import_workers import LineError, Prepared, Record, Workers
 from service.storage.database import Database
 
@@ -139,6 +145,42 @@ def records(text: str, *, fmt: str) -> tuple[list[Record], list[LineError]]:
     return json_records(text), []
 
 
+def repeated(prepared: Sequence[Prepared]) -> list[LineError]:
+    """An error for each notice that repeats the reference of an earlier one in the file:
+    which of the two is right is for the officer to say, so neither is imported."""
+    first: dict[str, int] = {}
+    errors = []
+    for p in prepared:
+        if p.reference in first:
+            errors.append(
+                LineError(
+                    p.line, f"reference: {p.reference!r} is already on line {first[p.reference]}"
+                )
+            )
+        else:
+            first[p.reference] = p.line
+    return errors
+
+
+async def not_held(
+    db: Database, node: Node, prepared: Sequence[Prepared]
+) -> tuple[list[Prepared], int]:
+    """The prepared notices whose reference none of this node's own notices holds, and how
+    many were left out (imported before, by an earlier or crashed run, or published)."""
+    async with db.read() as session:
+        held = await queries.reference_holders(
+            session, node.identity.node_id, (p.reference for p in prepared)
+        )
+    fresh = [p for p in prepared if p.reference not in held]
+    return fresh, len(prepared) - len(fresh)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    imported: int
+    skipped: int  # references published by someone else while the import ran
+
+
 async def publish_all(
     db: Database,
     node: Node,
@@ -148,19 +190,20 @@ async def publish_all(
     batch: int,
     clock: Callable[[], datetime],
     after_batch: Callable[[AsyncSession, list[SealedEntry], datetime], Awaitable[None]],
-) -> int:
+) -> Outcome:
     """Publish prepared notices in batches, one transaction each. The workers seal batch k+1
     (at the seq it will have if nobody else appends) while batch k is written; if the log
-    grew or the key changed meanwhile, the batch is sealed again under the lock."""
+    grew, the key changed or one of the batch's references was published meanwhile, the
+    batch is sealed again under the lock, without the references taken."""
     origin = node.identity.node_id
     batches = [prepared[i : i + batch] for i in range(0, len(prepared), batch)]
     if not batches:
-        return 0
+        return Outcome(0, 0)
     async with db.read() as session:
         start = await log_size(session, origin)
     now = clock()
     pending = workers.seal(start, batches[0], now)
-    done = 0
+    done = skipped = 0
     for number, items in enumerate(batches):
         sealed, sealed_at = await pending, now
         if number + 1 < len(batches):
@@ -169,20 +212,48 @@ async def publish_all(
         try:
             async with db.write() as session:
                 await publishing.store_sealed(
-                    session, node, sealed.entries, now=sealed_at, rows=sealed.rows
+                    session,
+                    node,
+                    sealed.entries,
+                    references=[p.reference for p in items],
+                    now=sealed_at,
+                    rows=sealed.rows,
                 )
                 await after_batch(session, sealed.entries, sealed_at)
             stored = sealed.entries
         except StaleSeal:
             sealed_at = clock()
             async with db.write() as session:
-                drafts = [Draft(kind, body, audience, sealed_at) for kind, body, audience in items]
-                resealed = await publishing.publish_drafts(session, node, drafts, now=sealed_at)
-                stored = [entry for _row, entry in resealed]
-                await after_batch(session, stored, sealed_at)
+                stored = await _publish_again(session, node, items, now=sealed_at)
+                if stored:
+                    await after_batch(session, stored, sealed_at)
+            skipped += len(items) - len(stored)
             if number + 1 < len(batches):  # the prediction for the next batch is wrong too
                 await pending
                 now = clock()
-                pending = workers.seal(stored[-1].seq + 1, batches[number + 1], now)
+                if stored:
+                    next_seq = stored[-1].seq + 1
+                else:
+                    async with db.read() as session:
+                        next_seq = await log_size(session, origin)
+                pending = workers.seal(next_seq, batches[number + 1], now)
         done += len(stored)
-    return done
+    return Outcome(done, skipped)
+
+
+async def _publish_again(
+    session: AsyncSession, node: Node, items: Sequence[Prepared], *, now: datetime
+) -> list[SealedEntry]:
+    """Seal and store a batch under the log's lock, in this process, leaving out the notices
+    whose reference is taken by now."""
+    log = await lock_log(session, node.identity.node_id)
+    conflicts = await publishing.reference_conflicts(
+        session, log.origin, [(p.reference, p.body) for p in items]
+    )
+    drafts = [
+        Draft(p.kind, p.body, p.audience, now)
+        for p, conflict in zip(items, conflicts, strict=True)
+        if conflict is None
+    ]
+    published = await publishing.publish_drafts(session, node, drafts, now=now, locked=log)
+    return [entry for _row, entry in published]

@@ -1,21 +1,26 @@
 """Publishing, amending and revoking this node's own notices: validate, seal, append, derive.
 
 Each operation runs in the caller's write transaction: the entry, the derived notice rows and
-the audit record commit together or not at all.
+the audit record commit together or not at all. A notice's `reference` is unique among this
+node's own notices: it is checked under the log's append lock, in the transaction that
+appends (decision 0025), so two concurrent publishers of one reference cannot both succeed.
 """
 
 from collections.abc import Sequence
 from datetime import datetime
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.entry import Draft, SealedEntry
 from federation.errors import AppendsStopped, StaleSeal
 from federation.log import append_own, append_sealed, lock_log
+from federation.tables import LogRow
 from keys.canonical import canonical_bytes
 from service.errors import (
     Conflict,
+    DuplicateReference,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -59,19 +64,35 @@ def validate(raw: object, node: Node) -> NoticeInput:
         raise InvalidInput("the notice is invalid", field_errors(exc)) from exc
 
 
+Published = tuple[NoticeRow, SealedEntry]
+
+
 async def publish_drafts(
-    session: AsyncSession, node: Node, drafts: list[Draft], *, now: datetime
-) -> list[tuple[NoticeRow, SealedEntry]]:
+    session: AsyncSession,
+    node: Node,
+    drafts: list[Draft],
+    *,
+    now: datetime,
+    locked: LogRow | None = None,
+) -> list[Published]:
     """Seal notice drafts as consecutive entries of this node's log and apply each one."""
-    return await _apply(session, await append_drafts(session, node, drafts, now=now))
+    if not drafts:
+        return []
+    return await _apply(session, await append_drafts(session, node, drafts, now=now, locked=locked))
 
 
 async def append_drafts(
-    session: AsyncSession, node: Node, drafts: list[Draft], *, now: datetime
+    session: AsyncSession,
+    node: Node,
+    drafts: list[Draft],
+    *,
+    now: datetime,
+    locked: LogRow | None = None,
 ) -> list[SealedEntry]:
     """Seal drafts (of any type) as consecutive entries of this node's log, signed by the
-    signing key in force, under the log's lock; 503 if this node's appends are stopped."""
-    log = await lock_log(session, node.identity.node_id)
+    signing key in force, under the log's lock (`locked`: the caller took it in this
+    transaction); 503 if this node's appends are stopped."""
+    log = locked if locked is not None else await lock_log(session, node.identity.node_id)
     signing = await node.current_signer(session)
     ident = node.identity
     try:
@@ -110,21 +131,66 @@ async def _apply_all(session: AsyncSession, sealed: list[SealedEntry]) -> None:
             raise Conflict(problem)
 
 
-async def publish(
-    session: AsyncSession, node: Node, notice: NoticeInput, *, now: datetime
-) -> NoticeRow:
-    draft = published_draft(notice_context(node), notice, now)
-    [(row, _entry)] = await publish_drafts(session, node, [draft], now=now)
-    return row
+async def reference_conflicts(
+    session: AsyncSession, origin: str, batch: Sequence[tuple[str, bytes]]
+) -> list[DuplicateReference | None]:
+    """For each new notice of a batch, `(reference, body of its draft)` in order: the
+    conflict if one of this node's own notices already holds its reference, or an earlier
+    notice of the batch does (the first wins); else None. Call it with the log's append lock
+    held, in the transaction that appends: only then does the answer still hold at commit."""
+    held = await queries.reference_holders(session, origin, (reference for reference, _ in batch))
+    earlier: dict[str, bytes] = {}
+    conflicts: list[DuplicateReference | None] = []
+    for reference, body in batch:
+        holder = held.get(reference)
+        if holder is not None:
+            conflicts.append(
+                DuplicateReference(reference, holder.notice_id, revoked=holder.revoked)
+            )
+        elif reference in earlier:
+            first = str(orjson.loads(earlier[reference])["notice_id"])
+            conflicts.append(DuplicateReference(reference, first))
+        else:
+            earlier[reference] = body
+            conflicts.append(None)
+    return conflicts
+
+
+async def publish_new(
+    session: AsyncSession, node: Node, notices: Sequence[NoticeInput], *, now: datetime
+) -> list[Published | DuplicateReference]:
+    """Publish new notices as consecutive entries, under the log's lock. A notice whose
+    reference is taken (`reference_conflicts`) is not published: its DuplicateReference
+    stands in its place in the answer, and the others are published all the same (a group
+    commit answers each request on its own)."""
+    context = notice_context(node)
+    drafts = [published_draft(context, notice, now) for notice in notices]
+    log = await lock_log(session, node.identity.node_id)
+    conflicts = await reference_conflicts(
+        session, log.origin, [(n.reference, d.body) for n, d in zip(notices, drafts, strict=True)]
+    )
+    accepted = [draft for draft, conflict in zip(drafts, conflicts, strict=True) if not conflict]
+    published = iter(await publish_drafts(session, node, accepted, now=now, locked=log))
+    return [conflict or next(published) for conflict in conflicts]
 
 
 async def publish_many(
-    session: AsyncSession, node: Node, notices: list[NoticeInput], *, now: datetime
-) -> list[tuple[NoticeRow, SealedEntry]]:
-    """Publish a batch of notices as consecutive entries in one transaction (bulk import)."""
-    context = notice_context(node)
-    drafts = [published_draft(context, notice, now) for notice in notices]
-    return await publish_drafts(session, node, drafts, now=now)
+    session: AsyncSession, node: Node, notices: Sequence[NoticeInput], *, now: datetime
+) -> list[Published]:
+    """Publish notices as consecutive entries, all or none: DuplicateReference for the first
+    whose reference is taken, and nothing is written."""
+    outcomes = await publish_new(session, node, notices, now=now)
+    for outcome in outcomes:
+        if isinstance(outcome, DuplicateReference):
+            raise outcome
+    return [o for o in outcomes if not isinstance(o, DuplicateReference)]
+
+
+async def publish(
+    session: AsyncSession, node: Node, notice: NoticeInput, *, now: datetime
+) -> NoticeRow:
+    [(row, _entry)] = await publish_many(session, node, [notice], now=now)
+    return row
 
 
 async def store_sealed(
@@ -132,12 +198,20 @@ async def store_sealed(
     node: Node,
     sealed: list[SealedEntry],
     *,
+    references: Sequence[str],
     now: datetime,
     rows: Sequence[FreshRows | DriverFresh] | None = None,
 ) -> None:
     """Store notice entries sealed ahead of time by the signing key in force (bulk import),
-    with `rows`, the derived rows built beside them, if they only publish new notices.
-    Raises StaleSeal, writing nothing, if the log grew or the key was rotated meanwhile."""
+    publishing new notices of these `references` (one each, none repeated), with `rows`,
+    the derived rows built beside them, if they only publish new notices.
+    Raises StaleSeal, writing nothing, if the log grew or the key was rotated meanwhile, or
+    if a notice of this node took one of their references meanwhile (the caller filtered
+    them before sealing)."""
+    log = await lock_log(session, node.identity.node_id)
+    taken = await queries.reference_holders(session, log.origin, references)
+    if taken:
+        raise StaleSeal(f"references published meanwhile: {', '.join(sorted(taken)[:5])}")
     signing = await node.current_signer(session)
     if any(e.key_id != signing.key_id for e in sealed):
         raise StaleSeal("entries were sealed with a key that is no longer the signing key")
@@ -178,14 +252,24 @@ async def own_notice(session: AsyncSession, node: Node, notice_id: str) -> Notic
 async def amend(
     session: AsyncSession, node: Node, notice_id: str, notice: NoticeInput, *, now: datetime
 ) -> NoticeRow:
+    """The full new version of one of this node's notices. It keeps its reference or takes
+    one that none of this node's other notices holds (DuplicateReference otherwise): checked
+    under the log's lock, like a publication."""
+    log = await lock_log(session, node.identity.node_id)
     row = await own_notice(session, node, notice_id)
     context = notice_context(node)
     check_regimes(context, notice.regimes)
+    if notice.reference != row.reference:
+        holder = (await queries.reference_holders(session, log.origin, [notice.reference])).get(
+            notice.reference
+        )
+        if holder is not None:
+            raise DuplicateReference(notice.reference, holder.notice_id, revoked=holder.revoked)
     body = notice_body(notice, notice_id=notice_id, version=row.version + 1, supersedes=row.version)
     draft = Draft(
         "notice.amended", signed_body(body), tuple(audience(context, notice, row.audience)), now
     )
-    [(row, _entry)] = await publish_drafts(session, node, [draft], now=now)
+    [(row, _entry)] = await publish_drafts(session, node, [draft], now=now, locked=log)
     return row
 
 

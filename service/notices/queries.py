@@ -3,10 +3,21 @@
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    false,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.tables import EntryRow
@@ -190,6 +201,43 @@ async def holders(session: AsyncSession, notice_id: str) -> list[str]:
         select(NoticeRow.origin).where(NoticeRow.notice_id == notice_id).order_by(NoticeRow.origin)
     )
     return list(found)
+
+
+REFERENCE_CHUNK = 500  # references per IN (...) probe of the (origin, reference) index
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The notice of an origin that holds a reference: its id, and whether it is revoked."""
+
+    notice_id: str
+    revoked: bool
+
+
+# Plain SQL: it runs in every group commit of the API, and a Core select cost ~0.35 ms to
+# build and compile against ~0.1 ms for this.
+_HOLDERS = sql(
+    "SELECT reference, notice_id, revoked_seq FROM notices "
+    "WHERE origin = :origin AND reference IN :references AND invalid_reason IS NULL "
+    "ORDER BY first_seq DESC"
+).bindparams(bindparam("references", expanding=True))
+
+
+async def reference_holders(
+    session: AsyncSession, origin: str, references: Iterable[str]
+) -> dict[str, Holder]:
+    """Which of `references` the notices of `origin` hold (current versions; a notice whose
+    publication was invalidated holds none), each with the first such notice published.
+    Index probes of (origin, reference), a chunk at a time."""
+    wanted = sorted(set(references))
+    held: dict[str, Holder] = {}
+    for start in range(0, len(wanted), REFERENCE_CHUNK):
+        rows = await session.execute(
+            _HOLDERS, {"origin": origin, "references": wanted[start : start + REFERENCE_CHUNK]}
+        )
+        for reference, notice_id, revoked_seq in rows:  # the first published wins
+            held[reference] = Holder(notice_id, revoked_seq is not None)
+    return held
 
 
 async def get_own_notice(session: AsyncSession, me: str, notice_id: str) -> NoticeRow:

@@ -104,6 +104,9 @@ class NoticeRow(Base):
         Index("ix_notices_decided_on", "decided_on"),
         Index("ix_notices_valid_until", "valid_until"),
         Index("ix_notices_notice_id", "notice_id", "origin"),  # lookups and the list order
+        # a reference is unique among an origin's own notices, checked under the append lock:
+        # not a unique index, which would make a rebuild fail on a log that repeats one (0025)
+        Index("ix_notices_origin_reference", "origin", "reference"),
     )
 
 
@@ -218,3 +221,22 @@ class ApprovalRow(Base):
     notified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_approvals_notice", "denier", "notice_id"),)
+
+
+class IdempotencyRow(Base):
+    """The first answer to a POST that carried an `Idempotency-Key`, kept 24 hours so that the
+    same request sent again gets it again (service.idempotency). Keyed by the caller's token
+    and the SHA-256 of the key; `status` is None while the first request is in flight."""
+
+    __tablename__ = "idempotency_keys"
+
+    token_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)

@@ -1,11 +1,16 @@
 """Synthetic notice inputs for tests. All data is invented; real denials are confidential."""
 
+import itertools
 from typing import Any
+
+# A node's own notices each hold their own reference (decision 0025): every `notice()` gets
+# a new one unless the test names it, so that tests publishing several notices need not.
+_REFERENCES = itertools.count(117)
 
 
 def notice(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "reference": "BAFA-2026-0117",
+        "reference": f"BAFA-2026-{next(_REFERENCES):04d}",
         "decision": "refusal",
         "decided_on": "2026-11-20",
         "regimes": ["WA", "EU", "HRI"],

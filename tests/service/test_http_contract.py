@@ -47,6 +47,7 @@ async def test_each_kind_of_error_answers_its_type(node: LiveNode) -> None:
     client, officer = node.client, node.auth("officer")
     published = await client.post(NOTICES, json=notice(), headers=officer)
     notice_id = published.json()["notice_id"]
+    again = notice(reference=published.json()["notice"]["reference"])
     await client.post(f"{NOTICES}/{notice_id}/revoke", json={"reason": "r"}, headers=officer)
     cases: list[tuple[Awaitable[httpx.Response], int, str]] = [
         (client.get(NOTICES), 401, "unauthenticated"),
@@ -59,6 +60,31 @@ async def test_each_kind_of_error_answers_its_type(node: LiveNode) -> None:
             client.post(f"{NOTICES}/{notice_id}/amend", json=notice(), headers=officer),
             409,
             "conflict",
+        ),
+        (client.post(NOTICES, json=again, headers=officer), 409, "reference-taken"),
+        (
+            client.post(NOTICES, json=again, headers={**officer, "Idempotency-Key": "k"}),
+            409,
+            "reference-taken",  # a refused request keeps no answer: its key is free again
+        ),
+        (
+            client.post(
+                "/api/v1/screenings",
+                json=application(),
+                headers={**officer, "Idempotency-Key": "k"},
+            ),
+            201,
+            "",
+        ),
+        (
+            client.post(NOTICES, json=notice(), headers={**officer, "Idempotency-Key": "k"}),
+            422,
+            "idempotency-key-reused",
+        ),
+        (
+            client.post(NOTICES, json=notice(), headers={**officer, "Idempotency-Key": "a b"}),
+            400,
+            "bad-request",
         ),
         (
             client.post(
@@ -84,6 +110,9 @@ async def test_each_kind_of_error_answers_its_type(node: LiveNode) -> None:
     ]
     for request, status, expected in cases:
         response = await request
+        if status < 400:
+            assert response.status_code == status, response.text
+            continue
         assert kind_of(response, status) == expected, response.text
     challenge = (await client.get(NOTICES)).headers["www-authenticate"]
     assert challenge == "Bearer"

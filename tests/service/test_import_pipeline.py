@@ -89,7 +89,7 @@ async def test_import_signs_in_workers_and_every_entry_verifies(
         )
     finally:
         workers.close()
-    assert done == 45
+    assert done == importing.Outcome(imported=45, skipped=0)
     rows = await _verify_log(live)
     assert len(rows) == 1 + 45
     assert await _count(live, NoticeRow) == 45
@@ -122,7 +122,7 @@ async def test_a_concurrent_append_makes_the_next_batch_be_sealed_again(
     done = await importing.publish_all(
         live.db, live.node, workers, prepared, batch=10, clock=clock, after_batch=after_batch
     )
-    assert done == 30
+    assert done == importing.Outcome(imported=30, skipped=0)
     # batch 1 was predicted to start at 11, but the interloper took seq 11
     assert batches == [1, 12, 22]
     rows = await _verify_log(live)
@@ -149,3 +149,58 @@ async def test_validation_names_lines_and_checks_this_nodes_regimes(
     assert "regimes" in errors[1].message and "NSG" in errors[1].message
     assert "destination" in errors[2].message
     assert await _count(live, EntryRow) == 1  # nothing written: only the key.added entry
+
+
+async def test_a_reference_published_while_importing_is_skipped(
+    make_node: Callable[..., Awaitable[LiveNode]], database_url: str | None, clock: FakeClock
+) -> None:
+    # The import left out what the node held when it started; two of its references are
+    # published by someone else meanwhile: one before its first batch is sealed (that batch
+    # is sealed at the right seq, and the check under the lock finds it), one while a batch
+    # is written. Each batch is sealed again under the lock, without the reference taken.
+    live = await make_node("de-bafa", database_url)
+    workers = Workers(_setup(live), 0)
+
+    async def interloper(session: AsyncSession, reference: str) -> None:
+        notice_input = publishing.validate(notice(reference=reference), live.node)
+        await publishing.publish_many(session, live.node, [notice_input], now=clock())
+
+    async def after_batch(session: AsyncSession, sealed: list[SealedEntry], now: datetime) -> None:
+        if sealed[0].seq == 2:
+            await interloper(session, "IMP-15")
+
+    prepared, errors = workers.prepare(_records(30))
+    assert errors == []
+    prepared, held = await importing.not_held(live.db, live.node, prepared)
+    assert held == 0
+    async with live.db.write() as session:
+        await interloper(session, "IMP-3")
+    done = await importing.publish_all(
+        live.db, live.node, workers, prepared, batch=10, clock=clock, after_batch=after_batch
+    )
+    assert done == importing.Outcome(imported=28, skipped=2)
+    rows = await _verify_log(live)
+    assert len(rows) == 1 + 30
+    imported = await derived_state(live)
+    references = sorted(r["reference"] for r in imported["notices"])
+    assert references == sorted(f"IMP-{n}" for n in range(30))  # each exactly once
+
+
+async def test_held_references_are_left_out_and_repeated_ones_are_errors(
+    make_node: Callable[..., Awaitable[LiveNode]],
+) -> None:
+    live = await make_node("de-bafa")
+    response = await live.client.post(
+        "/api/v1/notices", json=notice(reference="IMP-1"), headers=live.auth("officer")
+    )
+    assert response.status_code == 201, response.text
+    lines = [json.dumps(notice(reference=r)) for r in ("IMP-0", "IMP-1", "IMP-2", "IMP-0")]
+    records, _ = importing.records("\n".join(lines), fmt="jsonl")
+    prepared, errors = Workers(_setup(live), 0).prepare(records)
+    assert errors == []
+
+    assert [str(e) for e in importing.repeated(prepared)] == [
+        "line 4: reference: 'IMP-0' is already on line 1"
+    ]
+    fresh, held = await importing.not_held(live.db, live.node, prepared)
+    assert [p.reference for p in fresh] == ["IMP-0", "IMP-2", "IMP-0"] and held == 1

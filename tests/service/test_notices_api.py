@@ -220,7 +220,7 @@ async def test_malformed_notice_id_is_422(live: LiveNode) -> None:
 
 
 async def test_amend_makes_version_two_superseding_one(live: LiveNode) -> None:
-    published = await publish(live)
+    published = await publish(live, reference="BAFA-2026-0117")
     notice_id = published["notice_id"]
 
     response = await live.client.post(

@@ -71,20 +71,24 @@ from tests.service.notice_data import (
 MAX_EXAMPLES = 20
 
 # What JSON Schema cannot state (docs/decisions/0024): two fields compared, a date after
-# today, the size of a signed notice; and a proof's parameters against each other and the
+# today, the size of a signed notice, an audience against the roster (a 409 alone, named
+# beside the body's own faults in a 422); and a proof's parameters against each other and the
 # log's size (400 `/problems/bad-request`, DESIGN §5). A 422 naming only these is not a request
-# refused for its form; any other refusal of a request the document allows fails
-# `positive_data_accepted`.
+# refused for its form, nor an Idempotency-Key that an earlier generated request used with
+# another body (decision 0025: a 422 by draft-ietf-httpapi-idempotency-key-header); any other
+# refusal of a request the document allows fails `positive_data_accepted`.
 UNSTATABLE = {
     ("valid_until", "must be after decided_on"),
     ("reply_due", "is not after"),
     ("body", "the signed notice would be"),
+    ("audience", "not a member of the notice's regimes"),
 }
+STATEFUL = {"/problems/bad-request", "/problems/idempotency-key-reused"}
 
 
 def _only_unstatable(response: Any) -> bool:
-    if response.status_code == 400:
-        return bool(response.json()["type"] == "/problems/bad-request")
+    if response.status_code in (400, 422) and response.json()["type"] in STATEFUL:
+        return True
     if response.status_code != 422:
         return False
     errors = response.json().get("errors") or []

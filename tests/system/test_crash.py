@@ -6,7 +6,9 @@ Real processes, real databases (SQLite and PostgreSQL):
 
 * `denex notice import --batch 50` of 3,000 notices is SIGKILLed at three different moments
   (twice while the importer holds an open write transaction, once just as a commit becomes
-  visible), the rest is re-imported after each kill, and finally imported to completion;
+  visible), the same file is imported again after each kill (the notices already in the log
+  are skipped by their references), and finally imported to completion: exactly one notice
+  per reference;
 * `denex serve` is SIGKILLed during a burst of concurrent POSTs from 8 threads.
 
 After every kill a fresh connection checks the database directly: logs.size == count(entries)
@@ -470,16 +472,17 @@ def test_import_killed_three_times_leaves_log_consistent(
     ident = card_identity(node)
     peer = roster_peer(node, tmp_path / "partner")
     everything = notice_lines(TOTAL)
+    file = write_jsonl(tmp_path / "notices.jsonl", everything)
     seen = [check_consistent(node, ident).head]
     assert seen[0].size == 1  # entry 0, the key statement
     remaining = everything
 
     # Three kills at different moments: just after the first batch, after ~10 batches (both
     # once the importer is inside a write transaction), and just as a commit becomes visible.
+    # Each run imports the whole file again, as an operator would after a crash.
     kills: list[Kill] = []
     moments = [(1, True), (10 * BATCH, True), (8 * BATCH, False)]
     for run, (progress, wait_busy) in enumerate(moments):
-        file = write_jsonl(tmp_path / f"rest-{run}.jsonl", remaining)
         kill = import_and_kill(
             node, file, tmp_path / f"import-{run}", progress=progress, wait_busy=wait_busy
         )
@@ -498,14 +501,20 @@ def test_import_killed_three_times_leaves_log_consistent(
         assert 0 < len(remaining), f"run {run}: the import finished before the kill: {kill}"
     assert any(k.inside_transaction for k in kills), f"no kill hit a transaction: {kills}"
 
-    # The import of the rest completes on the crashed database.
-    result = ok(node.run("notice", "import", write_jsonl(tmp_path / "rest.jsonl", remaining),
-                         "--batch", str(BATCH)))  # fmt: skip
-    assert f"imported {len(remaining)} notices" in result.stderr
+    # The import of the same file completes on the crashed database: what landed before is
+    # skipped, the rest is imported, each reference once.
+    result = ok(node.run("notice", "import", file, "--batch", str(BATCH)))
+    assert (
+        f"imported {len(remaining)} notices from {file}; skipped {TOTAL - len(remaining)} "
+        "whose reference this node already holds"
+    ) in result.stderr, result.stderr
     state = check_consistent(node, ident, seen)
     assert state.head.size == TOTAL + 1
     assert sorted(state.references) == sorted(n["reference"] for n in everything)
     seen.append(state.head)
+    again = ok(node.run("notice", "import", file, "--batch", str(BATCH)))
+    assert f"imported 0 notices from {file}; skipped {TOTAL} " in again.stderr, again.stderr
+    assert check_consistent(node, ident, seen).head == state.head
 
     # The node still works: it serves, appends, and proves the new checkpoint consistent with
     # every checkpoint it had signed before and between the crashes.

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Query
 
 from service import audit
 from service.api.deps import AuditReader, StateDep
+from service.api.idempotency import Idempotent
 from service.api.params import Cursor
 from service.api.problems import openapi_errors
 from service.api.schemas import AuditEvent, AuditPage
 from service.notices.queries import decode_seq_cursor, encode_cursor
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], route_class=Idempotent)
 
 
 @router.get("", response_model=AuditPage, responses=openapi_errors(401, 403, 422))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from service import audit
 from service.api.body import json_body, parse_model, request_body
 from service.api.deps import Officer, StateDep
+from service.api.idempotency import Idempotent
 from service.api.params import Cursor
 from service.api.problems import openapi_errors
 from service.api.schemas import (
@@ -22,7 +23,7 @@ from service.consultations import filing, queries
 from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
 from service.storage.models import ApprovalRow, ConsultationRow
 
-router = APIRouter(tags=["consultations"])
+router = APIRouter(tags=["consultations"], route_class=Idempotent)
 
 Uuid = Annotated[
     str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -4,12 +4,13 @@ from fastapi import APIRouter, Response
 
 from service import audit
 from service.api.deps import Reader, StateDep
+from service.api.idempotency import Idempotent
 from service.api.problems import openapi_errors
 from service.api.routes.notices import NoticeId, Origin
 from service.api.state import AppState
 from service.evidence import build_bundle
 
-router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
+router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"], route_class=Idempotent)
 
 BUNDLE = {
     200: {

@@ -11,6 +11,7 @@ from keys.ed25519 import b64
 from service import audit
 from service.api.body import json_body, parse_model, request_body
 from service.api.deps import Officer, Reader, StateDep
+from service.api.idempotency import Idempotent
 from service.api.params import Cursor, IsoDate
 from service.api.problems import openapi_errors
 from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, NoticeVersion
@@ -20,7 +21,7 @@ from service.notices.lifecycle import review_due, status
 from service.notices.schema import NoticeInput, RevokeInput
 from service.storage.models import NoticeRow
 
-router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
+router = APIRouter(prefix="/api/v1/notices", tags=["notices"], route_class=Idempotent)
 
 NoticeId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -109,7 +110,9 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
     openapi_extra=request_body(NoticeInput),
 )
 async def publish_notice(state: StateDep, caller: Officer, request: Request) -> Notice:
-    """Publish a new denial notice as a signed `notice.published` entry of this node's log."""
+    """Publish a new denial notice as a signed `notice.published` entry of this node's log.
+    Its `reference` must not be held by another of this node's notices: if it is, the answer
+    is a 409 naming that notice (amend it instead)."""
     await state.node.refresh_members(state.db.read)
     notice = publishing.validate(await json_body(request), state.node)
     row, entry = await state.publisher.submit(notice, actor=caller.actor)
@@ -143,7 +146,8 @@ async def publish_notice(state: StateDep, caller: Officer, request: Request) -> 
 async def amend_notice(
     state: StateDep, caller: Officer, notice_id: NoticeId, request: Request
 ) -> Notice:
-    """Amend one of this node's notices: the full new version, `version` + 1."""
+    """Amend one of this node's notices: the full new version, `version` + 1. It keeps its
+    `reference` or takes one that no other notice of this node holds (409 otherwise)."""
     await state.node.refresh_members(state.db.read)
     notice = publishing.validate(await json_body(request), state.node)
     now = state.clock()

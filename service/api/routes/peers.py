@@ -8,11 +8,12 @@ from federation.entry import format_time
 from keys.ed25519 import fingerprint
 from service import roster
 from service.api.deps import AuditReader, StateDep
+from service.api.idempotency import Idempotent
 from service.api.problems import openapi_errors
 from service.api.schemas import Peer, PeerList, PeerStatus
 from service.syncing import Status, peer_statuses
 
-router = APIRouter(prefix="/api/v1/peers", tags=["peers"])
+router = APIRouter(prefix="/api/v1/peers", tags=["peers"], route_class=Idempotent)
 
 
 def _time(moment: datetime) -> str:

@@ -7,13 +7,14 @@ from fastapi import APIRouter, Path, Request
 from service import audit
 from service.api.body import json_body, parse_model, request_body
 from service.api.deps import Officer, StateDep
+from service.api.idempotency import Idempotent
 from service.api.problems import openapi_errors
 from service.api.schemas import Screening, ScreeningMatch, iso
 from service.screening import screenings
 from service.screening.schema import ApplicationInput, CloseInput
 from service.storage.models import ScreeningMatchRow, ScreeningRow
 
-router = APIRouter(prefix="/api/v1/screenings", tags=["screenings"])
+router = APIRouter(prefix="/api/v1/screenings", tags=["screenings"], route_class=Idempotent)
 
 ScreeningId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
