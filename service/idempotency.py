@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import audit
 from service.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, ServiceError
 from service.storage.database import Database
+from service.storage.group_commit import GroupCommit
 from service.tokens import as_utc
 
 KEPT_FOR = timedelta(hours=24)  # how long an answer is replayed; then the key is free again
@@ -47,8 +48,6 @@ KEPT_FOR = timedelta(hours=24)  # how long an answer is replayed; then the key i
 ABANDONED_AFTER = timedelta(minutes=5)
 MAX_KEY = 255  # characters
 MAX_ANSWER = 4 * 1024 * 1024  # bytes of a response body kept (answers are far smaller)
-MAX_BATCH = 64
-GATHER_TURNS = 8
 
 
 def key_digest(key: str) -> str:
@@ -204,14 +203,12 @@ class _Op:
     error: BaseException | None = None
 
 
-class Keys:
+class Keys(GroupCommit[_Op]):
     """Claims, answers and releases of idempotency keys, several to a write transaction."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        super().__init__()
         self._db, self._clock = db, clock
-        self._pending: list[_Op] = []
-        self._flushing = False
-        self._task: asyncio.Task[None] | None = None
 
     async def claim(self, request: Claim, *, actor: str, target: str) -> Answer | None:
         """Claim the key for this request. None: claimed, run the request, then `keep` its
@@ -256,42 +253,21 @@ class Keys:
         await self._submit(run)
 
     async def _submit(self, run: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
-        op = _Op(run)
-        self._pending.append(op)
-        if not self._flushing:
-            self._flushing = True
-            self._task = asyncio.create_task(self._flush())
-        return await op.done
+        return await self._queue(_Op(run))
 
-    async def _gather(self) -> None:
-        for _ in range(GATHER_TURNS):
-            before = len(self._pending)
-            await asyncio.sleep(0)
-            if len(self._pending) == before or len(self._pending) >= MAX_BATCH:
-                return
-
-    async def _flush(self) -> None:
+    async def _settle(self, batch: list[_Op]) -> None:
         try:
-            while self._pending:
-                await self._gather()
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                try:
-                    await self._commit(batch)
-                except Exception as exc:  # the transaction failed: each op fails with it
-                    for op in batch:
-                        op.error = op.error or exc
-                for op in batch:
-                    if op.done.done():
-                        continue
-                    if op.error is not None:
-                        op.done.set_exception(op.error)
-                    else:
-                        op.done.set_result(op.outcome)
-        finally:
-            self._flushing = False
-            if self._pending:  # arrived after the last look; start again
-                self._flushing = True
-                self._task = asyncio.create_task(self._flush())
+            await self._commit(batch)
+        except Exception as exc:  # the transaction failed: each op fails with it
+            for op in batch:
+                op.error = op.error or exc
+        for op in batch:
+            if op.done.done():
+                continue
+            if op.error is not None:
+                op.done.set_exception(op.error)
+            else:
+                op.done.set_result(op.outcome)
 
     async def _commit(self, batch: list[_Op]) -> None:
         """Run a batch's operations in one write transaction; a refusal (ServiceError) is

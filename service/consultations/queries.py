@@ -7,8 +7,8 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.notices.queries import (
+    after_pair,
     decode_cursor,
-    decode_pair_cursor,
     encode_cursor,
     encode_pair_cursor,
     seq_of,
@@ -49,15 +49,9 @@ async def list_consultations(
     if is_overdue is not None:
         late = ConsultationRow.answered_seq.is_(None) & (ConsultationRow.reply_due < today)
         query = query.where(late if is_overdue else ~late)
-    after = decode_pair_cursor(cursor) if cursor else None
+    after = after_pair(cursor, ConsultationRow.consultation_id, ConsultationRow.requester)
     if after is not None:
-        consultation_id, requester = after
-        query = query.where(
-            ConsultationRow.consultation_id > consultation_id
-            if requester is None
-            else tuple_(ConsultationRow.consultation_id, ConsultationRow.requester)
-            > tuple_(consultation_id, requester)
-        )
+        query = query.where(after)
     rows = list(await session.scalars(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]

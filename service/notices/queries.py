@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from federation.tables import EntryRow
 from keys.canonical import canonical_bytes
@@ -113,6 +114,18 @@ def decode_pair_cursor(cursor: str) -> tuple[str, str | None] | None:
     return after[0], after[1]
 
 
+def after_pair(
+    cursor: str | None, first: InstrumentedAttribute[str], second: InstrumentedAttribute[str]
+) -> ColumnElement[bool] | None:
+    """The condition for the rows after a pair cursor, in (first, second) order; None at
+    the list's start."""
+    after = decode_pair_cursor(cursor) if cursor else None
+    if after is None:
+        return None
+    one, two = after
+    return first > one if two is None else tuple_(first, second) > tuple_(one, two)
+
+
 def _status_clause(status: str, today: date) -> ColumnElement[bool]:
     valid = NoticeRow.invalid_reason.is_(None)
     if status == "invalidated":
@@ -171,14 +184,9 @@ async def list_notices(
 ) -> tuple[list[NoticeRow], str | None]:
     """Notices by (notice_id, origin): a total order, since two origins may use one id."""
     query = _filtered(f, today).order_by(NoticeRow.notice_id, NoticeRow.origin).limit(limit + 1)
-    after = decode_pair_cursor(cursor) if cursor else None
+    after = after_pair(cursor, NoticeRow.notice_id, NoticeRow.origin)
     if after is not None:
-        notice_id, origin = after
-        query = query.where(
-            NoticeRow.notice_id > notice_id
-            if origin is None
-            else tuple_(NoticeRow.notice_id, NoticeRow.origin) > tuple_(notice_id, origin)
-        )
+        query = query.where(after)
     rows = list(await session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
