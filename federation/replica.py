@@ -10,14 +10,16 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Select,
     Text,
+    bindparam,
     cast,
     delete,
     func,
-    insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -257,16 +259,20 @@ async def record_heads(
             delete(PeerHeadRow).where(PeerHeadRow.peer == peer, PeerHeadRow.origin.in_(gone))
         )
     for origin, size in sizes.items():
-        if origin not in known:
+        if known.get(origin) != size:  # another process may have written it since: upsert
             await session.execute(
-                insert(PeerHeadRow).values(peer=peer, origin=origin, size=size, seen_at=now)
+                _RECORD_HEAD,
+                {"peer": peer, "origin": origin, "size": size, "seen_at": now},
             )
-        elif known[origin] != size:
-            await session.execute(
-                update(PeerHeadRow)
-                .where(PeerHeadRow.peer == peer, PeerHeadRow.origin == origin)
-                .values(size=size, seen_at=now)
-            )
+
+
+# The same on SQLite and PostgreSQL; `seen_at` moves only with the size.
+_RECORD_HEAD = text(
+    "INSERT INTO peer_heads (peer, origin, size, seen_at) "
+    "VALUES (:peer, :origin, :size, :seen_at) "
+    "ON CONFLICT (peer, origin) DO UPDATE SET size = excluded.size, seen_at = excluded.seen_at "
+    "WHERE peer_heads.size <> excluded.size"
+).bindparams(bindparam("seen_at", type_=DateTime(timezone=True)))
 
 
 async def quarantine(

@@ -151,21 +151,22 @@ def test_each_misuse_ends_in_known_lines_and_exit_code(
 
 def test_ctrl_c_exits_130_quietly(node_template: NodeDir) -> None:
     """SIGINT while a command waits (here for a card on stdin): exit 130, nothing printed."""
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [str(DENEX), "peer", "add", "-", "--yes", "--data-dir", str(node_template.data_dir)],
         env=node_template.env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
-    try:
-        wait_until(lambda: reading_stdin(process.pid), timeout=30.0)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    ) as process:
+        try:
+            wait_until(lambda: reading_stdin(process.pid), timeout=30.0)
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)  # stdin stays open: the signal, not an end of file, stops it
+            assert process.stdout is not None and process.stderr is not None
+            out, err = process.stdout.read(), process.stderr.read()
+        finally:
+            if process.poll() is None:
+                process.kill()
     assert (process.returncode, out, err) == (130, b"", b"")
 
 
