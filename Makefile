@@ -13,7 +13,7 @@ DATA_DIR ?= ./var/node
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck imports pytest lock compile-locks outdated docs bench clean
+.PHONY: install run test test-fast lint typecheck imports pytest lock compile-locks outdated docs bench clean
 
 # The runtime: the build and runtime locks, then the project itself (editable, no
 # dependencies of its own choosing; built with the locked setuptools).
@@ -73,6 +73,11 @@ pytest: $(DEV)
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck imports pytest
+
+# The inner loop: the gates and every test that starts neither a `denex` process nor the
+# PostgreSQL server. `make test` stays the gate of record.
+test-fast: lint typecheck imports
+	$(BIN)/python -m pytest -q -m "not system and not postgres"
 
 # Refresh the lock files from pyproject.toml: keeps every pin that still fits and resolves
 # only what changed; a file is rewritten only if it changes. `make lock UPGRADE=1` takes the
