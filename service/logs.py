@@ -75,3 +75,15 @@ def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
         },
         "root": {"handlers": ["stderr"], "level": "WARNING"},
     }
+
+
+# `denex serve --workers N` (N > 1) tells its workers where the node serves: the worker that
+# leads (runs the sync loop) says so once a connection to it succeeds (announce_listening)
+SERVING_URL = "DENEX_SERVE_WORKERS_URL"
+
+
+def announce(url: str) -> None:
+    """Say where the node serves: only once it accepts connections (service.cli.serving)."""
+    logging.getLogger("denex.serve").info(
+        "denex node serving on %s (API docs at %s/docs)", url, url, extra={"url": url}
+    )

@@ -1,29 +1,22 @@
-"""Start-up wiring: open the database, bring it to head, load identity and keys, build the app.
+"""Opening a node: check its data directory, open the database, bring it to head, load its
+identity and keys; and making one (`denex init`).
 
-Used by the CLI (`denex serve` checks everything before binding a port) and by uvicorn's
-factory in each worker process.
+Used by every command and by each `denex serve` worker (service.worker). It imports nothing
+of the web app, so a command that does not serve starts without loading it.
 """
 
-import asyncio
-import contextlib
 import gc
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
-from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
-from service.api.app import create_app
-from service.api.state import AppState
 from service.derive import rederive_flagged
 from service.errors import ConfigError
-from service.metrics import Metrics
 from service.node import (
     Identity,
     Node,
@@ -32,12 +25,10 @@ from service.node import (
     passphrase_for_new_keys,
     read_identity,
 )
-from service.screening import screenings
 from service.settings import Settings
 from service.storage import files, migrate
 from service.storage.database import Database
 from service.storage.models import NodeRow
-from service.syncing import SyncLoop, claim_loop
 from service.tokens import create_token
 
 log = logging.getLogger("denex.runtime")
@@ -93,82 +84,6 @@ async def upgrade_database(db: Database) -> None:
                 if await rederive_flagged(session):
                     await session.flush()
                     log.warning("derived tables rebuilt: notices are (origin, notice_id) now")
-
-
-# `denex serve --workers N` (N > 1) tells its workers where the node serves: the worker that
-# leads (runs the sync loop) says so once a connection to it succeeds (announce_listening)
-SERVING_URL = "DENEX_SERVE_WORKERS_URL"
-_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (what to connect to)
-
-
-def announce(url: str) -> None:
-    """Say where the node serves: only once it accepts connections (service.cli.serving)."""
-    log.info("denex node serving on %s (API docs at %s/docs)", url, url, extra={"url": url})
-
-
-async def announce_listening(url: str, *, patience: float = 60.0) -> None:
-    """With several workers, uvicorn's parent binds the port and each worker listens on it
-    once its app has started: say where the node serves as soon as a connection succeeds
-    (the port is this node's: its parent holds it)."""
-    parts = urlsplit(url)
-    host = _ANY_ADDRESS.get(parts.hostname or "", parts.hostname or "127.0.0.1")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + patience
-    while loop.time() < deadline:
-        try:
-            _reader, writer = await asyncio.open_connection(host, parts.port)
-        except OSError:
-            await asyncio.sleep(0.02)
-            continue
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        announce(url)
-        return
-    log.warning("%s did not accept a connection within %.0f s", url, patience)
-
-
-def make_app() -> FastAPI:
-    """uvicorn factory: settings from the environment, state opened in the lifespan."""
-    settings = Settings()
-    metrics = Metrics()
-    logging.captureWarnings(True)  # warnings are log lines, in the configured format
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db, node = await open_node(settings, upgrade=False)
-        tune_gc()
-        app.state.denex = AppState(
-            settings=settings, db=db, node=node, clock=utc_now, metrics=metrics
-        )
-        loop = SyncLoop(db=db, node=node, settings=settings, clock=utc_now)
-        app.state.denex.sync_loop = loop
-        tasks = [
-            asyncio.create_task(
-                screenings.watch(
-                    db,
-                    app.state.denex.screening,
-                    clock=utc_now,
-                    interval=settings.screening_interval,
-                )
-            ),
-        ]
-        lead = claim_loop(settings.data_dir)  # None: another worker of this node leads
-        if lead is not None:
-            tasks.append(asyncio.create_task(loop.run(lead)))
-            if url := os.environ.get(SERVING_URL):
-                tasks.append(asyncio.create_task(announce_listening(url)))
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await db.dispose()
-
-    return create_app(None, lifespan=lifespan)
 
 
 async def init_node(

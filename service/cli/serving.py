@@ -6,7 +6,7 @@ and several workers count their metrics together (docs/decisions/0023-metrics-an
 * Several workers: uvicorn's parent process binds the port, then starts the workers, and
   each listens on it once its app has started. The worker that leads (holds the sync loop's
   lock) says it as soon as a connection to the port succeeds
-  (service.runtime.announce_listening). The workers count in prometheus_client's
+  (service.worker.announce_listening). The workers count in prometheus_client's
   multiprocess mode, in a fresh private directory removed when `denex serve` ends.
 """
 
@@ -20,10 +20,10 @@ from typing import Any
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from service.logs import SERVING_URL, announce
 from service.metrics import MULTIPROCESS_DIR
-from service.runtime import SERVING_URL, announce
 
-APP = "service.runtime:make_app"
+APP = "service.worker:make_app"
 GRACEFUL_SHUTDOWN = 20  # seconds in-flight requests get after SIGTERM
 
 
