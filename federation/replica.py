@@ -5,12 +5,11 @@ revocation invalidated. The database edge of sync; nothing here commits.
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     Select,
     Text,
     bindparam,
@@ -39,6 +38,7 @@ from federation.tables import (
     PeerHeadRow,
     PeerSyncRow,
     QuarantineRow,
+    UtcDateTime,
 )
 from keys.canonical import parse_canonical
 from keys.dsse import open_envelope
@@ -272,7 +272,7 @@ _RECORD_HEAD = text(
     "VALUES (:peer, :origin, :size, :seen_at) "
     "ON CONFLICT (peer, origin) DO UPDATE SET size = excluded.size, seen_at = excluded.seen_at "
     "WHERE peer_heads.size <> excluded.size"
-).bindparams(bindparam("seen_at", type_=DateTime(timezone=True)))
+).bindparams(bindparam("seen_at", type_=UtcDateTime()))
 
 
 async def quarantine(
@@ -294,7 +294,7 @@ async def quarantine(
             QuarantineRow.peer == peer, QuarantineRow.origin == origin
         )
     )
-    if last is not None and _aware(last) > now - QUARANTINE_INTERVAL:
+    if last is not None and last > now - QUARANTINE_INTERVAL:
         counted = await session.execute(
             update(PeerSyncRow)
             .where(PeerSyncRow.peer == peer)
@@ -329,10 +329,6 @@ async def quarantine(
     if stale:
         await session.execute(delete(QuarantineRow).where(QuarantineRow.id.in_(stale)))
     return True
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def keep_evidence(
@@ -450,24 +446,19 @@ async def overdue_content(
     batch: int = MISSING_BATCH,
 ) -> tuple[int, int | None]:
     """How many entries of `origin` this node may see have lacked their content since
-    before `stored_before` (withholding, DESIGN §4), and the first one's seq. (Times are
-    compared here: SQLite keeps them as text in more than one format.)"""
+    before `stored_before` (withholding, DESIGN §4), and the first one's seq."""
     count, first, after = 0, None, -1
     columns = (EntryRow.seq, EntryRow.audience, EntryRow.stored_at)
     while True:
         query = _header_only_page(origin, me, after, batch).with_only_columns(*columns)
         page = (await session.execute(query)).all()
         for seq, audience, stored_at in page:
-            if may_see(_audience(audience), me) and _utc(stored_at) < stored_before:
+            if may_see(_audience(audience), me) and stored_at < stored_before:
                 count += 1
                 first = seq if first is None else first
         if len(page) < batch:
             return count, first
         after = page[-1][0]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _audience(stored: Any) -> list[str]:

@@ -160,8 +160,6 @@ async def _get_text(client: httpx.AsyncClient, url: str, *, limit: int) -> str:
 def _older(moment: datetime | None, now: datetime, seconds: float) -> bool:
     if moment is None:
         return True
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return now - moment > timedelta(seconds=seconds)
 
 

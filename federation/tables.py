@@ -3,7 +3,8 @@
 They share one MetaData with the service's tables so one Alembic history covers the node.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -19,7 +20,9 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -29,6 +32,37 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, as every denex table holds one: written in UTC, read back aware (UTC).
+
+    PostgreSQL keeps the offset (`timestamptz`); SQLite keeps text without one and hands back
+    naive datetimes. This type is the one place that knows: a naive value is refused on the
+    way in (it would be stored as a guess), and every value read is aware, so no caller fixes
+    times up after a query."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a stored time must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else stored_moment(value)
+
+
+def stored_moment(value: datetime | str) -> datetime:
+    """A time as a database hands it back (aware, naive, or SQLite's text for a query that
+    bypasses the column types) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -44,8 +78,8 @@ class LogRow(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     root: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     checkpoint: Mapped[str | None] = mapped_column(Text)  # newest verified signed checkpoint
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    fresh_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # DESIGN §4
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    fresh_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # DESIGN §4
     frozen_reason: Mapped[str | None] = mapped_column(Text)  # proven equivocation: no new entries
 
 
@@ -58,7 +92,7 @@ class CheckpointRow(Base):
     size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
-    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class EntryRow(Base):
@@ -69,7 +103,7 @@ class EntryRow(Base):
     origin: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(64))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     key_id: Mapped[str] = mapped_column(String(64))
     audience: Mapped[list[str]] = mapped_column(JSON)
     envelope: Mapped[bytes] = mapped_column(LargeBinary)
@@ -80,7 +114,7 @@ class EntryRow(Base):
     flag_reason: Mapped[str | None] = mapped_column(Text)
     # set when a key revocation invalidates the entry; it stays in the log and the tree
     invalid_reason: Mapped[str | None] = mapped_column(Text)
-    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_entries_type", "origin", "type"),
@@ -120,8 +154,8 @@ class PeerRow(Base):
     regimes: Mapped[list[str]] = mapped_column(JSON)  # as confirmed by this node's admin
     card_version: Mapped[int] = mapped_column(Integer)
     card: Mapped[bytes] = mapped_column(LargeBinary)  # the card envelope, bytes as received
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class PeerSyncRow(Base):
@@ -130,12 +164,12 @@ class PeerSyncRow(Base):
     __tablename__ = "peer_sync"
 
     peer: Mapped[str] = mapped_column(String(32), primary_key=True)
-    last_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_success: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_success: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)  # network failures in a row
-    next_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # bad answers not kept in quarantine, over its rate limit (federation.replica.quarantine)
     quarantine_dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -149,7 +183,7 @@ class PeerHeadRow(Base):
     peer: Mapped[str] = mapped_column(String(32), primary_key=True)
     origin: Mapped[str] = mapped_column(String(32), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class QuarantineRow(Base):
@@ -163,7 +197,7 @@ class QuarantineRow(Base):
     start: Mapped[int | None] = mapped_column(BigInteger)  # first seq of the page, if a page
     reason: Mapped[str] = mapped_column(Text)
     data: Mapped[bytes] = mapped_column(LargeBinary)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class EquivocationRow(Base):
@@ -178,4 +212,4 @@ class EquivocationRow(Base):
     first: Mapped[str] = mapped_column(Text)  # checkpoint note or envelope, exact text
     second: Mapped[str] = mapped_column(Text)
     via: Mapped[str | None] = mapped_column(String(32))  # the peer that served the second
-    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -13,7 +13,7 @@ due over the (party, reply_due) indexes.
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +28,7 @@ NEVER = math.inf  # seconds since something that never happened
 def _age(now: datetime, moment: datetime | None) -> float:
     if moment is None:
         return NEVER
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return max(0.0, (now - aware).total_seconds())
+    return max(0.0, (now - moment).total_seconds())
 
 
 @dataclass

@@ -36,7 +36,6 @@ from service.notices.text import text_problem
 from service.roster import GRACE
 from service.settings import Settings
 from service.storage.models import NodeRow
-from service.tokens import as_utc
 
 MAX_REASON = 1000  # a revocation's reason is signed and seen by every peer
 
@@ -124,7 +123,7 @@ def unneeded_key_files(
         if life.key_id == current:
             continue
         if life.revoked_seq is not None or (
-            life.retired_at is not None and now - as_utc(life.retired_at) >= grace
+            life.retired_at is not None and now - life.retired_at >= grace
         ):
             gone.append(life.key_id)
     return gone

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -41,11 +41,6 @@ GRACE = timedelta(hours=24)  # a retired key still signs HTTP requests this long
 MAX_CARD_BYTES = 64 * 1024
 CACHE_TTL = timedelta(seconds=1)  # how long a serving process trusts its copy of the keys
 _ACTIONS = {Change.ADDED: "peer.add", Change.REPLACED: "peer.replace", Change.READDED: "peer.readd"}
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything denex stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -281,7 +276,7 @@ def http_keys(
         if life.revoked_seq is not None:
             continue
         if life.retired_seq is not None and (
-            life.retired_at is None or now - _utc(life.retired_at) >= grace
+            life.retired_at is None or now - life.retired_at >= grace
         ):
             continue
         from_log[life.key_id] = life.key
@@ -317,7 +312,7 @@ def grace_ends(
 ) -> datetime | None:
     """The first moment after `now` at which a retired key's grace runs out, if any."""
     ends = [
-        _utc(life.retired_at) + grace
+        life.retired_at + grace
         for life in state.keys.values()
         if life.retired_at is not None and life.revoked_seq is None
     ]

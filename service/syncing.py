@@ -7,7 +7,7 @@ import fcntl
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -157,15 +157,11 @@ async def due_peers(session: AsyncSession, now: datetime, *, interval: float) ->
         if status is None or status.last_attempt is None:
             due.append(peer)
         elif status.next_attempt is not None:
-            if _aware(status.next_attempt) <= now:
+            if status.next_attempt <= now:
                 due.append(peer)
-        elif _aware(status.last_attempt) <= now - timedelta(seconds=interval):
+        elif status.last_attempt <= now - timedelta(seconds=interval):
             due.append(peer)
     return due
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def recover(
@@ -539,7 +535,7 @@ async def peer_statuses(
     dropped: dict[str, int] = {}
     for row in await session.scalars(select(PeerSyncRow)):
         statuses[row.peer] = Status(
-            last_success=_aware(row.last_success) if row.last_success else None,
+            last_success=row.last_success,
             last_error=row.last_error,
         )
         dropped[row.peer] = row.quarantine_dropped
@@ -556,7 +552,7 @@ async def peer_statuses(
         more = dropped.get(peer_id, 0)
         statuses.setdefault(peer_id, Status()).alerts.append(
             f"{count} answer(s) failed verification and were quarantined, the last at "
-            f"{_aware(last).isoformat()}"
+            f"{last.isoformat()}"
             + (f"; {more} more were only counted (one is kept per origin a minute)" if more else "")
         )
     for peer in await list_peers(session):
@@ -564,7 +560,7 @@ async def peer_statuses(
         log = logs.get(peer.node_id)
         if log is not None and log.frozen_reason is not None:
             status.alerts.append(f"equivocation: {log.frozen_reason}")
-        status.fresh_at = _aware(log.fresh_at) if log and log.fresh_at else None
+        status.fresh_at = log.fresh_at if log else None
         if me is not None and log is not None:
             overdue, first = await overdue_content(
                 session, peer.node_id, me, stored_before=now - timedelta(seconds=content_deadline)

@@ -4,11 +4,12 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.tables import stored_moment
 from service.errors import AuthenticationError, InvalidInput, NotFound
 from service.notices.text import text_problem
 from service.storage.database import Database
@@ -62,17 +63,7 @@ async def create_token(
     return row, token
 
 
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything denex stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 _LOOKUP = "SELECT id, name, role, revoked_at, expires_at FROM tokens WHERE token_hash = :hash"
-
-
-def _moment(value: datetime | str) -> datetime:
-    """A stored time as an aware UTC datetime (SQLite's driver hands back text)."""
-    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 async def authenticate(db: Database, token: str, *, now: datetime) -> Caller:
@@ -83,7 +74,7 @@ async def authenticate(db: Database, token: str, *, now: datetime) -> Caller:
     token_id, name, role, revoked_at, expires_at = row
     if revoked_at is not None:
         raise AuthenticationError("token has been revoked")
-    if expires_at is not None and _moment(expires_at) <= now:
+    if expires_at is not None and stored_moment(expires_at) <= now:
         raise AuthenticationError("token has expired")
     return Caller(token_id=token_id, name=name, role=role)
 

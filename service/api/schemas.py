@@ -1,15 +1,13 @@
 """Response models of the JSON API (wire only: never ORM rows, never signed payloads)."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 
 def iso(moment: datetime | date | None) -> str | None:
-    """ISO 8601 on the wire; times in UTC with their offset (SQLite hands them back without)."""
-    if isinstance(moment, datetime) and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    """ISO 8601 on the wire; times in UTC with their offset (federation.tables.UtcDateTime)."""
     return moment.isoformat() if moment is not None else None
 
 

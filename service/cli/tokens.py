@@ -48,7 +48,7 @@ def create(
 def _status(row: TokenRow, now: datetime) -> str:
     if row.revoked_at is not None:
         return "revoked"
-    if row.expires_at is not None and tokens.as_utc(row.expires_at) <= now:
+    if row.expires_at is not None and row.expires_at <= now:
         return "expired"
     return "active"
 

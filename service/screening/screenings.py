@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import uuid_utils.compat as uuid_compat
@@ -33,10 +33,6 @@ log = logging.getLogger("denex.screening")
 FULL_RESCREEN = 500  # more changed notices than this: screen each open application again
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 async def staleness(
     session: AsyncSession, *, me: str, now: datetime, stale_after: float
 ) -> dict[str, Any]:
@@ -44,7 +40,7 @@ async def staleness(
     ago (DESIGN §4 freshness), so an officer sees which partners' denials may be missing."""
     out: dict[str, Any] = {}
     for log in await session.scalars(select(LogRow).where(LogRow.origin != me)):
-        heard = _aware(log.fresh_at) if log.fresh_at else None
+        heard = log.fresh_at
         out[log.origin] = {
             "heard_at": heard.isoformat() if heard else None,
             "stale": heard is None or now - heard > timedelta(seconds=stale_after),

@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    DateTime,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from federation.tables import Base
+from federation.tables import Base, UtcDateTime
 
 
 class NodeRow(Base):
@@ -39,7 +38,7 @@ class NodeRow(Base):
     signing_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     card_version: Mapped[int] = mapped_column(Integer, default=1)
     card: Mapped[str | None] = mapped_column(Text)  # the latest root-signed card (JCS text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class TokenRow(Base):
@@ -51,9 +50,9 @@ class TokenRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class AuditRow(Base):
@@ -143,10 +142,10 @@ class ScreeningRow(Base):
     snapshot: Mapped[dict[str, object]] = mapped_column(JSON)  # {origin: {size, root}}
     staleness: Mapped[dict[str, object]] = mapped_column(JSON)  # {origin: {heard_at, stale}}
     algorithm: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(140))
     status: Mapped[str] = mapped_column(String(16))  # open | closed
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str | None] = mapped_column(String(16))  # approved | refused | withdrawn
     licence_ref: Mapped[str | None] = mapped_column(String(100))
     decided_on: Mapped[date | None] = mapped_column(Date)
@@ -166,8 +165,8 @@ class ScreeningMatchRow(Base):
     score: Mapped[float] = mapped_column(Float)
     verdict: Mapped[str] = mapped_column(String(16))  # consult | review | withdrawn
     features: Mapped[dict[str, object]] = mapped_column(JSON)
-    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    found_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     change: Mapped[str | None] = mapped_column(String(16))  # new | changed | withdrawn
 
     __table_args__ = (
@@ -191,12 +190,12 @@ class ConsultationRow(Base):
     reply_due: Mapped[date] = mapped_column(Date)
     summary: Mapped[str] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
     screening_id: Mapped[str | None] = mapped_column(String(36))  # local only, on the requester
     position: Mapped[str | None] = mapped_column(String(32))
     answer: Mapped[str | None] = mapped_column(Text)
     answered_seq: Mapped[int | None] = mapped_column(BigInteger)
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_consultations_requester", "requester", "reply_due"),
@@ -218,7 +217,7 @@ class ApprovalRow(Base):
     licence_ref: Mapped[str] = mapped_column(String(100))
     decided_on: Mapped[date] = mapped_column(Date)
     explanation: Mapped[str] = mapped_column(Text)
-    notified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notified_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_approvals_notice", "denier", "notice_id"),)
 
@@ -233,8 +232,8 @@ class IdempotencyRow(Base):
     token_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[int | None] = mapped_column(Integer)
     content_type: Mapped[str | None] = mapped_column(String(100))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)

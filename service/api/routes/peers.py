@@ -1,7 +1,5 @@
 """The roster as admins and auditors see it: every peer, its card's facts and its sync status."""
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter
 
 from federation.entry import format_time
@@ -14,10 +12,6 @@ from service.api.schemas import Peer, PeerList, PeerStatus
 from service.syncing import Status, peer_statuses
 
 router = APIRouter(prefix="/api/v1/peers", tags=["peers"], route_class=Idempotent)
-
-
-def _time(moment: datetime) -> str:
-    return format_time(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
 
 
 @router.get("", response_model=PeerList, responses=openapi_errors(401, 403, 422))
@@ -42,8 +36,8 @@ async def peers(state: StateDep, _caller: AuditReader) -> PeerList:
                 regimes=list(r.regimes),
                 fingerprint=fingerprint(r.root_key),
                 card_version=r.card_version,
-                added_at=_time(r.added_at),
-                removed_at=_time(r.removed_at) if r.removed_at is not None else None,
+                added_at=format_time(r.added_at),
+                removed_at=format_time(r.removed_at) if r.removed_at is not None else None,
                 status=_status(statuses.get(r.node_id, Status())),
             )
             for r in rows
@@ -53,9 +47,9 @@ async def peers(state: StateDep, _caller: AuditReader) -> PeerList:
 
 def _status(status: Status) -> PeerStatus:
     return PeerStatus(
-        last_success=_time(status.last_success) if status.last_success else None,
+        last_success=format_time(status.last_success) if status.last_success else None,
         last_error=status.last_error,
         lag=status.lag,
-        fresh_at=_time(status.fresh_at) if status.fresh_at else None,
+        fresh_at=format_time(status.fresh_at) if status.fresh_at else None,
         alerts=status.alerts,
     )
