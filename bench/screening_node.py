@@ -26,7 +26,7 @@ from federation.entry import Draft
 from federation.log import append_own
 from keys.canonical import canonical_bytes
 from keys.ed25519 import KeyPair
-from service.derive import apply_all
+from service.derivation import apply_all
 from service.notices.derived import NoticeEntry
 from service.runtime import open_node
 from service.settings import Settings

@@ -67,7 +67,10 @@ class _BadPage(PageError):
 
 
 @dataclass(frozen=True)
-class LogHead:
+class AdvertisedHead:
+    """A log's head as a peer advertises it in `GET /logs` (the API's `LogHead` document,
+    read back: its root is checked against the checkpoint, so only the checkpoint is kept)."""
+
     origin: str
     size: int
     checkpoint: str | None
@@ -163,7 +166,7 @@ def _older(moment: datetime | None, now: datetime, seconds: float) -> bool:
     return now - moment > timedelta(seconds=seconds)
 
 
-def parse_heads(doc: Any) -> list[LogHead]:
+def parse_heads(doc: Any) -> list[AdvertisedHead]:
     if not isinstance(doc, list):
         raise PeerError("/logs must answer a list")
     heads = []
@@ -179,7 +182,7 @@ def parse_heads(doc: Any) -> list[LogHead]:
         checkpoint = item.get("checkpoint")
         if checkpoint is not None and len(checkpoint) > MAX_CHECKPOINT_BYTES:
             raise PeerError(f"checkpoint of {item['origin']} exceeds {MAX_CHECKPOINT_BYTES} bytes")
-        heads.append(LogHead(item["origin"], item["size"], checkpoint))
+        heads.append(AdvertisedHead(item["origin"], item["size"], checkpoint))
     return heads
 
 
@@ -192,7 +195,7 @@ def restored_reason(peer: str, held: int, size: int) -> str:
     )
 
 
-async def peer_head(client: httpx.AsyncClient, url: str, origin: str) -> LogHead | None:
+async def peer_head(client: httpx.AsyncClient, url: str, origin: str) -> AdvertisedHead | None:
     """What the peer at `url` holds of `origin`, by its `GET /logs` (None if it lists none).
     Raises PeerError."""
     doc = await _get_json(client, url.rstrip("/") + "/federation/v1/logs", limit=MAX_LOGS_BYTES)
@@ -340,7 +343,7 @@ class Syncer:
                 await replica.peer_heads(session),
             )
 
-    def _known_consistent(self, head: LogHead, mine: LogRow | None) -> bool:
+    def _known_consistent(self, head: AdvertisedHead, mine: LogRow | None) -> bool:
         return (
             mine is not None
             and head.size <= mine.size
@@ -373,7 +376,7 @@ class Syncer:
                     await write(session)
 
     async def _own(
-        self, peer: str, base: str, head: LogHead, mine: LogRow | None
+        self, peer: str, base: str, head: AdvertisedHead, mine: LogRow | None
     ) -> tuple[int, OriginReport | None]:
         """What a peer holds of this node's own log as far as this node's keys prove it
         (`federation.own_copy`): that size, and a report when there is something to say.
@@ -403,7 +406,9 @@ class Syncer:
         if copy.checkpoint is None:
             return 0, quiet
         if recovering:
-            pulled = await self._origin(peer, base, LogHead(self.me, copy.signed, copy.checkpoint))
+            pulled = await self._origin(
+                peer, base, AdvertisedHead(self.me, copy.signed, copy.checkpoint)
+            )
             pulled.ignored = copy.ignored
             if pulled.error is None and pulled.after < copy.signed:
                 pulled.error = (
@@ -446,14 +451,14 @@ class Syncer:
             return 0, quiet  # verified by `judge` already; a race with a revocation at most
         return copy.signed, quiet
 
-    async def _origin(self, peer: str, base: str, head: LogHead) -> OriginReport:
+    async def _origin(self, peer: str, base: str, head: AdvertisedHead) -> OriginReport:
         """Pull `head.origin` from this peer; one peer at a time per origin (peers are synced
         concurrently: the next one starts where the previous one stopped)."""
         lock = self._pulling.setdefault(head.origin, asyncio.Lock())
         async with lock:
             return await self._pull(peer, base, head)
 
-    async def _pull(self, peer: str, base: str, head: LogHead) -> OriginReport:
+    async def _pull(self, peer: str, base: str, head: AdvertisedHead) -> OriginReport:
         recovering = head.origin == self.me and self.own_root is not None
         root = self.own_root if recovering else self.roots[head.origin]
         assert root is not None
@@ -541,7 +546,7 @@ class Syncer:
             report.equivocations.extend(await self._check_witnessed(head.origin, entry))
         return report
 
-    async def _fill_withheld(self, base: str, head: LogHead) -> int:
+    async def _fill_withheld(self, base: str, head: AdvertisedHead) -> int:
         """Content this node may see but was not sent (a relay outside the audience): ask
         this peer for it, and keep what matches the verified envelope's `content_hash`."""
         async with self.read() as session:
@@ -697,7 +702,7 @@ class Syncer:
             return _parse_json(url, data), bytes(data[: replica.QUARANTINE_ITEM_BYTES])
 
     async def _pages(
-        self, base: str, head: LogHead, follower: Follower
+        self, base: str, head: AdvertisedHead, follower: Follower
     ) -> AsyncGenerator[tuple[int, bytes, list[Accepted], keystate.KeyState, list[Any]], None]:
         """(start, first bytes of the page as served, verified entries, key state after them,
         what `prepare` made of them) for `head.origin` up to the peer's size. A pipeline: while the caller

@@ -22,7 +22,7 @@ from keys.custody import destroy, save_key
 from keys.ed25519 import KeyPair, key_id
 from keys.errors import KeysError
 from service import audit
-from service.derive import rebuild_all
+from service.derivation import rebuild_all
 from service.errors import ConfigError
 from service.node import (
     identity_of,

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
-from service.derive import rederive_flagged
+from service.derivation import rederive_flagged
 from service.errors import ConfigError
 from service.node import (
     Identity,
@@ -77,7 +77,7 @@ NOTICE_IDENTITY = "0008"  # the revision from which a notice is (origin, notice_
 
 async def upgrade_database(db: Database) -> None:
     """Bring the schema to head; when that crosses NOTICE_IDENTITY, re-derive the tables in
-    the same transaction (service.derive.rederive_flagged)."""
+    the same transaction (service.derivation.rederive_flagged)."""
     async with migrate.upgraded(db.write_engine) as (conn, before):
         if before is not None and before < NOTICE_IDENTITY:
             async with AsyncSession(bind=conn) as session:

@@ -26,7 +26,7 @@ from federation.log import append_own, lock_log, log_size
 from federation.replica import overdue_content
 from federation.sync import (
     RESTORED,
-    LogHead,
+    AdvertisedHead,
     PeerError,
     PeerReport,
     Syncer,
@@ -43,11 +43,11 @@ from federation.tables import (
 )
 from federation.verify_pool import Prepare
 from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
-from service.derive import apply_all, rebuild_all
+from service.derivation import apply_all, rebuild_all
 from service.errors import NotFound
 from service.keyadmin import adopt_key_in_force
 from service.node import Node, own_signing_keys
-from service.notices.derived import NoticeEntry, Prepared, prepare_notices
+from service.notices.derived import NoticeEntry, PreparedNotices, prepare_notices
 from service.roster import active_peers, list_peers
 from service.settings import Settings
 from service.storage.database import Database
@@ -72,7 +72,7 @@ async def apply_derived(
             for a in accepted
             if a.flag is None
         ],
-        [p for p in prepared if isinstance(p, Prepared)],
+        [p for p in prepared if isinstance(p, PreparedNotices)],
     )
 
 
@@ -266,7 +266,7 @@ async def check_own_log(
             state = await replica.stored_key_state(session, me)
         key_files = await asyncio.to_thread(own_signing_keys, node)
 
-        async def held(peer: PeerRow) -> tuple[str, LogHead] | None:
+        async def held(peer: PeerRow) -> tuple[str, AdvertisedHead] | None:
             try:
                 head = await asyncio.wait_for(peer_head(client, peer.url, me), patience)
             except (PeerError, TimeoutError):

@@ -3,7 +3,7 @@
 notice_id is no longer unique on its own: the same id from two origins names two notices
 (DESIGN §6). Consultations are keyed by their requester too, and approvals are looked up by
 (denier, notice_id). The derived rows of a node that met such a reuse before this revision
-are rebuilt from the entries by `denex serve` after upgrading (service.derive). Downgrading
+are rebuilt from the entries by `denex serve` after upgrading (service.derivation). Downgrading
 refuses while two origins share a notice_id or two requesters a consultation_id: the older
 schema cannot hold both, and dropping one would hide it again. Decision 0017.
 

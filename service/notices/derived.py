@@ -225,7 +225,7 @@ async def _known(session: AsyncSession, keys: set[Key]) -> dict[Key, NoticeRow]:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class PreparedNotices:
     """What a sync's verify workers made of the notice entries of one chunk of a page
     (`prepare_notices`), so that the storing process only looks up and inserts: the notice id
     each body names, and for each `notice.published` the two rows it makes if its notice is
@@ -239,7 +239,7 @@ class Prepared:
 
 def _insertable(
     parsed: Sequence[tuple[NoticeEntry, Any, str | None]],
-    ready: dict[tuple[str, int], Prepared],
+    ready: dict[tuple[str, int], PreparedNotices],
     named: dict[tuple[str, int], Key],
     known: dict[Key, NoticeRow],
 ) -> dict[tuple[str, int], tuple[Any, Any]]:
@@ -268,8 +268,8 @@ def _sqlite() -> Dialect:
     return sqlite_dialect()
 
 
-def prepare_notices(origin: str, accepted: Sequence[Accepted], *, driver: bool) -> Prepared:
-    """`Prepared` for verified entries of `origin` (pure; runs in a verify worker). Entries
+def prepare_notices(origin: str, accepted: Sequence[Accepted], *, driver: bool) -> PreparedNotices:
+    """`PreparedNotices` for verified entries of `origin` (pure; runs in a verify worker). Entries
     whose body is not a notice are left out: the storing process flags them as usual."""
     ids: dict[int, str] = {}
     seqs: list[int] = []
@@ -295,7 +295,9 @@ def prepare_notices(origin: str, accepted: Sequence[Accepted], *, driver: bool) 
     if driver:
         converted = for_driver(fresh, _sqlite())
         rows = (converted.notices.values, converted.versions.values)
-    return Prepared(origin, ids, dict(zip(seqs, zip(*rows, strict=True), strict=True)), driver)
+    return PreparedNotices(
+        origin, ids, dict(zip(seqs, zip(*rows, strict=True), strict=True)), driver
+    )
 
 
 async def apply_entries(
@@ -303,7 +305,7 @@ async def apply_entries(
     entries: Sequence[NoticeEntry],
     *,
     rows: bool = True,
-    prepared: Sequence[Prepared] = (),
+    prepared: Sequence[PreparedNotices] = (),
 ) -> list[tuple[NoticeEntry, NoticeRow | None, str | None]]:
     """Apply notice entries (others are passed over) in order; for each notice entry return
     the affected notice (None when `rows` is false: bulk callers that only count), or None

@@ -37,7 +37,7 @@ _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # replaced by the time of 
 Record = tuple[int, str | dict[str, Any]]  # (line, a JSON line's text or a merged CSV row)
 
 
-class Prepared(NamedTuple):
+class ValidatedLine(NamedTuple):
     """A validated notice of the file, ready to be sealed: its entry's parts, and the
     reference and line that skipping and error messages name."""
 
@@ -72,9 +72,9 @@ def _validate(
 
 def prepare(
     context: NoticeContext, batch: Sequence[Record]
-) -> tuple[list[Prepared], list[LineError]]:
+) -> tuple[list[ValidatedLine], list[LineError]]:
     """Validate raw notices against this node and turn each into its entry's parts."""
-    prepared: list[Prepared] = []
+    prepared: list[ValidatedLine] = []
     errors: list[LineError] = []
     for line, raw in batch:
         if isinstance(raw, str):
@@ -91,7 +91,9 @@ def prepare(
         except InvalidInput as exc:
             errors.extend(LineError(line, f"{f['field']}: {f['message']}") for f in exc.errors)
             continue
-        prepared.append(Prepared(draft.type, draft.body, draft.audience, notice.reference, line))
+        prepared.append(
+            ValidatedLine(draft.type, draft.body, draft.audience, notice.reference, line)
+        )
     return prepared, errors
 
 
@@ -118,7 +120,7 @@ class SealedBatch:
 
 
 def seal_prepared(
-    setup: Setup, start: int, batch: Sequence[Prepared], now: datetime
+    setup: Setup, start: int, batch: Sequence[ValidatedLine], now: datetime
 ) -> SealedBatch:
     drafts = [Draft(p.kind, p.body, p.audience, now) for p in batch]
     entries = seal_many(
@@ -159,11 +161,11 @@ def _worker_setup() -> Setup:
     return _SETUP
 
 
-def _prepare_in_worker(batch: list[Record]) -> tuple[list[Prepared], list[LineError]]:
+def _prepare_in_worker(batch: list[Record]) -> tuple[list[ValidatedLine], list[LineError]]:
     return prepare(_worker_setup().context, batch)
 
 
-def _seal_in_worker(start: int, batch: list[Prepared], now: datetime) -> SealedBatch:
+def _seal_in_worker(start: int, batch: list[ValidatedLine], now: datetime) -> SealedBatch:
     return seal_prepared(_worker_setup(), start, batch, now)
 
 
@@ -194,7 +196,7 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def prepare(self, all_records: Sequence[Record]) -> tuple[list[Prepared], list[LineError]]:
+    def prepare(self, all_records: Sequence[Record]) -> tuple[list[ValidatedLine], list[LineError]]:
         """Validate every record (in order); the prepared notices and every error."""
         if self._pool is None:
             return prepare(self.setup.context, all_records)
@@ -202,7 +204,7 @@ class Workers:
             list(all_records[i : i + PREPARE_CHUNK])
             for i in range(0, len(all_records), PREPARE_CHUNK)
         ]
-        prepared: list[Prepared] = []
+        prepared: list[ValidatedLine] = []
         errors: list[LineError] = []
         for chunk_prepared, chunk_errors in self._pool.map(_prepare_in_worker, chunks):
             prepared.extend(chunk_prepared)
@@ -210,7 +212,7 @@ class Workers:
         return prepared, errors
 
     def seal(
-        self, start: int, batch: Sequence[Prepared], now: datetime
+        self, start: int, batch: Sequence[ValidatedLine], now: datetime
     ) -> "asyncio.Future[SealedBatch]":
         """Seal a batch as entries `start, ...`, split across every worker. The work is handed
         to the workers before this returns (storing runs on the loop's thread without

@@ -27,7 +27,7 @@ from federation.errors import StaleSeal
 from federation.log import lock_log, log_size
 from service.node import Node
 from service.notices import publishing, queries
-from service.notices.import_workers import LineError, Prepared, Record, Workers
+from service.notices.import_workers import LineError, Record, ValidatedLine, Workers
 from service.storage.database import Database
 
 CSV_COLUMNS = (
@@ -145,7 +145,7 @@ def records(text: str, *, fmt: str) -> tuple[list[Record], list[LineError]]:
     return json_records(text), []
 
 
-def repeated(prepared: Sequence[Prepared]) -> list[LineError]:
+def repeated(prepared: Sequence[ValidatedLine]) -> list[LineError]:
     """An error for each notice that repeats the reference of an earlier one in the file:
     which of the two is right is for the officer to say, so neither is imported."""
     first: dict[str, int] = {}
@@ -163,8 +163,8 @@ def repeated(prepared: Sequence[Prepared]) -> list[LineError]:
 
 
 async def not_held(
-    db: Database, node: Node, prepared: Sequence[Prepared]
-) -> tuple[list[Prepared], int]:
+    db: Database, node: Node, prepared: Sequence[ValidatedLine]
+) -> tuple[list[ValidatedLine], int]:
     """The prepared notices whose reference none of this node's own notices holds, and how
     many were left out (imported before, by an earlier or crashed run, or published)."""
     async with db.read() as session:
@@ -185,7 +185,7 @@ async def publish_all(
     db: Database,
     node: Node,
     workers: Workers,
-    prepared: Sequence[Prepared],
+    prepared: Sequence[ValidatedLine],
     *,
     batch: int,
     clock: Callable[[], datetime],
@@ -242,7 +242,7 @@ async def publish_all(
 
 
 async def _publish_again(
-    session: AsyncSession, node: Node, items: Sequence[Prepared], *, now: datetime
+    session: AsyncSession, node: Node, items: Sequence[ValidatedLine], *, now: datetime
 ) -> list[SealedEntry]:
     """Seal and store a batch under the log's lock, in this process, leaving out the notices
     whose reference is taken by now."""

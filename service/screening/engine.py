@@ -9,12 +9,12 @@ import datetime
 
 from service.screening.index import NoticeIndex, Query, entry_head
 from service.screening.model import Application, Match, NoticeRecord, Thresholds
-from service.screening.scoring import Prepared, prepare, score_prepared
+from service.screening.scoring import PreparedApplication, prepare, score_prepared
 
 DEFAULT_THRESHOLDS = Thresholds()
 
 
-def query_of(prep: Prepared) -> Query:
+def query_of(prep: PreparedApplication) -> Query:
     """The index query of a prepared application (each distinct name looked up once)."""
     names = {n.keys for n in prep.names}
     return Query(

@@ -100,7 +100,7 @@ class AppName:
 
 
 @dataclass(frozen=True, slots=True)
-class Prepared:
+class PreparedApplication:
     """An application with its names, identifiers and texts turned into keys, once per screening."""
 
     app: Application
@@ -113,7 +113,7 @@ class Prepared:
     end_use_words: frozenset[str]
 
 
-def prepare(app: Application) -> Prepared:
+def prepare(app: Application) -> PreparedApplication:
     names: list[AppName] = []
     lookup: dict[str, list[int]] = {}
     by_identifier: dict[str, set[int]] = {}
@@ -130,7 +130,7 @@ def prepare(app: Application) -> Prepared:
                 lookup.setdefault(k, []).append(len(names))
             names.append(AppName(p, position, written, key, keys))
     selective = {k: tuple(v) for k, v in lookup.items() if len(v) <= MAX_FANOUT}
-    return Prepared(
+    return PreparedApplication(
         app=app,
         names=tuple(names),
         lookup=selective,
@@ -189,7 +189,9 @@ def _strength(similarity: float) -> float:
     return max(0.0, (similarity - NAME_FLOOR) / (1.0 - NAME_FLOOR))
 
 
-def _parties(prep: Prepared, notice: NoticeRecord, names: NameKeys) -> list[dict[str, Any]]:
+def _parties(
+    prep: PreparedApplication, notice: NoticeRecord, names: NameKeys
+) -> list[dict[str, Any]]:
     """Every notice party that matches an application party, strongest first."""
     found: dict[tuple[int, int], dict[str, Any]] = {}
     budget = MAX_NAME_PAIRS
@@ -235,7 +237,7 @@ def _parties(prep: Prepared, notice: NoticeRecord, names: NameKeys) -> list[dict
 
 
 def _detail(
-    prep: Prepared,
+    prep: PreparedApplication,
     p: int,
     party: Any,
     via: str,
@@ -258,7 +260,7 @@ def _detail(
     return detail
 
 
-def _items(prep: Prepared, notice: NoticeRecord) -> dict[str, Any]:
+def _items(prep: PreparedApplication, notice: NoticeRecord) -> dict[str, Any]:
     """The best pair of an application item and a notice item (distinct entries related once)."""
     mine: dict[str, list[int]] = {}
     for i, item in enumerate(prep.app.items[:MAX_ITEMS]):
@@ -292,7 +294,10 @@ def _items(prep: Prepared, notice: NoticeRecord) -> dict[str, Any]:
 
 
 def score_prepared(
-    prep: Prepared, notice: NoticeRecord, thresholds: Thresholds, names: NameKeys | None = None
+    prep: PreparedApplication,
+    notice: NoticeRecord,
+    thresholds: Thresholds,
+    names: NameKeys | None = None,
 ) -> Match | None:
     """The match of one notice against a prepared application, or None below `review`.
     `names` are the notice's name keys when the caller keeps them (the index does)."""

@@ -110,7 +110,7 @@ async def insert_foreign_entry(
     from federation.tables import EntryRow
     from keys.canonical import canonical_bytes
     from keys.ed25519 import KeyPair
-    from service.derive import apply_all
+    from service.derivation import apply_all
     from service.notices.derived import NoticeEntry
 
     foreign_key = KeyPair.generate()

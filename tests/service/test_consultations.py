@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from federation.tables import EntryRow
-from service.derive import rebuild_all
+from service.derivation import rebuild_all
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import (
     application,

@@ -15,7 +15,7 @@ from federation.log import append_own
 from federation.tables import EntryRow
 from keys.canonical import canonical_bytes
 from keys.ed25519 import KeyPair
-from service.derive import apply_all
+from service.derivation import apply_all
 from service.notices.body import notice_body
 from service.notices.derived import NoticeEntry
 from service.notices.schema import NoticeInput

@@ -31,7 +31,7 @@ FEDERATION = "denex.system.test"  # the template node's
 
 
 @dataclass
-class Prepared:
+class Scene:
     node: NodeDir
     notice_id: str
     bundle: Path
@@ -59,7 +59,7 @@ def sql(node: NodeDir, statement: str, *args: object) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture(scope="module")
-def prepared(node_template: NodeDir, tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+def scene(node_template: NodeDir, tmp_path_factory: pytest.TempPathFactory) -> Scene:
     work = tmp_path_factory.mktemp("json")
     node = copy_node(node_template, work / "node")
     notices = work / "one.jsonl"
@@ -73,13 +73,13 @@ def prepared(node_template: NodeDir, tmp_path_factory: pytest.TempPathFactory) -
     partner_card = work / "fr-sbdu.card"
     partner_card.write_bytes(partner.card())
     ok(node.run("peer", "add", partner_card, "--yes", "--regimes", "WA,EU"))
-    return Prepared(node, notice_id, bundle, card, partner)
+    return Scene(node, notice_id, bundle, card, partner)
 
 
 def test_token_list_json_has_every_token_with_the_status_the_table_shows(
-    prepared: Prepared, tmp_path: Path
+    scene: Scene, tmp_path: Path
 ) -> None:
-    node = copy_node(prepared.node, tmp_path / "node")
+    node = copy_node(scene.node, tmp_path / "node")
     sql(
         node,
         "UPDATE tokens SET revoked_at = '2026-12-01 10:00:00.000000' WHERE name = 'sys-officer'",
@@ -111,9 +111,9 @@ def test_token_list_json_has_every_token_with_the_status_the_table_shows(
     ]
 
 
-def test_peer_list_json_shows_the_roster(prepared: Prepared) -> None:
-    [peer] = parsed(ok(prepared.node.run("peer", "list", "--json")))["items"]
-    card = prepared.partner
+def test_peer_list_json_shows_the_roster(scene: Scene) -> None:
+    [peer] = parsed(ok(scene.node.run("peer", "list", "--json")))["items"]
+    card = scene.partner
     assert peer == {
         "node_id": "fr-sbdu",
         "name": "Partner authority fr-sbdu",
@@ -127,15 +127,15 @@ def test_peer_list_json_shows_the_roster(prepared: Prepared) -> None:
         "removed_at": None,
     }
     assert peer["added_at"].endswith("+00:00")
-    table = ok(prepared.node.run("peer", "list")).stdout.splitlines()[1]
+    table = ok(scene.node.run("peer", "list")).stdout.splitlines()[1]
     assert table.endswith(peer["fingerprint"]), "the fingerprint the table shows"
 
 
-def test_verify_json_reports_what_verified(prepared: Prepared) -> None:
-    trusted = parsed(ok(offline("verify", prepared.bundle, "--trust", prepared.card, "--json")))
+def test_verify_json_reports_what_verified(scene: Scene) -> None:
+    trusted = parsed(ok(offline("verify", scene.bundle, "--trust", scene.card, "--json")))
     assert trusted["verified"] is True and trusted["failures"] == []
     assert (trusted["origin"], trusted["federation"], trusted["notice_id"]) == (
-        "de-bafa", FEDERATION, prepared.notice_id,
+        "de-bafa", FEDERATION, scene.notice_id,
     )  # fmt: skip
     assert trusted["card"]["trusted"] is True
     [version] = trusted["versions"]
@@ -147,19 +147,19 @@ def test_verify_json_reports_what_verified(prepared: Prepared) -> None:
     assert any(checkpoint["key"][:16] in line for line in trusted["lines"])
     assert trusted["lines"][-1].startswith("This bundle proves what the log of de-bafa held")
 
-    untrusted = parsed(ok(offline("verify", prepared.bundle, "--json")))
+    untrusted = parsed(ok(offline("verify", scene.bundle, "--json")))
     assert untrusted["verified"] is True
     assert untrusted["card"] == {"fingerprint": trusted["card"]["fingerprint"], "trusted": False}
 
 
 def test_verify_json_of_a_tampered_bundle_says_what_broke_and_exits_1(
-    prepared: Prepared, tmp_path: Path
+    scene: Scene, tmp_path: Path
 ) -> None:
-    bundle = json.loads(prepared.bundle.read_bytes())
+    bundle = json.loads(scene.bundle.read_bytes())
     bundle["versions"][0]["content"]["body"] = base64.b64encode(b'{"forged":1}').decode()
     tampered = tmp_path / "tampered.json"
     tampered.write_bytes(canonical_bytes(bundle))
-    result = offline("verify", tampered, "--trust", prepared.card, "--json")
+    result = offline("verify", tampered, "--trust", scene.card, "--json")
     assert result.returncode == 1, result.stderr
     document = parsed(result)
     assert document["verified"] is False and document["versions"] == []
@@ -169,9 +169,9 @@ def test_verify_json_of_a_tampered_bundle_says_what_broke_and_exits_1(
     assert document["card"]["trusted"] is True and document["key_statements"]
 
 
-def test_verify_log_json_reports_the_log(prepared: Prepared) -> None:
-    document = parsed(ok(prepared.node.run("verify-log", "--json")))
-    [(size, root)] = sql(prepared.node, "SELECT size, root FROM logs WHERE origin = 'de-bafa'")
+def test_verify_log_json_reports_the_log(scene: Scene) -> None:
+    document = parsed(ok(scene.node.run("verify-log", "--json")))
+    [(size, root)] = sql(scene.node, "SELECT size, root FROM logs WHERE origin = 'de-bafa'")
     assert document["verified"] is True and document["failures"] == []
     assert (document["origin"], document["entries"]) == ("de-bafa", size)
     assert document["root"] == base64.b64encode(root).decode()
@@ -181,9 +181,9 @@ def test_verify_log_json_reports_the_log(prepared: Prepared) -> None:
 
 
 def test_verify_log_json_of_a_tampered_log_says_what_broke_and_exits_1(
-    prepared: Prepared, tmp_path: Path
+    scene: Scene, tmp_path: Path
 ) -> None:
-    node = copy_node(prepared.node, tmp_path / "node")
+    node = copy_node(scene.node, tmp_path / "node")
     [(seq,)] = sql(node, "SELECT max(seq) FROM entries WHERE type = 'notice.published'")
     sql(node, "UPDATE entries SET content_body = ? WHERE seq = ?", b'{"forged":1}', seq)
     result = node.run("verify-log", "--json")

@@ -7,11 +7,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.tables import EntryRow
 from service.consultations.derived import EXCHANGE_TYPES, apply_exchange, rebuild_exchange
-from service.notices.derived import NOTICE_TYPES, NoticeEntry, Prepared, apply_entries, rebuild
+from service.notices.derived import (
+    NOTICE_TYPES,
+    NoticeEntry,
+    PreparedNotices,
+    apply_entries,
+    rebuild,
+)
 
 
 async def apply_all(
-    session: AsyncSession, entries: Sequence[NoticeEntry], prepared: Sequence[Prepared] = ()
+    session: AsyncSession, entries: Sequence[NoticeEntry], prepared: Sequence[PreparedNotices] = ()
 ) -> None:
     """Apply stored entries of every type to the derived tables (bulk: no rows returned),
     with the notice rows a sync's verify workers prepared."""
