@@ -5,14 +5,14 @@
 
 1. Runs `denex init` in a temporary directory (SQLite) and appends `--entries` synthetic
    `notice.published` entries (~300-byte canonical JSON bodies, audience = the node) to the
-   node's own log, in batches of 1,000, through `federation.log.append_own` in this process:
+   node's own log, in batches of 1,000, through `federation.storage.log.append_own` in this process:
    sealing, the bulk entry insert, `tree.extend` and a signed checkpoint per batch -> entries/s.
-   The baseline runs on a second fresh node: the same sealing (`federation.entry.seal`), the
-   same bulk insert (`federation.bulk.insert_rows` with `entry_values`, as `append_own`
+   The baseline runs on a second fresh node: the same sealing (`federation.core.entry.seal`), the
+   same bulk insert (`federation.storage.bulk.insert_rows` with `entry_values`, as `append_own`
    does) and log-size update, but no tree and no checkpoint, for `--baseline` entries. The baseline batches are interleaved with the
    first with-tree batches, so both meet the same machine conditions -> ratio tree / baseline.
 2. At the full size: inclusion and consistency proof latency in-process
-   (`federation.tree.inclusion_proof` / `consistency_proof`, each through its own
+   (`federation.storage.tree.inclusion_proof` / `consistency_proof`, each through its own
    `Database.rows()` as the proof routes do: on SQLite the point-read connection; random
    indexes and pairs, with a `tree.SubtreeCache` as the proof routes use, warmed only by
    the proofs of the run), and over HTTP against `denex serve` on 127.0.0.1 (signed as a
@@ -24,7 +24,7 @@
    proof (O(log n)) or the table. The SQL plan and the "subtree hashes one proof asks the
    database for" row describe a proof without the cache.
 3. Publishes one notice through the API (officer token), fetches its evidence bundle
-   (`GET /api/v1/evidence/{id}`, auditor token) and times `federation.evidence.verify_bundle`
+   (`GET /api/v1/evidence/{id}`, auditor token) and times `federation.core.evidence.verify_bundle`
    over it (median of 50 runs). The server gets SIGTERM at the end.
 
 Every figure is printed beside its target in one table; `--markdown FILE` appends that table
@@ -70,14 +70,15 @@ from bench.publish import (  # noqa: E402 (after the path set-up)
     serving,
     text_table,
 )
-from federation import checkpoint as cp  # noqa: E402
-from federation import httpsig, merkle, tree  # noqa: E402
-from federation.bulk import insert_rows  # noqa: E402
-from federation.client import PeerAuth  # noqa: E402
-from federation.entry import Draft, format_time, seal  # noqa: E402
-from federation.evidence import verify_bundle  # noqa: E402
-from federation.log import append_own, entry_values, lock_log, log_size  # noqa: E402
-from federation.tables import EntryRow, LogRow  # noqa: E402
+from federation.core import checkpoint as cp  # noqa: E402
+from federation.core import httpsig, merkle  # noqa: E402
+from federation.core.entry import Draft, format_time, seal  # noqa: E402
+from federation.core.evidence import verify_bundle  # noqa: E402
+from federation.network.client import PeerAuth  # noqa: E402
+from federation.storage import tree  # noqa: E402
+from federation.storage.bulk import insert_rows  # noqa: E402
+from federation.storage.log import append_own, entry_values, lock_log, log_size  # noqa: E402
+from federation.storage.tables import EntryRow, LogRow  # noqa: E402
 from keys.canonical import canonical_bytes  # noqa: E402
 from keys.card import card_body, make_card  # noqa: E402
 from keys.ed25519 import KeyPair  # noqa: E402
@@ -89,7 +90,7 @@ from service.storage.database import Database  # noqa: E402
 RATIO_TARGET = 0.80  # appends/s with the tree >= 80% of the rate without it
 PROOF_P95_MS = 0.5  # in-process proof generation at size
 HTTP_P95_MS = 5.0  # GET /federation/v1/logs/{origin}/proof/... at size
-VERIFY_MS = 20.0  # federation.evidence.verify_bundle, median
+VERIFY_MS = 20.0  # federation.core.evidence.verify_bundle, median
 BATCH = 1_000
 SMALL_SIZE = 1_000  # proofs in a small tree of the same database, for the O(log n) comparison
 MIN_SAMPLES = 100  # a latency series stops at its time budget only after this many

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.publish import denex, init_node, serving
-from federation.entry import Draft
-from federation.log import append_own
+from federation.core.entry import Draft
+from federation.storage.log import append_own
 from keys.canonical import canonical_bytes
 from keys.ed25519 import KeyPair
 from service.derivation import apply_all

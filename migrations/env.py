@@ -3,7 +3,7 @@
 from alembic import context
 
 import service.storage.models  # noqa: F401  (registers the service tables)
-from federation.tables import metadata
+from federation.storage.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:

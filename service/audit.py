@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.bulk import insert_rows
-from federation.entry import format_time
+from federation.core.entry import format_time
+from federation.storage.bulk import insert_rows
 from keys.canonical import canonical_bytes
 from service.storage.models import AuditRow
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.tables import EntryRow
+from federation.storage.tables import EntryRow
 from service.consultations.derived import EXCHANGE_TYPES, apply_exchange, rebuild_exchange
 from service.notices.derived import (
     NOTICE_TYPES,

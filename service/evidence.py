@@ -8,9 +8,10 @@ cosignatures arrive with federation; until then the bundle says there are none.
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import evidence, tree
-from federation.entry import KEY_TYPES
-from federation.tables import EntryRow, LogRow
+from federation.core import evidence
+from federation.core.entry import KEY_TYPES
+from federation.storage import tree
+from federation.storage.tables import EntryRow, LogRow
 from keys.canonical import canonical_bytes
 from keys.ed25519 import b64
 from service.errors import Conflict, NotFound

@@ -7,7 +7,7 @@ whichever `denex serve` worker answers, and no event can be missed by a worker t
 see it. Every query is bounded by the roster, not by the number of entries or notices: the
 `logs` rows (one per origin held), the active peers and what they listed (`peer_heads`,
 filtered to roster origins by its primary key), the quarantine (at most
-federation.replica.QUARANTINE_ROWS a peer), and two counts of unanswered consultations past
+federation.storage.replica.QUARANTINE_ROWS a peer), and two counts of unanswered consultations past
 due over the (party, reply_due) indexes.
 """
 
@@ -18,7 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow, QuarantineRow
+from federation.storage.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow, QuarantineRow
 from service.storage.models import ConsultationRow
 from service.syncing import stop_kind
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.tables import UtcDateTime
+from federation.storage.tables import UtcDateTime
 from service import audit
 from service.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, ServiceError
 from service.storage.database import Database

@@ -12,11 +12,11 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import keystate
-from federation.entry import KEY_TYPES, Draft
-from federation.errors import EntryError
-from federation.log import append_own, lock_log, log_size
-from federation.tables import EntryRow
+from federation.core import keystate
+from federation.core.entry import KEY_TYPES, Draft
+from federation.core.errors import EntryError
+from federation.storage.log import append_own, lock_log, log_size
+from federation.storage.tables import EntryRow
 from keys.canonical import canonical_bytes, parse_canonical
 from keys.custody import destroy, save_key
 from keys.ed25519 import KeyPair, key_id

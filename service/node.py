@@ -15,9 +15,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.entry import KEY_TYPES, Draft, format_time
-from federation.log import append_own
-from federation.tables import PeerRow
+from federation.core.entry import KEY_TYPES, Draft, format_time
+from federation.storage.log import append_own
+from federation.storage.tables import PeerRow
 from keys.canonical import canonical_bytes
 from keys.card import card_body, make_card
 from keys.custody import kdf_of_file, load_key, replace_key, save_key
@@ -274,7 +274,7 @@ _key_files: dict[tuple[str, int, int], bytes | None] = {}
 
 def own_signing_keys(node: Node) -> list[bytes]:
     """Public keys of this node's signing key files (`<keys dir>/signing-*.pem`), the one in
-    use first: what `federation.own_copy` counts as this node's own beyond its stored key
+    use first: what `federation.core.own_copy` counts as this node's own beyond its stored key
     state (a database restored from before a key rotation, its key files kept). A file that
     does not load is passed over. Each file is decrypted once per process (blocking: call it
     in a thread), then remembered by path, size and modification time."""

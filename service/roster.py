@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import keystate
-from federation.entry import KEY_TYPES
-from federation.errors import EntryError
-from federation.identity import is_federation_id, is_node_id
-from federation.tables import EntryRow, PeerRow
+from federation.core import keystate
+from federation.core.entry import KEY_TYPES
+from federation.core.errors import EntryError
+from federation.core.identity import is_federation_id, is_node_id
+from federation.storage.tables import EntryRow, PeerRow
 from keys.canonical import parse_canonical
 from keys.card import Card, verify_card
 from keys.dsse import open_envelope

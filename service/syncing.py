@@ -17,14 +17,13 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import own_copy, replica
-from federation.client import PeerAuth
-from federation.entry import Draft, SealedEntry
-from federation.errors import FederationError
-from federation.follow import MAX_PAGE_ENTRIES, Accepted
-from federation.log import append_own, lock_log, log_size
-from federation.replica import overdue_content
-from federation.sync import (
+from federation.core import own_copy
+from federation.core.entry import Draft, SealedEntry
+from federation.core.errors import FederationError
+from federation.core.follow import MAX_PAGE_ENTRIES, Accepted
+from federation.core.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
+from federation.network.client import PeerAuth
+from federation.network.pull import (
     RESTORED,
     AdvertisedHead,
     PeerError,
@@ -34,15 +33,17 @@ from federation.sync import (
     restored_reason,
     retry_bounds,
 )
-from federation.tables import (
+from federation.network.verify_pool import Prepare
+from federation.storage import replica
+from federation.storage.log import append_own, lock_log, log_size
+from federation.storage.replica import overdue_content
+from federation.storage.tables import (
     LogRow,
     PeerHeadRow,
     PeerRow,
     PeerSyncRow,
     QuarantineRow,
 )
-from federation.verify_pool import Prepare
-from federation.witness import MAX_CHECKPOINTS, WITNESSED, witness_body
 from service.derivation import apply_all, rebuild_all
 from service.errors import NotFound
 from service.keyadmin import adopt_key_in_force
@@ -217,7 +218,7 @@ DIFFERENT_COPY = "holds a different copy of this node's log"
 
 # Why appends to this node's log stopped, as a small fixed set (the metrics' label): the
 # start-up check still running, a restored backup awaiting `denex recover`, a peer's
-# differing copy signed by this node's key, or proven equivocation (federation.replica.freeze)
+# differing copy signed by this node's key, or proven equivocation (federation.storage.replica.freeze)
 STOP_KINDS = ("checking", "restored", "different_copy", "equivocation")
 
 
@@ -249,7 +250,7 @@ async def check_own_log(
     disagrees with this node's tree holds a different copy: the evidence is kept and appends
     stay stopped (DESIGN §5: "a longer or different copy"). Anything else a peer claims (a
     bare size, a checkpoint not signed by this node's key) is logged and ignored
-    (`federation.own_copy`). A peer that does not answer in time is passed over (a node must
+    (`federation.core.own_copy`). A peer that does not answer in time is passed over (a node must
     work while partners are down); the sync rounds ask it again. Returns the peers found
     longer or different."""
     me = node.identity.node_id

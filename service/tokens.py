@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.tables import stored_moment
+from federation.storage.tables import stored_moment
 from service.errors import AuthenticationError, InvalidInput, NotFound
 from service.notices.text import text_problem
 from service.storage.database import Database

@@ -5,7 +5,7 @@ import base64
 import json
 from typing import Any
 
-from federation.entry import Draft, parse_time, seal
+from federation.core.entry import Draft, parse_time, seal
 from keys.ed25519 import KeyPair
 
 HOWS = ("signature", "leaf", "content", "gap", "reorder", "origin", "federation")

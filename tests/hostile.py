@@ -34,10 +34,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from federation import merkle
-from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
-from federation.client import PeerAuth
-from federation.entry import SALT_BYTES, Draft, SealedEntry, content_hash, format_time, seal
+from federation.core import merkle
+from federation.core.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from federation.core.entry import SALT_BYTES, Draft, SealedEntry, content_hash, format_time, seal
+from federation.network.client import PeerAuth
 from keys.canonical import canonical_bytes
 from keys.card import card_body, make_card
 from keys.dsse import ENTRY_TYPE, sign_envelope

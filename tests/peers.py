@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from federation.client import PeerAuth
-from federation.entry import format_time
-from federation.tables import PeerRow
+from federation.core.entry import format_time
+from federation.network.client import PeerAuth
+from federation.storage.tables import PeerRow
 from keys.card import card_body, make_card
 from keys.ed25519 import KeyPair
 from service.roster import add_peer

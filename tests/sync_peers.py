@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from federation.client import PeerAuth
-from federation.sync import PeerReport
-from federation.tables import PeerRow
+from federation.network.client import PeerAuth
+from federation.network.pull import PeerReport
+from federation.storage.tables import PeerRow
 from service.api.app import create_app
 from service.api.state import AppState
 from service.metrics import Metrics

@@ -53,7 +53,7 @@ def upgrade() -> None:
 
 def _backfill_trees() -> None:
     """Build the tree of every log already stored (checkpoints follow at the next append)."""
-    from federation import merkle
+    from federation.core import merkle
 
     bind = op.get_bind()
     origins = [row[0] for row in bind.execute(sa.text("SELECT origin FROM logs"))]

@@ -8,7 +8,7 @@ service.api.limits). The request's `Host` is never trusted for this (nor any
 `X-Forwarded-*`), so a signature a partner made for another node's URL does not verify here.
 The key id is looked up among the keys active peers may use now
 (service.roster.peer_signing_keys, through one PeerKeyCache per app), the signature is
-verified with federation.httpsig, and its replay key is recorded (service.api.replays): a
+verified with federation.core.httpsig, and its replay key is recorded (service.api.replays): a
 second use is refused. Every failure is a PeerAuthenticationError, a 401 problem document.
 """
 
@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from federation import httpsig
-from federation.errors import PeerAuthError
+from federation.core import httpsig
+from federation.core.errors import PeerAuthError
 from service.api.access import note_peer
 from service.api.deps import StateDep
 from service.api.replays import ReplayCache

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from federation import httpsig
-from federation.identity import NODE_ID_PATTERN
+from federation.core import httpsig
+from federation.core.identity import NODE_ID_PATTERN
 from service import errors
 from service.api.problem_types import BLANK, BY_STATUS, KINDS, Kind, kind
 from service.notices import control

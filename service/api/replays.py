@@ -1,6 +1,6 @@
 """Each federation request signature is accepted once (DESIGN §5): the replay cache.
 
-A verified signature's replay key (federation.httpsig.Verified.replay_key) is stored until
+A verified signature's replay key (federation.core.httpsig.Verified.replay_key) is stored until
 its `created` window ends; storing it a second time fails, and that request is refused as a
 replay. The store is a small SQLite file in the node's data directory
 (`request-signatures.sqlite`, mode 0600), shared by every worker process of the node (they
@@ -23,7 +23,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from federation.httpsig import WINDOW_SECONDS, Verified
+from federation.core.httpsig import WINDOW_SECONDS, Verified
 from service.errors import PeerAuthenticationError, TooManyRequests
 
 FILE = "request-signatures.sqlite"

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 
 def iso(moment: datetime | date | None) -> str | None:
-    """ISO 8601 on the wire; times in UTC with their offset (federation.tables.UtcDateTime)."""
+    """ISO 8601 on the wire; times in UTC with their offset (federation.storage.tables.UtcDateTime)."""
     return moment.isoformat() if moment is not None else None
 
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from federation.audit_log import LogAuditError, LogAuditor
-from federation.checkpoint import VerifiedCheckpoint
-from federation.evidence import EvidenceError, Report, verify_bundle
-from federation.log import read_entries
-from federation.tables import LogRow, PeerRow
+from federation.core.audit_log import LogAuditError, LogAuditor
+from federation.core.checkpoint import VerifiedCheckpoint
+from federation.core.evidence import EvidenceError, Report, verify_bundle
+from federation.storage.log import read_entries
+from federation.storage.tables import LogRow, PeerRow
 from keys.ed25519 import b64, key_id
 from service import audit
 from service.cli.common import CliError, DataDir, Json, print_json, run, say, settings_for

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 # module is the only one that imports typer._click.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
-from federation.errors import FederationError
+from federation.core.errors import FederationError
 from keys.errors import KeysError
 from service.cli.common import CliError
 from service.errors import ServiceError

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from federation.identity import is_federation_id, is_node_id
+from federation.core.identity import is_federation_id, is_node_id
 from service.cli import serving
 from service.cli.common import CliError, DataDir, run, say, settings_for
 from service.keyadmin import destroy_unneeded_keys

@@ -12,7 +12,7 @@ import typer
 from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.entry import SealedEntry
+from federation.core.entry import SealedEntry
 from service import audit
 from service.cli.common import CliError, DataDir, run, say, settings_for
 from service.notices import importing, publishing, queries

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from federation.tables import PeerRow
+from federation.storage.tables import PeerRow
 from keys.ed25519 import fingerprint
 from service import roster
 from service.api.schemas import iso

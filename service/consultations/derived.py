@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.tables import EntryRow
+from federation.storage.tables import EntryRow
 from service.notices.derived import NoticeEntry, stored_entries
 from service.storage.models import ApprovalRow, ConsultationRow, NoticeRow
 

@@ -16,7 +16,7 @@ import uuid_utils.compat as uuid_compat
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.entry import Draft
+from federation.core.entry import Draft
 from keys.canonical import canonical_bytes
 from service.consultations.derived import apply_exchange
 from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput

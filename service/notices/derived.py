@@ -22,10 +22,10 @@ from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.bulk import DriverRows, driver_rows, insert_rows
-from federation.entry import SealedEntry
-from federation.follow import Accepted
-from federation.tables import EntryRow
+from federation.core.entry import SealedEntry
+from federation.core.follow import Accepted
+from federation.storage.bulk import DriverRows, driver_rows, insert_rows
+from federation.storage.tables import EntryRow
 from service.notices.rows import FreshRows, new_notice, notice_values, version_row
 from service.storage.database import sqlite_dialect
 from service.storage.models import NoticeRow, NoticeVersionRow

@@ -7,7 +7,7 @@ from typing import Any
 
 import uuid_utils.compat as uuid_compat
 
-from federation.entry import MAX_CONTENT_BYTES, Draft
+from federation.core.entry import MAX_CONTENT_BYTES, Draft
 from keys.canonical import canonical_bytes
 from service.errors import InvalidInput
 from service.notices.body import notice_body

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from federation.entry import SealedEntry
+from federation.core.entry import SealedEntry
 from service import audit
 from service.errors import DuplicateReference
 from service.node import Node

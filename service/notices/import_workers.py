@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 from pydantic import ValidationError
 
-from federation.entry import Draft, SealedEntry, seal_many
-from federation.lifeline import die_with_parent
+from federation.core.entry import Draft, SealedEntry, seal_many
+from federation.network.lifeline import die_with_parent
 from keys.ed25519 import KeyPair
 from service.errors import InvalidInput
 from service.notices.drafting import published_draft

@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.entry import Draft, SealedEntry
-from federation.errors import StaleSeal
-from federation.log import lock_log, log_size
+from federation.core.entry import Draft, SealedEntry
+from federation.core.errors import StaleSeal
+from federation.storage.log import lock_log, log_size
 from service.node import Node
 from service.notices import publishing, queries
 from service.notices.import_workers import LineError, Record, ValidatedLine, Workers

@@ -13,10 +13,10 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.entry import Draft, SealedEntry
-from federation.errors import AppendsStopped, StaleSeal
-from federation.log import append_own, append_sealed, lock_log
-from federation.tables import LogRow
+from federation.core.entry import Draft, SealedEntry
+from federation.core.errors import AppendsStopped, StaleSeal
+from federation.storage.log import append_own, append_sealed, lock_log
+from federation.storage.tables import LogRow
 from keys.canonical import canonical_bytes
 from service.errors import (
     Conflict,

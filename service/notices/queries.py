@@ -21,7 +21,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from federation.tables import EntryRow
+from federation.storage.tables import EntryRow
 from keys.canonical import canonical_bytes
 from service.errors import InvalidInput, NotFound
 from service.notices import control, text

@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
-from federation.identity import NODE_ID_PATTERN
+from federation.core.identity import NODE_ID_PATTERN
 from service.notices import control, text
 from service.notices.text import text_problem
 from service.notices.vocabulary import COUNTRIES, CURRENCIES

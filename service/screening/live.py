@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.tables import EntryRow, LogRow
+from federation.storage.tables import EntryRow, LogRow
 from keys.ed25519 import b64
 from service.screening.engine import Screener
 from service.screening.model import notice_record

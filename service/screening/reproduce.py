@@ -15,8 +15,8 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.tables import EntryRow
-from federation.tree import root_at
+from federation.storage.tables import EntryRow
+from federation.storage.tree import root_at
 from keys.ed25519 import b64
 from service.errors import Conflict, NotFound
 from service.notices.derived import NOTICE_TYPES

@@ -18,8 +18,8 @@ import uuid_utils.compat as uuid_compat
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.bulk import insert_rows
-from federation.tables import LogRow
+from federation.storage.bulk import insert_rows
+from federation.storage.tables import LogRow
 from service import audit
 from service.errors import Conflict, NotFound
 from service.screening.live import Key, LiveIndex

@@ -2,7 +2,7 @@
 
 SQLite (the embedded default) runs in WAL mode; write transactions open with
 `BEGIN IMMEDIATE` so that appends are serialised before they read the log size. PostgreSQL
-uses ordinary transactions; per-origin advisory locks serialise appends (see federation.log).
+uses ordinary transactions; per-origin advisory locks serialise appends (see federation.storage.log).
 
 SQLite statements run on the event loop's own thread (`InlineSQLite`), not on a driver
 thread: they take microseconds, and a hand-off per call cost more than the work. Only a
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from federation.tree import Rows, SessionRows
+from federation.storage.tree import Rows, SessionRows
 
 BUSY_TIMEOUT_MS = 60_000  # how long a statement waits for another process's lock
 BULK_ROWS = 200  # an executemany of this many rows runs beside the loop (InlineSQLite.beside)
@@ -204,7 +204,7 @@ def _inline_connector(url: str) -> Callable[[], Any]:
 
 
 class _PointRows:
-    """`federation.tree.Rows` on the point-read connection (autocommit: each statement reads
+    """`federation.storage.tree.Rows` on the point-read connection (autocommit: each statement reads
     the latest commit); if the database is busy, through a read session instead."""
 
     paramstyle = "qmark"

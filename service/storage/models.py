@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from federation.tables import Base, UtcDateTime
+from federation.storage.tables import Base, UtcDateTime
 
 
 class NodeRow(Base):

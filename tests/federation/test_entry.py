@@ -1,4 +1,4 @@
-"""federation.entry and federation.identity: sealing and verifying log entries (DESIGN §2-§4).
+"""federation.core.entry and federation.core.identity: sealing and verifying log entries (DESIGN §2-§4).
 
 `seal` is the honest writer; `signed` below builds envelopes by hand so that headers no honest
 writer would produce can be put in front of `verify_entry`, which must refuse them all.
@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from federation.entry import (
+from federation.core.entry import (
     ENTRY_TYPES,
     KEY_TYPES,
     MAX_CONTENT_BYTES,
@@ -32,8 +32,8 @@ from federation.entry import (
     seal,
     verify_entry,
 )
-from federation.errors import EntryError, FederationError
-from federation.identity import is_federation_id, is_node_id
+from federation.core.errors import EntryError, FederationError
+from federation.core.identity import is_federation_id, is_node_id
 from keys.canonical import canonical_bytes
 from keys.dsse import CARD_TYPE, ENTRY_TYPE, sign_envelope
 from keys.ed25519 import KeyPair, b64

@@ -1,4 +1,4 @@
-"""federation.httpsig: RFC 9421 request signatures in denex's profile, and RFC 9530 digests.
+"""federation.core.httpsig: RFC 9421 request signatures in denex's profile, and RFC 9530 digests.
 
 RFC 9421 Appendix B.2.6 (Ed25519) is read in place from `shared/vectors/rfc9421/` beside the
 checkout: the exact signature base is rebuilt, the published signature verifies under the
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from federation import httpsig
-from federation.errors import PeerAuthError
+from federation.core import httpsig
+from federation.core.errors import PeerAuthError
 from keys.ed25519 import KeyPair
 
 VECTOR = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "rfc9421" / "b26-ed25519.json"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from federation import merkle
+from federation.core import merkle
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "merkle"
 

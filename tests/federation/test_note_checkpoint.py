@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from federation import checkpoint as cp
-from federation import note
+from federation.core import checkpoint as cp
+from federation.core import note
 from keys.ed25519 import KeyPair
 
 VECTOR = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "signed-note"

@@ -1,4 +1,4 @@
-"""What a peer's copy of this node's own log proves (federation.own_copy): only a checkpoint
+"""What a peer's copy of this node's own log proves (federation.core.own_copy): only a checkpoint
 of this node's log signed by its own key; a bare size, another origin's or another key's
 checkpoint, or garbage is ignored with a reason, so that no peer stops appends by saying so."""
 
@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from federation import checkpoint as cp
-from federation import keystate
-from federation.own_copy import OwnCopy, judge
+from federation.core import checkpoint as cp
+from federation.core import keystate
+from federation.core.own_copy import OwnCopy, judge
 from keys.ed25519 import KeyPair, b64
 
 ORIGIN = "denex.test/de-bafa"

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from federation.entry import (
+from federation.core.entry import (
     ENTRY_TYPES,
     HEADER_FIELDS,
     Draft,
@@ -27,8 +27,8 @@ from federation.entry import (
     seal,
     verify_entry,
 )
-from federation.errors import EntryError, FederationError
-from federation.follow import Accepted, Follower, PageError, WireEntry, parse_page
+from federation.core.errors import EntryError, FederationError
+from federation.core.follow import Accepted, Follower, PageError, WireEntry, parse_page
 from keys.canonical import canonical_bytes, parse_canonical
 from keys.dsse import ENTRY_TYPE, open_envelope, sign_envelope, verify_envelope
 from keys.ed25519 import KeyPair, b64

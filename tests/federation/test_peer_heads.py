@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from federation import replica
-from federation.tables import PeerHeadRow
+from federation.storage import replica
+from federation.storage.tables import PeerHeadRow
 from tests.nodes import LiveNode
 
 T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)

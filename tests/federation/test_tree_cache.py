@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import event
 
 import service.storage.models  # noqa: F401  (registers every table)
-from federation import merkle, tree
+from federation.core import merkle
+from federation.storage import tree
 from service.storage.database import Database
 from service.storage.migrate import upgrade
 

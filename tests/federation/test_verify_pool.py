@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from federation.entry import Draft, SealedEntry, seal
-from federation.follow import Follower, PageError, WireEntry
-from federation.verify_pool import VerifyPool
+from federation.core.entry import Draft, SealedEntry, seal
+from federation.core.follow import Follower, PageError, WireEntry
+from federation.network.verify_pool import VerifyPool
 from keys.canonical import canonical_bytes, parse_canonical
 from keys.ed25519 import KeyPair, b64
 from keys.errors import CanonicalError
@@ -128,7 +128,7 @@ def test_parse_canonical_fast_path_agrees_with_the_strict_one(value: object, spa
 _POOL_USER = """
 import asyncio
 from tests.federation.test_verify_pool import _follower, _log, _wire
-from federation.verify_pool import VerifyPool
+from federation.network.verify_pool import VerifyPool
 
 page = _wire(_log(1000, rotate_at=999))
 pool = VerifyPool(workers=2)

@@ -36,8 +36,8 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
-from federation.witness import cosigned
+from federation.core.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from federation.core.witness import cosigned
 from tests.hostile import Hostile
 from tests.security.conftest import FEDERATION, Ring, make_ring
 from tests.service.notice_data import notice

@@ -105,9 +105,9 @@ async def insert_foreign_entry(
     """An entry of `origin` (audience: it and `audience`, de-bafa unless given), stored and
     applied as sync would; the reason it was flagged, which must be one if and only if
     `flagged`."""
-    from federation.entry import Draft
-    from federation.log import append_own
-    from federation.tables import EntryRow
+    from federation.core.entry import Draft
+    from federation.storage.log import append_own
+    from federation.storage.tables import EntryRow
     from keys.canonical import canonical_bytes
     from keys.ed25519 import KeyPair
     from service.derivation import apply_all

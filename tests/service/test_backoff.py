@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from federation.sync import retry_bounds
-from federation.tables import PeerSyncRow
+from federation.network.pull import retry_bounds
+from federation.storage.tables import PeerSyncRow
 from service.syncing import due_peers, sync_round
 from tests.nodes import FakeClock, LiveNode
 from tests.sync_peers import peer_client

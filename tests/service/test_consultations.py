@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from federation.tables import EntryRow
+from federation.storage.tables import EntryRow
 from service.derivation import rebuild_all
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import (

@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 import httpx
 from sqlalchemy import select
 
-from federation.checkpoint import Checkpoint, sign_checkpoint
-from federation.client import PeerAuth
-from federation.sync import PeerReport
-from federation.tables import LogRow
-from federation.witness import cosigned
+from federation.core.checkpoint import Checkpoint, sign_checkpoint
+from federation.core.witness import cosigned
+from federation.network.client import PeerAuth
+from federation.network.pull import PeerReport
+from federation.storage.tables import LogRow
 from service.syncing import sync_round
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from federation.evidence import EvidenceError, verify_bundle
+from federation.core.evidence import EvidenceError, verify_bundle
 from keys.card import card_body, make_card
 from keys.ed25519 import KeyPair, b64, unb64
 from service.cli.main import main

@@ -5,9 +5,9 @@ import base64
 
 import pytest
 
-from federation import checkpoint as cp
-from federation import merkle
-from federation.client import PeerAuth
+from federation.core import checkpoint as cp
+from federation.core import merkle
+from federation.network.client import PeerAuth
 from tests.nodes import LiveNode
 from tests.peers import peer_auth
 from tests.service.notice_data import notice

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from federation.tables import EntryRow
+from federation.storage.tables import EntryRow
 from service import audit
 from service.errors import InvalidInput
 from service.notices.schema import NoticeInput

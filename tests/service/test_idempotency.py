@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from federation.tables import EntryRow
+from federation.storage.tables import EntryRow
 from service import idempotency
 from service.storage.models import AuditRow, IdempotencyRow, NoticeRow, ScreeningRow
 from service.tokens import authenticate, create_token, revoke_token

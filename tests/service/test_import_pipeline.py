@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.entry import SealedEntry, verify_entry
-from federation.tables import EntryRow
+from federation.core.entry import SealedEntry, verify_entry
+from federation.storage.tables import EntryRow
 from keys.ed25519 import key_id
 from service.notices import importing, publishing
 from service.notices.derived import rebuild

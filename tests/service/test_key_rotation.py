@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from federation import checkpoint as cp
-from federation import keystate
-from federation.entry import KEY_TYPES, parse_time
-from federation.evidence import EvidenceError, verify_bundle
-from federation.tables import EntryRow, LogRow
+from federation.core import checkpoint as cp
+from federation.core import keystate
+from federation.core.entry import KEY_TYPES, parse_time
+from federation.core.evidence import EvidenceError, verify_bundle
+from federation.storage.tables import EntryRow, LogRow
 from keys.canonical import parse_canonical
 from keys.card import verify_card
 from keys.custody import save_key

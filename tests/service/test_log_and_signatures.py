@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
-from federation.tables import EntryRow, LogRow
+from federation.storage.tables import EntryRow, LogRow
 from service.cli.main import main as denex
 from service.notices.derived import rebuild
 from service.storage.models import NoticeRow, NoticeVersionRow

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
-from federation.entry import Draft
-from federation.log import append_own
-from federation.tables import EntryRow
+from federation.core.entry import Draft
+from federation.storage.log import append_own
+from federation.storage.tables import EntryRow
 from keys.canonical import canonical_bytes
 from keys.ed25519 import KeyPair
 from service.derivation import apply_all

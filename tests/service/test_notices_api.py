@@ -16,7 +16,7 @@ import httpx
 import uuid_utils.compat as uuid_compat
 from sqlalchemy import func, select
 
-from federation.tables import EntryRow
+from federation.storage.tables import EntryRow
 from service.storage.models import AuditRow, NoticeRow
 from service.tokens import create_token, revoke_token
 from tests.nodes import START, FakeClock, LiveNode

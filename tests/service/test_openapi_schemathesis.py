@@ -56,7 +56,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from federation import httpsig
+from federation.core import httpsig
 from keys.ed25519 import KeyPair
 from service.api.app import create_app
 from tests.nodes import FakeClock, LiveNode

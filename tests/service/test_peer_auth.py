@@ -18,9 +18,9 @@ import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import httpsig
-from federation.client import PeerAuth
-from federation.tables import EntryRow
+from federation.core import httpsig
+from federation.network.client import PeerAuth
+from federation.storage.tables import EntryRow
 from keys.ed25519 import KeyPair
 from service.api.app import create_app
 from service.api.replays import FILE, PRUNE_EVERY, ReplayCache

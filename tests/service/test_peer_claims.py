@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from federation.checkpoint import Checkpoint, sign_checkpoint
-from federation.tables import LogRow, PeerHeadRow
+from federation.core.checkpoint import Checkpoint, sign_checkpoint
+from federation.storage.tables import LogRow, PeerHeadRow
 from keys.ed25519 import KeyPair
 from service import keyadmin
 from service.node import ROOT_KEY_FILE, load_keypair

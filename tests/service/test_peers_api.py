@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from federation import keystate
-from federation.tables import PeerRow
+from federation.core import keystate
+from federation.storage.tables import PeerRow
 from keys.ed25519 import KeyPair, fingerprint
 from service.errors import Conflict, InvalidInput, NotFound
 from service.roster import PeerKey, add_peer, http_keys, list_peers, merge_keys, remove_peer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from federation.tables import LogRow
+from federation.storage.tables import LogRow
 from service.storage.database import Database
 from service.storage.migrate import upgrade
 from tests.nodes import START, LiveNode

@@ -8,15 +8,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from federation import replica
-from federation.replica import (
+from federation.storage import replica
+from federation.storage.replica import (
     QUARANTINE_BYTES,
     QUARANTINE_INTERVAL,
     QUARANTINE_ITEM_BYTES,
     QUARANTINE_REASON_CHARS,
     QUARANTINE_ROWS,
 )
-from federation.tables import PeerSyncRow, QuarantineRow
+from federation.storage.tables import PeerSyncRow, QuarantineRow
 from tests.forgery import tamper_page
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from federation.entry import Draft
-from federation.log import append_own
-from federation.tables import EntryRow
+from federation.core.entry import Draft
+from federation.storage.log import append_own
+from federation.storage.tables import EntryRow
 from keys.canonical import canonical_bytes
 from service.api.app import create_app
 from service.api.state import AppState

@@ -15,14 +15,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
-from federation.client import PeerAuth
-from federation.entry import Draft
-from federation.follow import PageError, WireEntry, parse_page
-from federation.log import append_own
-from federation.replica import mark_fresh
-from federation.tables import EntryRow, EquivocationRow, LogRow
-from federation.witness import witness_body, witnessed
+from federation.core.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from federation.core.entry import Draft
+from federation.core.follow import PageError, WireEntry, parse_page
+from federation.core.witness import witness_body, witnessed
+from federation.network.client import PeerAuth
+from federation.storage.log import append_own
+from federation.storage.replica import mark_fresh
+from federation.storage.tables import EntryRow, EquivocationRow, LogRow
 from service.storage.models import NoticeRow
 from service.syncing import CHECKING, check_own_log, due_peers, recover, witness
 from tests.forgery import HOWS, tamper_page

@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import verify_pool
-from federation.entry import Draft, SealedEntry
-from federation.log import append_own, lock_log
-from federation.tables import EntryRow
+from federation.core.entry import Draft, SealedEntry
+from federation.network import verify_pool
+from federation.storage.log import append_own, lock_log
+from federation.storage.tables import EntryRow
 from service.notices import importing
 from service.notices.body import notice_body
 from service.notices.derived import rebuild

@@ -15,13 +15,13 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from federation.client import PeerAuth
-from federation.follow import MAX_PAGE_BYTES
-from federation.pages import entry_page
-from federation.replica import QUARANTINE_ITEM_BYTES
-from federation.sync import PeerReport
-from federation.tables import EntryRow, QuarantineRow
-from federation.tree import Rows
+from federation.core.follow import MAX_PAGE_BYTES
+from federation.network.client import PeerAuth
+from federation.network.pull import PeerReport
+from federation.storage.pages import entry_page
+from federation.storage.replica import QUARANTINE_ITEM_BYTES
+from federation.storage.tables import EntryRow, QuarantineRow
+from federation.storage.tree import Rows
 from service.storage.models import NoticeRow
 from service.syncing import sync_round
 from tests.nodes import FakeClock, LiveNode

@@ -16,7 +16,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 
-from federation.tables import EntryRow
+from federation.storage.tables import EntryRow
 from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
 from service.notices.schema import NoticeInput, RevokeInput, field_errors
 from service.notices.text import text_problem

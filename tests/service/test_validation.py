@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from federation.tables import EntryRow
+from federation.storage.tables import EntryRow
 from service.storage.models import AuditRow, NoticeRow
 from tests.nodes import LiveNode
 from tests.service.notice_data import large_notice, notice

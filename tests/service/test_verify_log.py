@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy import delete, select, update
 
-from federation import merkle
-from federation.tables import EntryRow
+from federation.core import merkle
+from federation.storage.tables import EntryRow
 from service.cli.main import main
 from service.keyadmin import rotate
 from service.node import ROOT_KEY_FILE, load_keypair

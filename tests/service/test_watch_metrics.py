@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from federation import replica
-from federation.sync import restored_reason
-from federation.tables import LogRow
+from federation.network.pull import restored_reason
+from federation.storage import replica
+from federation.storage.tables import LogRow
 from service.syncing import CHECKING, DIFFERENT_COPY, STOP_KINDS
 from tests.forgery import tamper_page
 from tests.metrics_text import Scrape

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from federation.entry import Draft
-from federation.log import append_own
-from federation.replica import missing_content, overdue_content
-from federation.tables import EntryRow
+from federation.core.entry import Draft
+from federation.storage.log import append_own
+from federation.storage.replica import missing_content, overdue_content
+from federation.storage.tables import EntryRow
 from keys.canonical import canonical_bytes
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from federation.entry import Draft
-from federation.log import append_own, log_size
-from federation.tables import EntryRow, LogRow
+from federation.core.entry import Draft
+from federation.storage.log import append_own, log_size
+from federation.storage.tables import EntryRow, LogRow
 from keys.ed25519 import KeyPair
 from service.storage.database import BULK_ROWS, Database
 from service.storage.migrate import upgrade

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import service.storage.models  # noqa: F401  (registers the service tables on `metadata`)
-from federation.tables import metadata
+from federation.storage.tables import metadata
 from service.errors import SchemaError
 from service.storage.database import Database
 from service.storage.migrate import check_current, downgrade, upgrade
@@ -159,7 +159,8 @@ async def test_0002_builds_the_tree_of_logs_stored_before_it(engine: AsyncEngine
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from federation import merkle, tree
+    from federation.core import merkle
+    from federation.storage import tree
 
     await upgrade(engine, "0001")
     leaves = [merkle.leaf(bytes([i])) for i in range(11)]

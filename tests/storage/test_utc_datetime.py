@@ -1,4 +1,4 @@
-"""One column type for every stored time (federation.tables.UtcDateTime): written in UTC,
+"""One column type for every stored time (federation.storage.tables.UtcDateTime): written in UTC,
 read back aware on SQLite and PostgreSQL alike, a naive time refused before it is stored."""
 
 from datetime import UTC, datetime, timedelta, timezone
@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import StatementError
 
-from federation.tables import LogRow, UtcDateTime, stored_moment
+from federation.storage.tables import LogRow, UtcDateTime, stored_moment
 from service.storage.database import Database
 from tests.storage.test_database import database_url, db  # noqa: F401 (fixtures)
 

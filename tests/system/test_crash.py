@@ -44,10 +44,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from federation import merkle, tree
-from federation.checkpoint import origin_line, verify_checkpoint
-from federation.client import PeerAuth
-from federation.tables import CheckpointRow, EntryRow, LogRow, TreeNodeRow
+from federation.core import merkle
+from federation.core.checkpoint import origin_line, verify_checkpoint
+from federation.network.client import PeerAuth
+from federation.storage import tree
+from federation.storage.tables import CheckpointRow, EntryRow, LogRow, TreeNodeRow
 from keys.card import verify_card
 from service.audit import verify_chain
 from service.storage.models import AuditRow, NoticeRow, NoticeVersionRow

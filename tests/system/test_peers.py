@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from federation.client import PeerAuth
+from federation.network.client import PeerAuth
 from keys.card import verify_card
 from keys.custody import load_key
 from tests.peers import Partner

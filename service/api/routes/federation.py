@@ -14,10 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import merkle, tree
-from federation.pages import entry_page
-from federation.tables import LogRow
-from federation.witness import cosigned
+from federation.core import merkle
+from federation.core.witness import cosigned
+from federation.storage import tree
+from federation.storage.pages import entry_page
+from federation.storage.tables import LogRow
 from keys.ed25519 import b64
 from service.api.body import json_body, parse_model, request_body
 from service.api.deps import StateDep
@@ -66,7 +67,7 @@ class ConsistencyProof(BaseModel):
     hashes: list[str]
 
 
-# Complete subtrees never change (federation.tree.SubtreeCache), so every proof this process
+# Complete subtrees never change (federation.storage.tree.SubtreeCache), so every proof this process
 # serves from one database shares one cache; keyed by the database, as tests run several.
 _subtree_caches: WeakKeyDictionary[Database, tree.SubtreeCache] = WeakKeyDictionary()
 
@@ -151,7 +152,7 @@ async def entries(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
 ) -> Response:
     """Entries of `origin` from `start`, contiguous, at most `limit` and at most 8 MiB of
-    JSON (federation.pages); an empty page past the end. Content goes only to members of
+    JSON (federation.storage.pages); an empty page past the end. Content goes only to members of
     each entry's audience; others get the signed header alone, which still verifies the tree
     (DESIGN §4)."""
     async with state.db.rows() as rows:  # committed entries never change: no session

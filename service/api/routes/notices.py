@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.identity import NODE_ID_PATTERN
+from federation.core.identity import NODE_ID_PATTERN
 from keys.ed25519 import b64
 from service import audit
 from service.api.body import json_body, parse_model, request_body

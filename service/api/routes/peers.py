@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from federation.entry import format_time
+from federation.core.entry import format_time
 from keys.ed25519 import fingerprint
 from service import roster
 from service.api.deps import AuditReader, StateDep

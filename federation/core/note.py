@@ -10,7 +10,7 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
-from federation.errors import FederationError
+from federation.core.errors import FederationError
 from keys.ed25519 import KeyPair
 
 DASH = "\u2014 "

@@ -19,9 +19,9 @@ knows goes by the stored state's rules (retired, revoked).
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from federation import checkpoint as cp
-from federation import keystate, note
-from federation.errors import FederationError
+from federation.core import checkpoint as cp
+from federation.core import keystate, note
+from federation.core.errors import FederationError
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 One round against one peer: `GET /logs`; for every origin in this node's roster whose copy
 at the peer is longer than ours, fetch the missing entries in pages (the next page is fetched
-while the current one is verified and stored), verify each page with `federation.follow`,
+while the current one is verified and stored), verify each page with `federation.core.follow`,
 store it in its own transaction together with the derived state (`on_stored`, given by the
 service), and accept the origin's checkpoint once the copy reaches its size. Logs relay
 transitively: the peer may serve any origin, not only itself.
@@ -26,10 +26,10 @@ import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import checkpoint as cp
-from federation import keystate, note, own_copy, replica, verify_pool, witness
-from federation.errors import FederationError
-from federation.follow import (
+from federation.core import checkpoint as cp
+from federation.core import keystate, note, own_copy, witness
+from federation.core.errors import FederationError
+from federation.core.follow import (
     MAX_PAGE_BYTES,
     MAX_PAGE_ENTRIES,
     Accepted,
@@ -38,8 +38,10 @@ from federation.follow import (
     WireEntry,
     parse_page,
 )
-from federation.log import lock_log, log_size
-from federation.tables import EntryRow, LogRow
+from federation.network import verify_pool
+from federation.storage import replica
+from federation.storage.log import lock_log, log_size
+from federation.storage.tables import EntryRow, LogRow
 
 MAX_LOGS_BYTES = 1024 * 1024
 MAX_CHECKPOINT_BYTES = 16 * 1024
@@ -204,8 +206,12 @@ async def peer_head(client: httpx.AsyncClient, url: str, origin: str) -> Adverti
 
 def backoff(failures: int, *, base: float, cap: float, jitter: float) -> timedelta:
     """Delay before the next attempt after `failures` network failures in a row: capped
-    exponential, times a jitter factor in [0.5, 1.5) (`jitter` in [0, 1))."""
-    return timedelta(seconds=min(cap, base * 2 ** max(0, failures - 1)) * (0.5 + jitter))
+    exponential, times a jitter factor in [0.5, 1.5) (`jitter` in [0, 1)). The doubling
+    stops once it passes the cap, so a peer down for months costs no overflow."""
+    delay, doublings = base, max(0, failures - 1)
+    while doublings and delay < cap:
+        delay, doublings = delay * 2, doublings - 1
+    return timedelta(seconds=min(cap, delay) * (0.5 + jitter))
 
 
 def retry_bounds(interval: float) -> tuple[float, float]:
@@ -237,7 +243,7 @@ class Syncer:
     jitter: Callable[[], float] = random.random
     own_root: bytes | None = None  # this node's root key: set to recover its own log
     # this node's signing keys from its key files: a checkpoint of its log beyond its copy
-    # signed by one its stored key state does not know is its own too (federation.own_copy)
+    # signed by one its stored key state does not know is its own too (federation.core.own_copy)
     own_keys: Sequence[bytes] = ()
     prepare: verify_pool.Prepare | None = None  # run in the verify workers, for on_stored
     deferred: list[Callable[[AsyncSession], Awaitable[None]]] | None = None  # see _record
@@ -379,7 +385,7 @@ class Syncer:
         self, peer: str, base: str, head: AdvertisedHead, mine: LogRow | None
     ) -> tuple[int, OriginReport | None]:
         """What a peer holds of this node's own log as far as this node's keys prove it
-        (`federation.own_copy`): that size, and a report when there is something to say.
+        (`federation.core.own_copy`): that size, and a report when there is something to say.
         A checkpoint signed by this node's key beyond its copy means a restored backup:
         appends stop until `denex recover` (it never re-issues a seq), which pulls the
         entries back up to that checkpoint. One of a size the copy holds that its tree

@@ -11,8 +11,8 @@ import re
 import struct
 from dataclasses import dataclass
 
-from federation import note
-from federation.merkle import HASH_BYTES
+from federation.core import note
+from federation.core.merkle import HASH_BYTES
 from keys.ed25519 import KeyPair, verify
 
 _SIZE = re.compile(r"^(0|[1-9][0-9]{0,18})$")

@@ -6,11 +6,11 @@ Pure and incremental: feed entries in seq order to `LogAuditor.add`, then call `
 
 from dataclasses import dataclass, field
 
-from federation import checkpoint as cp
-from federation import keystate, merkle
-from federation import note as note_mod
-from federation.entry import KEY_TYPES, parse_time, verify_entry
-from federation.errors import FederationError
+from federation.core import checkpoint as cp
+from federation.core import keystate, merkle
+from federation.core import note as note_mod
+from federation.core.entry import KEY_TYPES, parse_time, verify_entry
+from federation.core.errors import FederationError
 from keys.canonical import parse_canonical
 from keys.ed25519 import key_id
 from keys.errors import KeysError

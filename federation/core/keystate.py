@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from federation.errors import EntryError
+from federation.core.errors import EntryError
 from keys.ed25519 import key_id as compute_key_id
 
 

@@ -10,7 +10,7 @@ point-read connection) a chunk holds as many rows as would fit if each were of t
 size an entry may have; elsewhere (a round trip each) the rows' sizes are read first, so a
 page is usually two statements. Content goes only to members of each entry's audience;
 others get the signed header alone, which still verifies the tree (DESIGN §4). Checking
-pages that arrive is `federation.follow`'s.
+pages that arrive is `federation.core.follow`'s.
 """
 
 import binascii
@@ -18,10 +18,10 @@ from typing import Any
 
 import orjson
 
-from federation import tree
-from federation.entry import MAX_CONTENT_BYTES, may_see
-from federation.errors import LogError
-from federation.follow import MAX_PAGE_BYTES
+from federation.core.entry import MAX_CONTENT_BYTES, may_see
+from federation.core.errors import LogError
+from federation.core.follow import MAX_PAGE_BYTES
+from federation.storage import tree
 from keys.dsse import MAX_ENVELOPE_BYTES
 
 _OPEN, _CLOSE = b'{"entries":[', b'],"next":%d}'

@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import tree
-from federation.bulk import insert_rows
-from federation.checkpoint import Checkpoint, origin_line, sign_checkpoint
-from federation.entry import Draft, SealedEntry, seal
-from federation.errors import AppendsStopped, LogError, StaleSeal
-from federation.tables import CheckpointRow, EntryRow, LogRow
+from federation.core.checkpoint import Checkpoint, origin_line, sign_checkpoint
+from federation.core.entry import Draft, SealedEntry, seal
+from federation.core.errors import AppendsStopped, LogError, StaleSeal
+from federation.storage import tree
+from federation.storage.bulk import insert_rows
+from federation.storage.tables import CheckpointRow, EntryRow, LogRow
 from keys.ed25519 import KeyPair
 
 

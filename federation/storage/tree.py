@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import merkle
-from federation.bulk import insert_plain
-from federation.tables import TreeNodeRow
+from federation.core import merkle
+from federation.storage.bulk import insert_plain
+from federation.storage.tables import TreeNodeRow
 
 CACHE_ENTRIES = 32_768  # about 8 MB: every subtree of >= 64 leaves of a 1,000,000-entry log
 CACHE_MIN_LEVEL = 6  # subtrees of 64 leaves and more; smaller ones differ from proof to proof

@@ -28,7 +28,7 @@ from http_message_signatures import (
     algorithms,
 )
 
-from federation.errors import PeerAuthError
+from federation.core.errors import PeerAuthError
 from keys.ed25519 import KeyPair
 
 COMPONENTS = ("@method", "@authority", "@path", "@query")

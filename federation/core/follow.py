@@ -4,7 +4,7 @@ of it is stored (DESIGN §5, sync step 2).
 Pure: a `Follower` knows how far this node's copy of the origin's log goes and the origin's
 key state there; `check` verifies a page against them and either accepts all of it (moving
 the follower on) or raises `PageError` naming the first entry that failed and why. Fetching
-and storing are left to `federation.sync`.
+and storing are left to `federation.network.pull`.
 """
 
 import binascii
@@ -13,22 +13,22 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from federation import keystate, merkle
-from federation.entry import (
+from federation.core import keystate, merkle
+from federation.core.entry import (
     EVERYONE,
     KEY_TYPES,
     MAX_CONTENT_BYTES,
     SALT_BYTES,
     verify_entry,
 )
-from federation.errors import FederationError
+from federation.core.errors import FederationError
 from keys.canonical import parse_canonical
 from keys.dsse import MAX_ENVELOPE_BYTES
 from keys.ed25519 import key_id
 from keys.errors import KeysError
 
 MAX_PAGE_ENTRIES = 1000
-MAX_PAGE_BYTES = 8 * 1024 * 1024  # of the page's JSON, as served (federation.pages)
+MAX_PAGE_BYTES = 8 * 1024 * 1024  # of the page's JSON, as served (federation.storage.pages)
 
 
 class PageError(FederationError):

@@ -23,14 +23,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import checkpoint as cp
-from federation import keystate, note, tree
-from federation.bulk import insert_rows
-from federation.entry import KEY_TYPES, content_hash, may_see
-from federation.errors import FederationError, LogError
-from federation.follow import Accepted, Follower
-from federation.log import lock_log, log_size
-from federation.tables import (
+from federation.core import checkpoint as cp
+from federation.core import keystate, note
+from federation.core.entry import KEY_TYPES, content_hash, may_see
+from federation.core.errors import FederationError, LogError
+from federation.core.follow import Accepted, Follower
+from federation.storage import tree
+from federation.storage.bulk import insert_rows
+from federation.storage.log import lock_log, log_size
+from federation.storage.tables import (
     CheckpointRow,
     EntryRow,
     EquivocationRow,

@@ -9,7 +9,7 @@ is `(level, index)`: the 2**level leaves starting at index * 2**level.
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 
-from federation.errors import FederationError
+from federation.core.errors import FederationError
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 HASH_BYTES = 32

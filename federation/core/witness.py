@@ -8,9 +8,9 @@ node was shown; every checkpoint in them is then checked against the reader's ow
 
 from collections.abc import Sequence
 
-from federation import checkpoint as cp
-from federation import note
-from federation.errors import FederationError
+from federation.core import checkpoint as cp
+from federation.core import note
+from federation.core.errors import FederationError
 from keys.canonical import canonical_bytes, parse_canonical
 from keys.ed25519 import KeyPair
 from keys.errors import KeysError

@@ -1,6 +1,6 @@
 """Checking a page of a followed log on every core: `Follower.check`, split across worker
 processes. Owns nothing but the split and the pool; what is checked, and the result, are
-exactly `federation.follow`'s.
+exactly `federation.core.follow`'s.
 
 Each worker checks one contiguous chunk of the page with the key state the follower has at
 the page's start. Key state only changes at key statements (rare), so that is almost always
@@ -8,11 +8,11 @@ the right state; when a chunk turns out to hold a key statement, the chunks afte
 checked again here, in order, with the state it produced. The first entry that fails, in seq
 order, is the one reported, and nothing of a failing page is accepted.
 
-The workers are plain `python -m federation.verify_pool` processes fed pickled chunks over
+The workers are plain `python -m federation.network.verify_pool` processes fed pickled chunks over
 their standard input (ours, so trusted): unlike a multiprocessing pool they do not import the
 parent's main module (the whole CLI), so they start in a fraction of a second with ~30 MB.
 A worker that fails or dies is dropped and the page is checked in this process instead.
-Workers die with this process, even by SIGKILL (`federation.lifeline`): they are started
+Workers die with this process, even by SIGKILL (`federation.network.lifeline`): they are started
 from the thread that runs the event loop.
 """
 
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from federation import keystate
-from federation.entry import KEY_TYPES
-from federation.follow import Accepted, Follower, PageError, WireEntry
+from federation.core import keystate
+from federation.core.entry import KEY_TYPES
+from federation.core.follow import Accepted, Follower, PageError, WireEntry
 
 MIN_PARALLEL_ENTRIES = 200  # below this, a page is checked in this process (no hand-off)
 
@@ -116,7 +116,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "federation.verify_pool", str(os.getpid())],
+            [sys.executable, "-m", "federation.network.verify_pool", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
@@ -247,9 +247,9 @@ def shared() -> VerifyPool:
     return _shared
 
 
-if __name__ == "__main__":  # run as `python -m federation.verify_pool PARENT_PID`: the
-    from federation import verify_pool  # module's own classes, not this `__main__` copy's,
-    from federation.lifeline import die_with_parent  # so that pickles match
+if __name__ == "__main__":  # run as `python -m federation.network.verify_pool PARENT_PID`: the
+    from federation.network import verify_pool  # module's own classes, not this `__main__` copy's,
+    from federation.network.lifeline import die_with_parent  # so that pickles match
 
     die_with_parent(int(sys.argv[1]))  # a killed parent leaves no worker, even mid-chunk
     verify_pool._serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from federation.errors import EntryError
-from federation.identity import is_federation_id, is_node_id
+from federation.core.errors import EntryError
+from federation.core.identity import is_federation_id, is_node_id
 from keys.canonical import canonical_bytes
 from keys.dsse import ENTRY_TYPE, sign_envelope, verify_envelope
 from keys.ed25519 import KeyPair, b64

@@ -1,7 +1,7 @@
 """The HTTP side of talking to peers: every federation request signed as this node.
 
 `PeerAuth` is an `httpx.Auth` that signs each request with the node's signing key (RFC 9421,
-federation.httpsig), adding a Content-Digest when there is a body and a random nonce (a
+federation.core.httpsig), adding a Content-Digest when there is a body and a random nonce (a
 receiver accepts each signature once, so two identical requests of one second must differ).
 Give it to the injected `httpx.AsyncClient` (or `httpx.Client`) that talks to peers, and send
 requests to the peer's published URL (its card's `url`): the signature is addressed to it.
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from federation import httpsig
+from federation.core import httpsig
 from keys.ed25519 import KeyPair
 
 

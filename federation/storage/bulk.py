@@ -18,7 +18,7 @@ from sqlalchemy import LargeBinary, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.tables import Base
+from federation.storage.tables import Base
 
 _Processor = Callable[[Any], Any] | None
 _PLANS: dict[tuple[str, str], tuple[str, list[str], list[_Processor]]] = {}
@@ -35,7 +35,9 @@ def _plan(table: Table, dialect: Dialect) -> tuple[str, list[str], list[_Process
         processors = [
             None  # sqlite3 binds bytes as BLOB itself; the processor only wrapped them
             if dialect.name == "sqlite" and isinstance(c.type, LargeBinary)
-            else cast(_Processor, c.type.bind_processor(dialect))
+            # the dialect's own type (SQLite's DATETIME formatting under UtcDateTime): the
+            # text stored is the same as SQLAlchemy's own inserts store
+            else cast(_Processor, c.type.dialect_impl(dialect).bind_processor(dialect))
             for c in table.columns
         ]
         _PLANS[key] = (sql, columns, processors)

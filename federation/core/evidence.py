@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from federation import checkpoint as cp
-from federation import keystate, merkle
-from federation import note as note_mod
-from federation.entry import KEY_TYPES, parse_time, verify_entry
-from federation.errors import FederationError
+from federation.core import checkpoint as cp
+from federation.core import keystate, merkle
+from federation.core import note as note_mod
+from federation.core.entry import KEY_TYPES, parse_time, verify_entry
+from federation.core.errors import FederationError
 from keys.canonical import parse_canonical
 from keys.card import Card, verify_card
 from keys.ed25519 import key_id
