@@ -9,6 +9,7 @@ RUN python -m venv /opt/denex \
 COPY pyproject.toml README.md ./
 COPY keys ./keys
 COPY federation ./federation
+COPY workers ./workers
 COPY service ./service
 COPY migrations ./migrations
 RUN /opt/denex/bin/pip install --no-cache-dir --no-deps --no-build-isolation .

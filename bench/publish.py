@@ -34,8 +34,6 @@ import platform
 import pstats
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,8 +45,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from service import harness
+from service.harness import denex_command, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,16 +158,6 @@ def write_notices(path: Path, count: int, seed: int = 20261128) -> list[dict[str
 # ---------------------------------------------------------------------------------------------
 # The denex CLI
 # ---------------------------------------------------------------------------------------------
-
-
-def denex_command() -> list[str]:
-    beside = Path(sys.executable).with_name("denex")
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("denex")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from service.cli.main import entry; entry()"]
 
 
 def denex_env(data_dir: Path) -> dict[str, str]:
@@ -282,44 +272,21 @@ def bench_sign(rounds: int = 5) -> SignResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def serving(data_dir: Path, log: Path) -> Any:
     """`denex serve` on a free port until the block ends, then SIGTERM (and a wait)."""
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     with log.open("w") as log_file:
-        server = subprocess.Popen(
-            [*denex_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=denex_env(data_dir),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
+        server = harness.start_serve(
+            port=port, env=denex_env(data_dir), stdout=log_file, stderr=subprocess.STDOUT
         )
-        base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if server.poll() is not None:
-                    sys.exit(f"denex serve exited ({server.returncode}):\n{log.read_text()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    sys.exit(f"denex serve not ready after 60 s:\n{log.read_text()}")
-                time.sleep(0.1)
+            if not harness.wait_answering(server, base, timeout=60, paths=("/readyz",)):
+                sys.exit(f"denex serve not ready after 60 s:\n{log.read_text()}")
             yield base
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            harness.stop(server, timeout=30)
 
 
 def wait_for_line(log: Path, text: str, *, timeout: float, after: int = 0) -> None:

@@ -32,7 +32,6 @@ All data is synthetic.
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import os
@@ -49,7 +48,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,14 +56,14 @@ if str(ROOT) not in sys.path:
 
 from bench.publish import (  # noqa: E402 (after the path set-up)
     Row,
-    denex_command,
-    free_port,
     machine,
     say,
     text_table,
     wait_for_line,
     write_notices,
 )
+from service import harness  # noqa: E402
+from service.harness import denex_command, free_port  # noqa: E402
 
 RATE_TARGET = 15_000.0  # entries/s, A pulling from B end to end
 RSS_TARGET_MB = 400.0
@@ -146,12 +144,8 @@ class Servers:
             path = self.logs / f"{node.node_id}.serve.log"
             marks[node.node_id] = path.stat().st_size if path.exists() else 0
             log = path.open("ab")
-            self.running[node.node_id] = subprocess.Popen(
-                [*denex_command(), "serve", "--host", "127.0.0.1", "--port", str(node.port)],
-                env=node_env(node.data_dir),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
+            self.running[node.node_id] = harness.start_serve(
+                port=node.port, env=node_env(node.data_dir), stdout=log, stderr=subprocess.STDOUT
             )
             log.close()
         for node in nodes:
@@ -165,28 +159,16 @@ class Servers:
             )
 
     def _wait_ready(self, node: Node) -> None:
-        deadline = time.monotonic() + 60
         process = self.running[node.node_id]
-        while True:
-            if process.poll() is not None:
-                log = (self.logs / f"{node.node_id}.serve.log").read_text()
-                sys.exit(f"denex serve of {node.node_id} exited:\n{log}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{node.url}/readyz", timeout=2).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                sys.exit(f"denex serve of {node.node_id} not ready after 60 s")
-            time.sleep(0.1)
+        if not harness.wait_answering(process, node.url, timeout=60, paths=("/readyz",)):
+            log = (self.logs / f"{node.node_id}.serve.log").read_text()
+            sys.exit(f"denex serve of {node.node_id} not ready after 60 s:\n{log}")
 
     def stop(self) -> None:
         for process in self.running.values():
             process.send_signal(signal.SIGTERM)
         for process in self.running.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            harness.stop(process, timeout=30)
         self.running.clear()
 
     def __enter__(self) -> "Servers":
@@ -472,7 +454,7 @@ class NoopResult:
 async def _noop_rounds(node: Node, rounds: int) -> NoopResult:
     from service.runtime import open_node, utc_now
     from service.settings import Settings
-    from service.syncing import peer_client, sync_round
+    from service.sync.rounds import peer_client, sync_round
 
     settings = Settings(
         data_dir=node.data_dir,

@@ -7,13 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.storage.tables import EntryRow
 from service.consultations.derived import EXCHANGE_TYPES, apply_exchange, rebuild_exchange
-from service.notices.derived import (
-    NOTICE_TYPES,
-    NoticeEntry,
-    PreparedNotices,
-    apply_entries,
-    rebuild,
-)
+from service.notices.derived import NoticeEntry, apply_entries, rebuild
+from service.notices.prepared import NOTICE_TYPES, PreparedNotices
 
 
 async def apply_all(

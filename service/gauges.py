@@ -7,7 +7,7 @@ whichever `denex serve` worker answers, and no event can be missed by a worker t
 see it. Every query is bounded by the roster, not by the number of entries or notices: the
 `logs` rows (one per origin held), the active peers and what they listed (`peer_heads`,
 filtered to roster origins by its primary key), the quarantine (at most
-federation.storage.replica.QUARANTINE_ROWS a peer), and two counts of unanswered consultations past
+federation.storage.quarantine.QUARANTINE_ROWS a peer), and two counts of unanswered consultations past
 due over the (party, reply_due) indexes.
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.storage.tables import LogRow, PeerHeadRow, PeerRow, PeerSyncRow, QuarantineRow
 from service.storage.models import ConsultationRow
-from service.syncing import stop_kind
+from service.sync.own_log import stop_kind
 
 NEVER = math.inf  # seconds since something that never happened
 
@@ -39,7 +39,7 @@ class NodeGauges:
     lag: dict[str, int] = field(default_factory=dict)
     staleness: dict[str, float] = field(default_factory=dict)  # partner origin -> s since fresh
     frozen: dict[str, bool] = field(default_factory=dict)  # partner origin -> proven equivocation
-    appends_stopped: str | None = None  # one of service.syncing.STOP_KINDS, or None
+    appends_stopped: str | None = None  # one of service.sync.own_log.STOP_KINDS, or None
     last_success_age: dict[str, float] = field(default_factory=dict)  # active peer -> seconds
     quarantine_stored: dict[str, int] = field(default_factory=dict)  # active peer -> rows kept
     quarantine_dropped: dict[str, int] = field(default_factory=dict)  # active peer -> counted

@@ -33,7 +33,7 @@ from service.node import (
     signing_key_file,
 )
 from service.notices.text import text_problem
-from service.roster import GRACE
+from service.peer_keys import GRACE
 from service.settings import Settings
 from service.storage.models import NodeRow
 

@@ -21,7 +21,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from service.gauges import NodeGauges
-from service.syncing import STOP_KINDS
+from service.sync.own_log import STOP_KINDS
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own variable
 # the screening engine answers in milliseconds on a large index; seconds would be a fault

@@ -20,7 +20,7 @@ from service.metrics import Metrics
 from service.runtime import open_node, tune_gc, utc_now
 from service.screening import screenings
 from service.settings import Settings
-from service.syncing import SyncLoop, claim_loop
+from service.sync.loop import SyncLoop, claim_loop
 
 log = logging.getLogger("denex.serve")
 

@@ -13,14 +13,14 @@ import httpx
 import pytest
 
 from federation.network.client import PeerAuth
-from federation.network.pull import PeerReport
 from federation.storage.tables import PeerRow
 from service.api.app import create_app
 from service.api.state import AppState
 from service.metrics import Metrics
 from service.node import stored_card
 from service.runtime import open_node
-from service.syncing import sync_round
+from service.sync.reports import PeerReport
+from service.sync.rounds import sync_round
 from tests.nodes import FakeClock, LiveNode
 from tests.postgres import PostgresServer
 

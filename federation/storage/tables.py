@@ -170,7 +170,7 @@ class PeerSyncRow(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)  # network failures in a row
     next_attempt: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # bad answers not kept in quarantine, over its rate limit (federation.storage.replica.quarantine)
+    # bad answers not kept in quarantine, over its rate limit (federation.storage.quarantine.quarantine)
     quarantine_dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 

@@ -7,7 +7,7 @@ the request's raw path below the app's root and raw query — and the body (boun
 service.api.limits). The request's `Host` is never trusted for this (nor any
 `X-Forwarded-*`), so a signature a partner made for another node's URL does not verify here.
 The key id is looked up among the keys active peers may use now
-(service.roster.peer_signing_keys, through one PeerKeyCache per app), the signature is
+(service.peer_keys.peer_signing_keys, through one PeerKeyCache per app), the signature is
 verified with federation.core.httpsig, and its replay key is recorded (service.api.replays): a
 second use is refused. Every failure is a PeerAuthenticationError, a 401 problem document.
 """
@@ -24,7 +24,7 @@ from service.api.deps import StateDep
 from service.api.replays import ReplayCache
 from service.api.state import AppState
 from service.errors import PeerAuthenticationError
-from service.roster import PeerKeyCache
+from service.peer_keys import PeerKeyCache
 
 
 def addressed_url(request: Request, published: str) -> str:

@@ -11,7 +11,7 @@ from service.notices.group import PublishQueue
 from service.screening.live import LiveIndex
 from service.settings import Settings
 from service.storage.database import Database
-from service.syncing import SyncLoop
+from service.sync.loop import SyncLoop
 
 
 @dataclass

@@ -5,10 +5,10 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from service import syncing
 from service.cli.common import CliError, DataDir, run, say, settings_for
 from service.runtime import open_node, utc_now
-from service.syncing import peer_client, sync_round
+from service.sync import rounds
+from service.sync.rounds import peer_client, sync_round
 
 
 def sync(
@@ -67,7 +67,7 @@ def recover(data_dir: DataDir = None) -> None:
         db, node = await open_node(settings, upgrade=False)
         try:
             async with peer_client(node, clock=utc_now) as client:
-                reports, resumed = await syncing.recover(db, node, client, clock=utc_now)
+                reports, resumed = await rounds.recover(db, node, client, clock=utc_now)
         finally:
             await db.dispose()
         fetched = 0

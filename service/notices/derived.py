@@ -14,23 +14,18 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, select, tuple_, update
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.core.entry import SealedEntry
-from federation.core.follow import Accepted
-from federation.storage.bulk import DriverRows, driver_rows, insert_rows
+from federation.storage.bulk import DriverRows, insert_rows
 from federation.storage.tables import EntryRow
+from service.notices.prepared import NOTICE_TYPES, DriverFresh, PreparedNotices, parse_body
 from service.notices.rows import FreshRows, new_notice, notice_values, version_row
-from service.storage.database import sqlite_dialect
 from service.storage.models import NoticeRow, NoticeVersionRow
 
-NOTICE_TYPES = ("notice.published", "notice.amended", "notice.revoked")
 CHUNK = 500
 Key = tuple[str, str]  # (origin, notice_id): a notice
 
@@ -71,21 +66,6 @@ class NoticeEntry:
 
 class _Skip(Exception):
     """This entry is flagged with the given reason and otherwise ignored."""
-
-
-@dataclass(frozen=True)
-class DriverFresh:
-    """`FreshRows` converted for the SQLite driver (where they were built)."""
-
-    notices: DriverRows
-    versions: DriverRows
-
-
-def for_driver(rows: FreshRows, dialect: Dialect) -> DriverFresh:
-    return DriverFresh(
-        driver_rows(NoticeRow, rows.notices, dialect),
-        driver_rows(NoticeVersionRow, rows.versions, dialect),
-    )
 
 
 async def insert_fresh(session: AsyncSession, parts: Sequence[FreshRows | DriverFresh]) -> None:
@@ -198,12 +178,9 @@ class _Fields:
 
 
 def _parse(entry: NoticeEntry) -> dict[str, Any]:
-    try:
-        body = orjson.loads(entry.body or b"")
-    except ValueError as exc:
-        raise _Skip("body is not JSON") from exc
-    if not isinstance(body, dict) or not isinstance(body.get("notice_id"), str):
-        raise _Skip("body is not a notice")
+    body = parse_body(entry.body)
+    if isinstance(body, str):
+        raise _Skip(body)
     return body
 
 
@@ -222,19 +199,6 @@ async def _known(session: AsyncSession, keys: set[Key]) -> dict[Key, NoticeRow]:
             )
             known.update({(row.origin, row.notice_id): row for row in rows})
     return known
-
-
-@dataclass(frozen=True)
-class PreparedNotices:
-    """What a sync's verify workers made of the notice entries of one chunk of a page
-    (`prepare_notices`), so that the storing process only looks up and inserts: the notice id
-    each body names, and for each `notice.published` the two rows it makes if its notice is
-    new (converted for the SQLite driver when prepared for it)."""
-
-    origin: str
-    ids: dict[int, str]  # seq -> notice_id
-    fresh: dict[int, tuple[Any, Any]]  # seq -> (notices row, notice_versions row)
-    driver: bool
 
 
 def _insertable(
@@ -261,43 +225,6 @@ def _insertable(
         ):
             fast[key] = source.fresh[entry.seq]
     return fast
-
-
-@lru_cache(maxsize=1)
-def _sqlite() -> Dialect:
-    return sqlite_dialect()
-
-
-def prepare_notices(origin: str, accepted: Sequence[Accepted], *, driver: bool) -> PreparedNotices:
-    """`PreparedNotices` for verified entries of `origin` (pure; runs in a verify worker). Entries
-    whose body is not a notice are left out: the storing process flags them as usual."""
-    ids: dict[int, str] = {}
-    seqs: list[int] = []
-    fresh = FreshRows([], [])
-    for a in accepted:
-        if a.type not in NOTICE_TYPES or a.wire.body is None or a.flag is not None:
-            continue
-        try:
-            body = _parse(NoticeEntry(origin, a.wire.seq, a.type, [], a.wire.body))
-        except _Skip:
-            continue
-        ids[a.wire.seq] = body["notice_id"]
-        if a.type != "notice.published":
-            continue
-        try:
-            row = new_notice(origin, a.wire.seq, list(a.audience), body)
-        except (KeyError, TypeError, ValueError):
-            continue  # fails the schema: flagged by the storing process
-        seqs.append(a.wire.seq)
-        fresh.notices.append(row)
-        fresh.versions.append(version_row(origin, a.wire.seq, body["notice_id"], row["version"]))
-    rows: tuple[list[Any], list[Any]] = (fresh.notices, fresh.versions)
-    if driver:
-        converted = for_driver(fresh, _sqlite())
-        rows = (converted.notices.values, converted.versions.values)
-    return PreparedNotices(
-        origin, ids, dict(zip(seqs, zip(*rows, strict=True), strict=True)), driver
-    )
 
 
 async def apply_entries(

@@ -17,15 +17,15 @@ import orjson
 from pydantic import ValidationError
 
 from federation.core.entry import Draft, SealedEntry, seal_many
-from federation.network.lifeline import die_with_parent
 from keys.ed25519 import KeyPair
 from service.errors import InvalidInput
 from service.notices.drafting import published_draft
 from service.notices.rows import FreshRows, fresh_rows
 from service.notices.schema import NoticeContext, NoticeInput, field_errors
+from workers.lifeline import die_with_parent
 
 if TYPE_CHECKING:
-    from service.notices.derived import DriverFresh
+    from service.notices.prepared import DriverFresh
 
 PREPARE_CHUNK = 500
 # On Linux workers are forked: a spawned worker re-imports the whole `denex` command (its
@@ -139,8 +139,8 @@ def seal_prepared(
     )
     if setup.dialect != "sqlite":
         return SealedBatch(entries, [rows])
-    from service.notices.derived import for_driver  # database code: only where it is used
-    from service.storage.database import sqlite_dialect
+    from service.notices.prepared import for_driver
+    from service.storage.dialect import sqlite_dialect
 
     return SealedBatch(entries, [for_driver(rows, sqlite_dialect())])
 

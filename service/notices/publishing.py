@@ -29,8 +29,9 @@ from service.errors import (
 from service.node import Node
 from service.notices import queries
 from service.notices.body import notice_body, revocation_body
-from service.notices.derived import DriverFresh, NoticeEntry, apply_entries, insert_fresh
+from service.notices.derived import NoticeEntry, apply_entries, insert_fresh
 from service.notices.drafting import audience, check_regimes, published_draft, signed_body
+from service.notices.prepared import DriverFresh
 from service.notices.rows import FreshRows
 from service.notices.schema import (
     ROSTER_CONFLICT,

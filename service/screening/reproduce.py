@@ -19,7 +19,7 @@ from federation.storage.tables import EntryRow
 from federation.storage.tree import root_at
 from keys.ed25519 import b64
 from service.errors import Conflict, NotFound
-from service.notices.derived import NOTICE_TYPES
+from service.notices.prepared import NOTICE_TYPES
 from service.screening.engine import Screener
 from service.screening.model import ALGORITHM, application_record, notice_record
 from service.storage.models import ScreeningMatchRow, ScreeningRow

@@ -17,10 +17,9 @@ from collections.abc import AsyncIterator, Callable, Sequence, Sized
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-import orjson
 from sqlalchemy import event, text
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from federation.storage.tree import Rows, SessionRows
+from service.storage.dialect import JSON_CODEC
 
 BUSY_TIMEOUT_MS = 60_000  # how long a statement waits for another process's lock
 BULK_ROWS = 200  # an executemany of this many rows runs beside the loop (InlineSQLite.beside)
@@ -232,19 +232,6 @@ def _point_connection(url: str) -> sqlite3.Connection:
     )
     connection.execute("PRAGMA busy_timeout=0")
     return connection
-
-
-def _json_text(value: Any) -> str:
-    """JSON columns are written with orjson (the stdlib encoder cost ~20 µs a notice body)."""
-    return orjson.dumps(value).decode()
-
-
-JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
-
-
-def sqlite_dialect() -> Dialect:
-    """The SQLite dialect as the engines use it, for converting rows away from any engine."""
-    return SQLiteDialect_pysqlite(**JSON_CODEC)
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:

@@ -17,7 +17,8 @@ from sqlalchemy.exc import StatementError
 
 from federation.storage.bulk import DriverRows, _plan, driver_rows, insert_rows
 from federation.storage.tables import EntryRow, TreeNodeRow
-from service.storage.database import Database, sqlite_dialect
+from service.storage.database import Database
+from service.storage.dialect import sqlite_dialect
 from tests.storage.test_database import database_url, db  # noqa: F401 (fixtures)
 
 ENTRIES = cast(Table, EntryRow.__table__)

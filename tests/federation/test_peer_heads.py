@@ -1,4 +1,4 @@
-"""What each peer listed in its `GET /logs` (replica.record_heads): written only when it
+"""What each peer listed in its `GET /logs` (heads.record_heads): written only when it
 changed, and safe when another process (`denex sync` beside `denex serve`) wrote the same
 row after this round read it."""
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from federation.storage import replica
+from federation.storage import heads
 from federation.storage.tables import PeerHeadRow
 from tests.nodes import LiveNode
 
@@ -23,20 +23,20 @@ async def test_a_head_written_by_another_process_since_the_round_read_is_updated
     live: LiveNode,
 ) -> None:
     async with live.db.write() as session:  # the other process, after this round read {}
-        await replica.record_heads(session, "fr-sbdu", {"fr-sbdu": 5}, now=T0, known={})
+        await heads.record_heads(session, "fr-sbdu", {"fr-sbdu": 5}, now=T0, known={})
     later = T0 + timedelta(seconds=30)
     async with live.db.write() as session:  # this round still believes nothing is stored
-        await replica.record_heads(
+        await heads.record_heads(
             session, "fr-sbdu", {"fr-sbdu": 7, "nl-cdiu": 2}, now=later, known={}
         )
     assert await _heads(live) == {"fr-sbdu": (7, later), "nl-cdiu": (2, later)}
 
     # the same size again keeps the time it was first listed; a gone origin is removed
     async with live.db.write() as session:
-        await replica.record_heads(
+        await heads.record_heads(
             session, "fr-sbdu", {"fr-sbdu": 7}, now=later + timedelta(minutes=1), known={}
         )
-        await replica.record_heads(
+        await heads.record_heads(
             session,
             "fr-sbdu",
             {"fr-sbdu": 7},

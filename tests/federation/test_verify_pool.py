@@ -22,6 +22,7 @@ from federation.network.verify_pool import VerifyPool
 from keys.canonical import canonical_bytes, parse_canonical
 from keys.ed25519 import KeyPair, b64
 from keys.errors import CanonicalError
+from workers.pool import Pool
 
 FED, ORIGIN, ME = "denex.test", "de-bafa", "fr-sbdu"
 ROOT = KeyPair(Ed25519PrivateKey.from_private_bytes(b"\x02" * 32))
@@ -59,7 +60,7 @@ def _follower() -> Follower:
 
 @pytest.fixture(scope="module")
 def pool() -> object:
-    made = VerifyPool(workers=2)
+    made = VerifyPool(Pool(workers=2))
     yield made
     made.close()
 
@@ -129,13 +130,15 @@ _POOL_USER = """
 import asyncio
 from tests.federation.test_verify_pool import _follower, _log, _wire
 from federation.network.verify_pool import VerifyPool
+from workers.pool import Pool
 
+workers = Pool(workers=2)
 page = _wire(_log(1000, rotate_at=999))
-pool = VerifyPool(workers=2)
+pool = VerifyPool(workers)
 
 async def main():
     await pool.check(_follower(), page)
-    print(*(worker.process.pid for worker in pool._started), flush=True)
+    print(*(worker.process.pid for worker in workers._started), flush=True)
     while True:
         await pool.check(_follower(), page)
 

@@ -12,8 +12,8 @@ from packaging.utils import canonicalize_name
 
 from tests.project.lockfiles import ROOT, declared
 
-FIRST_PARTY = {"keys", "federation", "service", "migrations", "tests", "bench"}
-RUNTIME_CODE = ("keys", "federation", "service", "migrations")
+FIRST_PARTY = {"keys", "federation", "service", "migrations", "workers", "tests", "bench"}
+RUNTIME_CODE = ("keys", "federation", "service", "migrations", "workers")
 DEV_CODE = ("tests", "bench")
 
 

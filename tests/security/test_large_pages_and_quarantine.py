@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from federation.network.client import PeerAuth
-from federation.storage.replica import QUARANTINE_BYTES, QUARANTINE_ITEM_BYTES, QUARANTINE_ROWS
+from federation.storage.quarantine import QUARANTINE_BYTES, QUARANTINE_ITEM_BYTES, QUARANTINE_ROWS
 from keys.custody import load_key
 from keys.ed25519 import KeyPair
 from tests.faultproxy import Fault, FaultProxy

@@ -9,7 +9,7 @@ import pytest
 
 from federation.network.pull import retry_bounds
 from federation.storage.tables import PeerSyncRow
-from service.syncing import due_peers, sync_round
+from service.sync.rounds import due_peers, sync_round
 from tests.nodes import FakeClock, LiveNode
 from tests.sync_peers import peer_client
 

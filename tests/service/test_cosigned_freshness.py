@@ -12,9 +12,9 @@ from sqlalchemy import select
 from federation.core.checkpoint import Checkpoint, sign_checkpoint
 from federation.core.witness import cosigned
 from federation.network.client import PeerAuth
-from federation.network.pull import PeerReport
 from federation.storage.tables import LogRow
-from service.syncing import sync_round
+from service.sync.reports import PeerReport
+from service.sync.rounds import sync_round
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice
 from tests.sync_peers import sync_once, trio

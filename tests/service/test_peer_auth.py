@@ -26,7 +26,8 @@ from service.api.app import create_app
 from service.api.replays import FILE, PRUNE_EVERY, ReplayCache
 from service.keyadmin import revoke, rotate
 from service.node import ROOT_KEY_FILE, load_keypair, signing_key_file, stored_card
-from service.roster import CACHE_TTL, PeerKey, PeerKeyCache, peer_signing_keys, remove_peer
+from service.peer_keys import CACHE_TTL, PeerKey, PeerKeyCache, peer_signing_keys
+from service.roster import remove_peer
 from tests.nodes import FakeClock, LiveNode, node_url
 from tests.peers import Partner, befriend, peer_auth
 

@@ -16,7 +16,8 @@ from federation.storage.tables import LogRow, PeerHeadRow
 from keys.ed25519 import KeyPair
 from service import keyadmin
 from service.node import ROOT_KEY_FILE, load_keypair
-from service.syncing import check_own_log, recover
+from service.sync.own_log import check_own_log
+from service.sync.rounds import recover
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice
 from tests.sync_peers import befriend, peer_client, reopen, sync_once

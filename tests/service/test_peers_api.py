@@ -10,7 +10,8 @@ from federation.core import keystate
 from federation.storage.tables import PeerRow
 from keys.ed25519 import KeyPair, fingerprint
 from service.errors import Conflict, InvalidInput, NotFound
-from service.roster import PeerKey, add_peer, http_keys, list_peers, merge_keys, remove_peer
+from service.peer_keys import PeerKey, http_keys, merge_keys
+from service.roster import add_peer, list_peers, remove_peer
 from service.storage.models import AuditRow
 from tests.nodes import START, FakeClock, LiveNode
 from tests.peers import Partner, befriend

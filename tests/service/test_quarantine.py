@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from federation.storage import replica
-from federation.storage.replica import (
+from federation.storage import quarantine
+from federation.storage.quarantine import (
     QUARANTINE_BYTES,
     QUARANTINE_INTERVAL,
     QUARANTINE_ITEM_BYTES,
@@ -36,7 +36,7 @@ async def _quarantine(
     live: LiveNode, clock: FakeClock, *, peer: str, origin: str, data: bytes, reason: str = "bad"
 ) -> bool:
     async with live.db.write() as session:
-        return await replica.quarantine(
+        return await quarantine.quarantine(
             session, peer=peer, origin=origin, start=0, reason=reason, data=data, now=clock()
         )
 

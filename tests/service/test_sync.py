@@ -20,11 +20,13 @@ from federation.core.entry import Draft
 from federation.core.follow import PageError, WireEntry, parse_page
 from federation.core.witness import witness_body, witnessed
 from federation.network.client import PeerAuth
+from federation.storage.heads import mark_fresh
 from federation.storage.log import append_own
-from federation.storage.replica import mark_fresh
 from federation.storage.tables import EntryRow, EquivocationRow, LogRow
 from service.storage.models import NoticeRow
-from service.syncing import CHECKING, check_own_log, due_peers, recover, witness
+from service.sync.own_log import CHECKING, check_own_log
+from service.sync.rounds import due_peers, recover
+from service.sync.witnessing import witness
 from tests.forgery import HOWS, tamper_page
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice

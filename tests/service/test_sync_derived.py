@@ -1,5 +1,5 @@
-"""Derived notice rows of a sync prepared in the verify workers: a page large enough to be
-checked by the worker processes has its publications' rows built there; what ends up in the
+"""Derived notice rows of a sync prepared in worker processes: a page with enough notice
+entries has its publications' rows built there (`service.sync.ingest.prepare`); what ends up in the
 notice tables is exactly what applying the entries one by one gives (a rebuild), whatever
 the page mixes: new notices, amendments and revocations in the same page, amendments of
 notices stored by an earlier page, a publication reusing its own origin's notice id (flagged),
@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.core.entry import Draft, SealedEntry
-from federation.network import verify_pool
 from federation.storage.log import append_own, lock_log
 from federation.storage.tables import EntryRow
 from service.notices import importing
@@ -26,8 +25,9 @@ from tests.service.notice_data import insert_foreign_entry, insert_foreign_notic
 from tests.service.test_import_pipeline import _records, _setup
 from tests.service.test_log_and_signatures import amend, derived_state, revoke
 from tests.sync_peers import sync_once
+from workers import pool
 
-FIRST, SECOND = 230, 210  # each sync's page holds more than MIN_PARALLEL_ENTRIES entries
+FIRST, SECOND = 230, 210  # each sync's page holds more than ingest.MIN_PARALLEL_ENTRIES
 ROGUE = "aq-rogue"  # an origin that reuses de-bafa's notice ids (stored as sync would)
 
 
@@ -90,10 +90,10 @@ def _revocation(notice_id: str) -> dict[str, str]:
     return {"notice_id": notice_id, "reason": "not ours to revoke", "revoked_on": "2026-11-28"}
 
 
-async def test_rows_prepared_in_the_verify_workers_equal_applying_the_entries(
+async def test_rows_prepared_in_the_workers_equal_applying_the_entries(
     pair: tuple[LiveNode, LiveNode], clock: FakeClock
 ) -> None:
-    assert verify_pool.shared().workers >= 2  # else pages are checked in-process, unprepared
+    assert pool.shared().workers >= 2  # else the rows are made where they are applied
     a, b = pair
     first_ids = await _import(b, FIRST, clock, 0)
     await amend(b, first_ids[0], reference="AMENDED-0")  # same page as its publication

@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 
 from federation.core.follow import MAX_PAGE_BYTES
 from federation.network.client import PeerAuth
-from federation.network.pull import PeerReport
 from federation.storage.pages import entry_page
-from federation.storage.replica import QUARANTINE_ITEM_BYTES
+from federation.storage.quarantine import QUARANTINE_ITEM_BYTES
 from federation.storage.tables import EntryRow, QuarantineRow
 from federation.storage.tree import Rows
 from service.storage.models import NoticeRow
-from service.syncing import sync_round
+from service.sync.reports import PeerReport
+from service.sync.rounds import sync_round
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import large_notice, notice
 from tests.sync_peers import sync_once, trio

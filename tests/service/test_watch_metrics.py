@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from federation.network.pull import restored_reason
-from federation.storage import replica
+from federation.storage import quarantine
 from federation.storage.tables import LogRow
-from service.syncing import CHECKING, DIFFERENT_COPY, STOP_KINDS
+from service.sync.own_log import CHECKING, DIFFERENT_COPY, STOP_KINDS, restored_reason
 from tests.forgery import tamper_page
 from tests.metrics_text import Scrape
 from tests.nodes import FakeClock, LiveNode
@@ -136,7 +135,7 @@ async def test_a_partner_log_frozen_on_equivocation_shows(
     assert (await sync_once(fr, de, clock)).error is None
     assert (await scrape(fr)).value("denex_log_frozen", origin="de-bafa") == 0
     async with fr.db.write() as session:
-        await replica.freeze(
+        await quarantine.freeze(
             session,
             origin="de-bafa",
             reason="equivocation: two checkpoints of size 1",

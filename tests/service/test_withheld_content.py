@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from federation.core.entry import Draft
+from federation.storage.content import missing_content, overdue_content
 from federation.storage.log import append_own
-from federation.storage.replica import missing_content, overdue_content
 from federation.storage.tables import EntryRow
 from keys.canonical import canonical_bytes
 from tests.nodes import FakeClock, LiveNode

@@ -2,6 +2,8 @@
 
 * `denex(*args, env=...)` runs one command to completion (stdin closed, output captured).
 * `clean_env(**vars)` is os.environ without any DENEX_* variable, plus exactly what a test sets.
+* Starting, waiting for and stopping `denex serve` is `service.harness`, shared with
+  `denex demo` and `bench/`.
 * `init_node(data_dir, ...)` runs `denex init` and returns the node's directory, environment
   and first admin token.
 * `node_template` / `pg_node_template` (session) are one node each, on SQLite and on
@@ -19,10 +21,7 @@ Everything listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,22 +34,15 @@ from typing import IO
 import httpx
 import pytest
 
+from service import harness
+from service.harness import HOST, Addressed, clean_env, free_port
 from tests.postgres import PostgresServer
 
 DENEX = Path(sys.executable).with_name("denex")
-HOST = "127.0.0.1"
 PASSPHRASE = "system-test passphrase"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 120.0
-
-
-def clean_env(**variables: str | None) -> dict[str, str]:
-    """os.environ without any DENEX_* variable, plus `variables` (None values are left out)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DENEX_")}
-    env.update({k: v for k, v in variables.items() if v is not None})
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def node_env(
@@ -100,12 +92,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *, prefix: s
     assert len(lines) == 1, f"expected one stderr line, got {len(lines)}:\n{result.stderr}"
     assert lines[0].startswith(prefix), lines[0]
     return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def plain_url(database_url: str) -> str:
@@ -279,37 +265,16 @@ class ServedNode:
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
         """SIGTERM, wait up to `timeout` s (then SIGKILL and fail); return the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                self._close()
-                pytest.fail(f"denex serve still alive {timeout} s after SIGTERM; killed")
+        code, killed = harness.stop(self.process, timeout=timeout)
         self._close()
-        return int(self.process.returncode)
+        if killed:
+            pytest.fail(f"denex serve still alive {timeout} s after SIGTERM; killed")
+        return code
 
     def _close(self) -> None:
         for handle in self._files:
             handle.close()
         self._files.clear()
-
-
-class Addressed(httpx.HTTPTransport):
-    """Sends every request to `address` whatever host its URL names, as DNS would; the
-    request (and its Host field) keep the URL they were made and signed for."""
-
-    def __init__(self, address: str) -> None:
-        super().__init__()
-        self.address = httpx.URL(address)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.url = request.url.copy_with(
-            scheme=self.address.scheme, host=self.address.host, port=self.address.port
-        )
-        return super().handle_request(request)
 
 
 def clean_exit_codes(workers: int) -> set[int]:
@@ -328,44 +293,24 @@ def start_serving(
         stdout_path = out_dir / f"serve-{port}.out"
         stderr_path = out_dir / f"serve-{port}.err"
         out, err = stdout_path.open("wb"), stderr_path.open("wb")
-        process = subprocess.Popen(
-            [
-                str(DENEX), "serve",
-                "--data-dir", str(node.data_dir),
-                "--host", HOST,
-                "--port", str(port),
-                "--workers", str(workers),
-            ],
+        process = harness.start_serve(
+            port=port,
             env=env or node.env,
-            stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-        )  # fmt: skip
+            data_dir=node.data_dir,
+            workers=workers,
+        )
         served = ServedNode(
             node, process, f"http://{HOST}:{port}", workers, stdout_path, stderr_path, [out, err]
         )
-        if _wait_healthy(served):
+        if harness.wait_answering(process, served.base_url, timeout=START_TIMEOUT):
             return served
         served.stop()
         last_error = served.stderr()
         if "address already in use" not in last_error.lower() or attempt == 2:
             break
     pytest.fail(f"denex serve did not become healthy within {START_TIMEOUT} s:\n{last_error}")
-
-
-def _wait_healthy(served: ServedNode) -> bool:
-    deadline = time.monotonic() + START_TIMEOUT
-    with httpx.Client(base_url=served.base_url, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if served.process.poll() is not None:
-                return False
-            try:
-                if client.get("/healthz").status_code == 200:
-                    return True
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    return False
 
 
 ServeFactory = Callable[..., ServedNode]

@@ -27,7 +27,7 @@ from service.api.problems import openapi_errors
 from service.api.schemas import Content
 from service.errors import BadRequest, NotFound, TooManyRequests
 from service.storage.database import Database
-from service.syncing import hint_received
+from service.sync.rounds import hint_received
 
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
 

@@ -9,7 +9,7 @@ from service.api.deps import AuditReader, StateDep
 from service.api.idempotency import Idempotent
 from service.api.problems import openapi_errors
 from service.api.schemas import Peer, PeerList, PeerStatus
-from service.syncing import Status, peer_statuses
+from service.sync.status import Status, peer_statuses
 
 router = APIRouter(prefix="/api/v1/peers", tags=["peers"], route_class=Idempotent)
 
