@@ -26,8 +26,7 @@ from federation.core.entry import Draft
 from federation.storage.log import append_own
 from keys.canonical import canonical_bytes
 from keys.ed25519 import KeyPair
-from service.derivation import apply_all
-from service.notices.derived import NoticeEntry
+from service.derivation import derive
 from service.runtime import open_node
 from service.settings import Settings
 
@@ -62,7 +61,7 @@ async def _store(
                         checkpoint_key=key,
                         now=now,
                     )
-                    await apply_all(session, [NoticeEntry.of(e) for e in sealed])
+                    await derive(session, sealed)
                 count += len(drafts)
             batch.clear()
             return count

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from federation.core import checkpoint as cp
-from federation.core import keystate, merkle
+from federation.core import merkle
 from federation.core import note as note_mod
-from federation.core.entry import KEY_TYPES, parse_time, verify_entry
+from federation.core.entry import KEY_TYPES
 from federation.core.errors import FederationError
+from federation.core.verifier import EntryRejected, LogVerifier
 from keys.canonical import parse_canonical
 from keys.card import Card, verify_card
 from keys.ed25519 import key_id
@@ -201,7 +202,6 @@ def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None
     if bundle["witnessed"] != [] or bundle["witness_cards"] != []:
         raise EvidenceError("witnesses: this verifier does not know witness statements yet")
     card = _card(bundle, trusted_cards, report)
-    root_keys = {key_id(card.root_key): card.root_key}
 
     origin_line = cp.origin_line(federation, origin)
     try:
@@ -212,7 +212,7 @@ def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None
     if head.origin != origin_line or head.size != bundle["size"]:
         raise EvidenceError("checkpoint: its origin or size is not the bundle's")
 
-    state = keystate.KeyState()
+    verifier = LogVerifier(federation, origin, card.root_key, contiguous=False)
     statements = bundle["key_statements"]
     if not isinstance(statements, list) or not statements:
         raise EvidenceError("key statements: the bundle must carry every key statement")
@@ -222,30 +222,16 @@ def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None
         if entry.seq >= head.size:
             raise EvidenceError(f"{where}: beyond the checkpoint")
         try:
-            header = verify_entry(
-                entry.envelope,
-                federation=federation,
-                origin=origin,
-                seq=entry.seq,
-                signing_keys={},
-                root_key=root_keys,
-                salt=entry.salt,
-                body=entry.body,
-            ).header
-            if header["type"] not in KEY_TYPES or entry.body is None:
+            kind = verifier.check(entry.seq, entry.envelope, None, entry.salt, entry.body).type
+            if kind not in KEY_TYPES or entry.body is None:
                 raise EvidenceError(f"{where}: not a key statement with its content")
-            statement = keystate.Statement(
-                entry.seq,
-                header["type"],
-                parse_canonical(entry.body, what="key statement body"),
-                parse_time(header["issued_at"]),
-            )
-            state = keystate.apply(state, statement)
-        except (FederationError, KeysError) as exc:
+            verifier.add(entry.seq, entry.envelope, None, entry.salt, entry.body)
+        except EntryRejected as exc:
             raise EvidenceError(f"{where}: {exc}") from exc
         _included(entry, head.size, head.root, where)
-        report.say(f"{where}: {header['type']} signed by the root key, included")
-        report.key_statements.append((entry.seq, header["type"]))
+        report.say(f"{where}: {kind} signed by the root key, included")
+        report.key_statements.append((entry.seq, kind))
+    state = verifier.state
 
     try:
         verified = cp.verify_checkpoint(
@@ -270,18 +256,9 @@ def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None
         where = f"entry {entry.seq} of {origin}"
         if entry.seq >= head.size:
             raise EvidenceError(f"{where}: beyond the checkpoint")
-        try:
-            result = verify_entry(
-                entry.envelope,
-                federation=federation,
-                origin=origin,
-                seq=entry.seq,
-                signing_keys=state.valid_keys(entry.seq),
-                root_key=root_keys,
-                salt=entry.salt,
-                body=entry.body,
-            )
-        except FederationError as exc:
+        try:  # under every key statement the bundle carries, later revocations included
+            result = verifier.check(entry.seq, entry.envelope, None, entry.salt, entry.body)
+        except EntryRejected as exc:
             raise EvidenceError(str(exc)) from exc  # names the entry already
         header = result.header
         if header["type"] not in NOTICE_TYPES:

@@ -13,19 +13,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from federation.core import keystate, merkle
+from federation.core import keystate
 from federation.core.entry import (
     EVERYONE,
-    KEY_TYPES,
     MAX_CONTENT_BYTES,
     SALT_BYTES,
-    verify_entry,
 )
 from federation.core.errors import FederationError
-from keys.canonical import parse_canonical
+from federation.core.verifier import EntryRejected, LogVerifier
 from keys.dsse import MAX_ENVELOPE_BYTES
-from keys.ed25519 import key_id
-from keys.errors import KeysError
 
 MAX_PAGE_ENTRIES = 1000
 MAX_PAGE_BYTES = 8 * 1024 * 1024  # of the page's JSON, as served (federation.storage.pages)
@@ -135,51 +131,27 @@ class Follower:
     state: keystate.KeyState = field(default_factory=keystate.KeyState)
 
     def check(self, page: Sequence[WireEntry]) -> list[Accepted]:
-        """Verify a page that continues this copy; all of it, or PageError and nothing."""
-        state = self.state
-        root = {key_id(self.root_key): self.root_key}
+        """Verify a page that continues this copy (`federation.core.verifier`), and that no
+        content came to this node outside an entry's audience; all of it, or PageError and
+        nothing."""
+        verifier = LogVerifier(
+            self.federation, self.origin, self.root_key, size=self.size, state=self.state
+        )
         accepted: list[Accepted] = []
-        for offset, wire in enumerate(page):
-            seq = self.size + offset
-            where = f"entry {seq} of {self.origin}"
-            if wire.seq != seq:
+        for wire in page:
+            where = f"entry {verifier.size} of {self.origin}"
+            if wire.seq != verifier.size:
                 raise PageError(f"{where}: the page has seq {wire.seq} here (gap or reordering)")
-            if merkle.leaf(wire.envelope) != wire.leaf_hash:
-                raise PageError(f"{where}: leaf_hash is not the hash of the envelope")
             try:
-                verified = verify_entry(
-                    wire.envelope,
-                    federation=self.federation,
-                    origin=self.origin,
-                    seq=seq,
-                    signing_keys=state.valid_keys(seq),
-                    root_key=root,
-                    salt=wire.salt,
-                    body=wire.body,
+                verified = verifier.add(
+                    wire.seq, wire.envelope, wire.leaf_hash, wire.salt, wire.body
                 )
-                audience = verified.audience
-                member = list(audience) == EVERYONE or self.me in audience
-                if wire.body is not None and not member:
-                    raise PageError(f"{where}: content sent to {self.me}, outside its audience")
-                if verified.type in KEY_TYPES:
-                    if wire.body is None:
-                        raise PageError(f"{where}: key statement without its content")
-                    state = keystate.apply(
-                        state,
-                        keystate.Statement(
-                            seq,
-                            verified.type,
-                            parse_canonical(wire.body, what="key statement"),
-                            verified.issued_at,
-                        ),
-                    )
-            except PageError:
-                raise
-            except (FederationError, KeysError) as exc:
-                message = str(exc)
-                raise PageError(
-                    message if message.startswith(where) else f"{where}: {message}"
-                ) from exc
+            except EntryRejected as exc:
+                raise PageError(str(exc)) from exc
+            audience = verified.audience
+            member = list(audience) == EVERYONE or self.me in audience
+            if wire.body is not None and not member:
+                raise PageError(f"{where}: content sent to {self.me}, outside its audience")
             accepted.append(
                 Accepted(
                     wire=wire,
@@ -191,7 +163,7 @@ class Follower:
                     withheld=member and wire.body is None,
                 )
             )
-        self.state, self.size = state, self.size + len(accepted)
+        self.state, self.size = verifier.state, verifier.size
         return accepted
 
     def copy(self) -> "Follower":

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.storage.tables import EntryRow
-from service.notices.derived import NoticeEntry, stored_entries
+from service.notices.derived import NoticeEntry
 from service.storage.models import ApprovalRow, ConsultationRow, NoticeRow
 
 EXCHANGE_TYPES = ("consultation.requested", "consultation.answered", "approval.notified")
@@ -194,11 +194,11 @@ async def apply_exchange(session: AsyncSession, entries: Sequence[NoticeEntry]) 
     return problems
 
 
-async def rebuild_exchange(session: AsyncSession) -> None:
-    """Drop and rebuild consultations and approvals from the entries (keeping the local link
-    from a consultation to the screening it came from)."""
-    links = {
-        (consultation_id, requester): screening_id
+async def screening_links(session: AsyncSession) -> dict[tuple[str, str], str]:
+    """The local link from each consultation to the screening it came from (not in any
+    entry: a rebuild keeps it)."""
+    return {
+        (consultation_id, requester): str(screening_id)
         for consultation_id, requester, screening_id in await session.execute(
             select(
                 ConsultationRow.consultation_id,
@@ -207,6 +207,11 @@ async def rebuild_exchange(session: AsyncSession) -> None:
             ).where(ConsultationRow.screening_id.is_not(None))
         )
     }
+
+
+async def clear_exchange(session: AsyncSession) -> None:
+    """Drop consultations and approvals and the flags of their entries (a rebuild starts
+    here: `service.derivation.rebuild_all`)."""
     await session.execute(delete(ConsultationRow))
     await session.execute(delete(ApprovalRow))
     await session.execute(
@@ -215,10 +220,9 @@ async def rebuild_exchange(session: AsyncSession) -> None:
         .values(flagged=False, flag_reason=None)
     )
     await session.flush()
-    # requests first: an answer in the denier's log may sort before the request it answers
-    for types in (EXCHANGE_TYPES[:1], EXCHANGE_TYPES[1:]):
-        async for batch in stored_entries(session, types):
-            await apply_exchange(session, [NoticeEntry.of(e) for e in batch])
+
+
+async def relink(session: AsyncSession, links: dict[tuple[str, str], str]) -> None:
     for key, screening_id in links.items():
         row = await session.get(ConsultationRow, key)
         if row is not None:

@@ -18,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.core.entry import Draft
 from keys.canonical import canonical_bytes
-from service.consultations.derived import apply_exchange
 from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
+from service.derivation import derive
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from service.node import Node
 from service.notices import queries
-from service.notices.derived import NoticeEntry
 from service.notices.publishing import append_drafts
 from service.settings import Settings
 from service.storage.models import (
@@ -53,7 +52,7 @@ async def _file(
 ) -> None:
     draft = Draft(kind, canonical_bytes(body), tuple(sorted(audience)), now)
     sealed = await append_drafts(session, node, [draft], now=now)
-    [problem] = await apply_exchange(session, [NoticeEntry.of(e) for e in sealed])
+    [problem] = (await derive(session, sealed)).exchange
     if problem is not None:  # checked above; a failure here is a bug, and rolls back
         raise Conflict(problem)
 

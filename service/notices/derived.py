@@ -1,8 +1,9 @@
 """Derived notice state: applying notice entries to the notice tables, and rebuilding them.
 
 The log is the single source of truth; these tables are an index over it. `apply_entries`
-is used alike by publishing, by a full rebuild and by sync, a batch at a time with a
-handful of statements per batch. A notice is `(origin, notice_id)` everywhere: an entry only
+is reached only through `service.derivation.derive`, alike by publishing, bulk import, sync,
+recovery, content fill-in and a full rebuild, a batch at a time with a handful of
+statements per batch. A notice is `(origin, notice_id)` everywhere: an entry only
 ever reads or changes its own origin's notice, so another origin that reuses a notice_id makes
 a notice of its own and can neither hide nor change this one (DESIGN §6). An entry that
 conflicts with what its origin already published (a reused notice_id, an out-of-order
@@ -305,8 +306,9 @@ async def apply_entries(
     return [(entry, row(notice), problem) for entry, notice, problem in changed]
 
 
-async def rebuild(session: AsyncSession) -> int:
-    """Drop and rebuild every notice table from the entries; return how many notices exist."""
+async def clear_notices(session: AsyncSession) -> None:
+    """Drop every notice table and the flags of notice entries (a rebuild starts here:
+    `service.derivation.rebuild_all`)."""
     await session.execute(delete(NoticeVersionRow))
     await session.execute(delete(NoticeRow))
     await session.execute(
@@ -316,11 +318,6 @@ async def rebuild(session: AsyncSession) -> int:
     )
     await session.flush()
     session.expunge_all()
-    count = 0
-    async for batch in stored_entries(session, NOTICE_TYPES):
-        results = await apply_entries(session, [NoticeEntry.of(e) for e in batch])
-        count += sum(1 for e, row, _ in results if row is not None and e.type == "notice.published")
-    return count
 
 
 async def stored_entries(
@@ -339,9 +336,3 @@ async def stored_entries(
     ):
         yield rows
         after = (rows[-1].origin, rows[-1].seq)
-
-
-async def apply_entry(session: AsyncSession, entry: EntryRow) -> NoticeRow | None:
-    """Apply one stored entry; the affected notice, or None if it was flagged or not a notice."""
-    results = await apply_entries(session, [NoticeEntry.of(entry)])
-    return results[0][1] if results else None

@@ -18,6 +18,7 @@ from federation.core.errors import AppendsStopped, StaleSeal
 from federation.storage.log import append_own, append_sealed, lock_log
 from federation.storage.tables import LogRow
 from keys.canonical import canonical_bytes
+from service.derivation import derive
 from service.errors import (
     Conflict,
     DuplicateReference,
@@ -29,7 +30,6 @@ from service.errors import (
 from service.node import Node
 from service.notices import queries
 from service.notices.body import notice_body, revocation_body
-from service.notices.derived import NoticeEntry, apply_entries, insert_fresh
 from service.notices.drafting import audience, check_regimes, published_draft, signed_body
 from service.notices.prepared import DriverFresh
 from service.notices.rows import FreshRows
@@ -115,7 +115,7 @@ async def append_drafts(
 async def _apply(
     session: AsyncSession, sealed: list[SealedEntry]
 ) -> list[tuple[NoticeRow, SealedEntry]]:
-    applied = await apply_entries(session, [NoticeEntry.of(e) for e in sealed])
+    applied = (await derive(session, sealed, rows=True)).notices
     rows = []
     for (_entry, row, problem), entry in zip(applied, sealed, strict=True):
         if row is None:
@@ -126,8 +126,7 @@ async def _apply(
 
 async def _apply_all(session: AsyncSession, sealed: list[SealedEntry]) -> None:
     """Apply entries that must all apply, without building the notices as rows."""
-    applied = await apply_entries(session, [NoticeEntry.of(e) for e in sealed], rows=False)
-    for _entry, _row, problem in applied:
+    for _entry, _row, problem in (await derive(session, sealed)).notices:
         if problem is not None:
             raise Conflict(problem)
 
@@ -229,7 +228,7 @@ async def store_sealed(
     except AppendsStopped as exc:
         raise Unavailable(str(exc)) from exc
     if rows is not None and all(e.type == "notice.published" for e in sealed):
-        await insert_fresh(session, rows)
+        await derive(session, sealed, fresh=rows)
     else:
         await _apply_all(session, sealed)
 

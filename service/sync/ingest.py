@@ -16,7 +16,7 @@ from federation.core.follow import Accepted, WireEntry
 from federation.network.pull import VerifiedPage
 from federation.storage import content, replica
 from federation.storage.tables import EntryRow
-from service.derivation import apply_all, rebuild_all
+from service.derivation import derive, rebuild_all
 from service.notices.derived import NoticeEntry
 from service.notices.prepared import NOTICE_TYPES, Pending, PreparedNotices, prepare_notices
 from workers import pool
@@ -134,7 +134,7 @@ async def _derive(
     if revoked:
         await rebuild_all(session)  # a revocation may have invalidated earlier entries
         return
-    await apply_all(
+    await derive(
         session,
         [
             NoticeEntry(
@@ -143,5 +143,5 @@ async def _derive(
             for a in accepted
             if a.flag is None
         ],
-        prepared,
+        prepared=prepared,
     )

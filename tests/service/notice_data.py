@@ -110,8 +110,7 @@ async def insert_foreign_entry(
     from federation.storage.tables import EntryRow
     from keys.canonical import canonical_bytes
     from keys.ed25519 import KeyPair
-    from service.derivation import apply_all
-    from service.notices.derived import NoticeEntry
+    from service.derivation import derive
 
     foreign_key = KeyPair.generate()
     to = tuple(sorted({*audience, origin}))
@@ -127,7 +126,7 @@ async def insert_foreign_entry(
         )
         entry = await session.get(EntryRow, (origin, sealed.seq))
         assert entry is not None
-        await apply_all(session, [NoticeEntry.of(entry)])
+        await derive(session, [entry])
         await session.refresh(entry)
         assert entry.flagged is flagged, entry.flag_reason
         return entry.flag_reason

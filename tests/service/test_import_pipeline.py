@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.core.entry import SealedEntry, verify_entry
 from federation.storage.tables import EntryRow
 from keys.ed25519 import key_id
+from service.derivation import rebuild_all
 from service.notices import importing, publishing
-from service.notices.derived import rebuild
 from service.notices.import_workers import Setup, Workers
 from service.storage.models import NoticeRow, NoticeVersionRow
 from tests.nodes import FakeClock, LiveNode
@@ -99,7 +99,7 @@ async def test_import_signs_in_workers_and_every_entry_verifies(
     assert all(r["control_terms"] and r["party_terms"] for r in imported["notices"])
     # the rows the workers built are exactly those that applying the entries builds
     async with live.db.write() as session:
-        await rebuild(session)
+        await rebuild_all(session)
     assert await derived_state(live) == imported
 
 

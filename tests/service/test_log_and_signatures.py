@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from federation.storage.tables import EntryRow, LogRow
 from service.cli.main import main as denex
-from service.notices.derived import rebuild
+from service.derivation import rebuild_all
 from service.storage.models import NoticeRow, NoticeVersionRow
 from tests.nodes import DEV_KEYS, START, FakeClock, LiveNode
 from tests.service.notice_data import insert_foreign_notice, notice
@@ -345,7 +345,7 @@ async def test_rebuild_reproduces_the_derived_tables(live: LiveNode, clock: Fake
     assert await derived_state(live) != before
 
     async with live.db.write() as session:
-        count = await rebuild(session)
+        count = await rebuild_all(session)
 
     assert count == 5
     after = await derived_state(live)

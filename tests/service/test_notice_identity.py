@@ -15,9 +15,8 @@ from federation.storage.log import append_own
 from federation.storage.tables import EntryRow
 from keys.canonical import canonical_bytes
 from keys.ed25519 import KeyPair
-from service.derivation import apply_all
+from service.derivation import derive
 from service.notices.body import notice_body
-from service.notices.derived import NoticeEntry
 from service.notices.schema import NoticeInput
 from service.runtime import upgrade_database
 from service.storage import migrate
@@ -119,7 +118,7 @@ async def test_two_origins_publishing_one_id_in_one_batch_make_two_notices(
     ]
     async with live.db.write() as session:
         entries = [await session.get(EntryRow, key) for key in keys]
-        await apply_all(session, [NoticeEntry.of(e) for e in entries if e is not None])
+        await derive(session, [e for e in entries if e is not None])
 
     assert await _notices(live, notice_id) == {
         ROGUE: (ROGUE, 1, False),

@@ -19,13 +19,13 @@ from federation.storage.tables import EntryRow
 from keys.canonical import canonical_bytes
 from service.api.app import create_app
 from service.api.state import AppState
+from service.derivation import rebuild_all
 from service.errors import DuplicateReference
 from service.keyadmin import revoke as revoke_key
 from service.metrics import Metrics
 from service.node import ROOT_KEY_FILE, load_keypair
 from service.notices import publishing
 from service.notices.body import notice_body
-from service.notices.derived import rebuild
 from service.notices.schema import NoticeInput
 from service.runtime import open_node
 from service.storage.models import NoticeRow
@@ -258,7 +258,7 @@ async def test_an_own_log_repeating_a_reference_rebuilds_and_names_the_first(
             now=clock(),
         )
         assert len(sealed) == 2
-        assert await rebuild(session) == 2
+        assert await rebuild_all(session) == 2
     response = await _post(live, notice(reference="OLD-1"))
     _names(response, "01900000-0000-7000-8000-000000000001")
     assert re.search(r"held by notice 01900000-0000-7000-8000-000000000001\b", response.text)

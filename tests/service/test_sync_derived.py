@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.core.entry import Draft, SealedEntry
 from federation.storage.log import append_own, lock_log
 from federation.storage.tables import EntryRow
+from service.derivation import rebuild_all
 from service.notices import importing
 from service.notices.body import notice_body
-from service.notices.derived import rebuild
 from service.notices.import_workers import Workers
 from service.notices.schema import NoticeInput
 from service.storage.models import NoticeRow
@@ -144,6 +144,6 @@ async def test_rows_prepared_in_the_workers_equal_applying_the_entries(
             assert theirs.version == (2 if notice_id == fresh[4] else 1)
     assert revoked == 1
     async with a.db.write() as session:  # one batch of the rebuild holds both origins' entries
-        await rebuild(session)
+        await rebuild_all(session)
     assert await derived_state(a) == synced
     assert await _flagged(a) == flags
