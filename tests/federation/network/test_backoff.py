@@ -3,7 +3,7 @@ a peer again after network failures in a row (decision 0013).
 
 The delay is `min(cap, base * 2**(failures - 1))` times a jitter factor `0.5 + jitter`, with
 `jitter` drawn by the caller in [0, 1): the randomness is injected, so the properties below
-range over every jitter rather than over draws. tests/service/test_backoff.py covers
+range over every jitter rather than over draws. tests/service/sync/test_backoff.py covers
 retry_bounds for named intervals and back-off through a running node.
 """
 

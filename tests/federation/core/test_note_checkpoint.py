@@ -13,7 +13,7 @@ from federation.core import checkpoint as cp
 from federation.core import note
 from keys.ed25519 import KeyPair
 
-VECTOR = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "signed-note"
+VECTOR = Path(__file__).resolve().parents[4] / "shared" / "vectors" / "signed-note"
 ORIGIN = "denex.test/de-bafa"
 LOG_KEY = KeyPair(Ed25519PrivateKey.from_private_bytes(b"\x07" * 32))
 WITNESS_KEY = KeyPair(Ed25519PrivateKey.from_private_bytes(b"\x08" * 32))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from federation.core import merkle
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "merkle"
+VECTORS = Path(__file__).resolve().parents[4] / "shared" / "vectors" / "merkle"
 
 
 def _cases(kind: str) -> list[Any]:

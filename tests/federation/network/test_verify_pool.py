@@ -128,7 +128,7 @@ def test_parse_canonical_fast_path_agrees_with_the_strict_one(value: object, spa
 # A process that verifies with the pool, as `denex sync` does: killed with SIGKILL mid-page.
 _POOL_USER = """
 import asyncio
-from tests.federation.test_verify_pool import _follower, _log, _wire
+from tests.federation.network.test_verify_pool import _follower, _log, _wire
 from federation.network.verify_pool import VerifyPool
 from workers.pool import Pool
 

@@ -23,7 +23,7 @@ from federation.core import httpsig
 from federation.core.errors import PeerAuthError
 from keys.ed25519 import KeyPair
 
-VECTOR = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "rfc9421" / "b26-ed25519.json"
+VECTOR = Path(__file__).resolve().parents[4] / "shared" / "vectors" / "rfc9421" / "b26-ed25519.json"
 B26_COMPONENTS = ("date", "@method", "@path", "@authority", "content-type", "content-length")
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 URL = "https://fr-sbdu.denex.example/federation/v1/logs/de-bafa/entries?start=5&limit=10"
