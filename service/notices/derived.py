@@ -185,6 +185,32 @@ def _parse(entry: NoticeEntry) -> dict[str, Any]:
     return body
 
 
+class NoticeReplay:
+    """Notices as derivation makes them, folded in memory from entries given in seq order
+    (the same rules as `apply_entries`, no tables): what reproducing a screening replays a
+    log up to a past size with. An entry derivation would flag is passed over."""
+
+    def __init__(self) -> None:
+        self._batch = _Batch({})
+
+    def add(self, entry: NoticeEntry) -> None:
+        if entry.type not in NOTICE_TYPES or entry.body is None:
+            return
+        try:
+            self._batch.apply(entry, _parse(entry))
+        except (_Skip, KeyError, TypeError, ValueError):
+            pass  # flagged by derivation: it changes no notice
+        self._batch.versions.clear()  # the history is not replayed, only the notices
+
+    def active(self) -> list[dict[str, Any]]:
+        """The body of every notice that stands (neither revoked nor invalid)."""
+        return [
+            row["body"]
+            for row in self._batch.new.values()
+            if row["revoked_seq"] is None and row["invalid_reason"] is None
+        ]
+
+
 async def _known(session: AsyncSession, keys: set[Key]) -> dict[Key, NoticeRow]:
     """The stored notices among `keys`, by origin (a batch is mostly one origin's)."""
     by_origin: dict[str, list[str]] = defaultdict(list)

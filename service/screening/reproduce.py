@@ -3,15 +3,13 @@
 A screening is stored with the `{origin: {size, root}}` snapshot it ran against and the
 algorithm version. To reproduce it, each origin's tree at that size must still have that
 root (the log was not rewritten since), the notices are replayed from exactly those
-entries (published and amended versions in seq order, revocations removing them), and the
+entries by derivation's own rules (`service.notices.derived.NoticeReplay`), and the
 application is screened again with the same algorithm and the day it ran. The result is
 compared with what was stored when the screening ran (before any later re-evaluation).
 """
 
 from dataclasses import dataclass, field
-from typing import Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +17,7 @@ from federation.storage.tables import EntryRow
 from federation.storage.tree import root_at
 from keys.ed25519 import b64
 from service.errors import Conflict, NotFound
+from service.notices.derived import NoticeEntry, NoticeReplay
 from service.notices.prepared import NOTICE_TYPES
 from service.screening.engine import Screener
 from service.screening.model import ALGORITHM, application_record, notice_record
@@ -38,34 +37,35 @@ class Reproduction:
 
 
 async def _replay(session: AsyncSession, origin: str, size: int, screener: Screener) -> None:
+    """Add to `screener` the notices of `origin` as derivation made them from its first
+    `size` entries (`NoticeReplay`: the same rules as the notice tables, replayed)."""
+    replay = NoticeReplay()
     after = -1
-    while True:
-        rows = (
-            await session.execute(
-                select(EntryRow.seq, EntryRow.type, EntryRow.content_body)
-                .where(
-                    EntryRow.origin == origin,
-                    EntryRow.seq > after,
-                    EntryRow.seq < size,
-                    EntryRow.type.in_(NOTICE_TYPES),
-                    EntryRow.flagged.is_(False),
-                    EntryRow.invalid_reason.is_(None),
-                )
-                .order_by(EntryRow.seq)
-                .limit(BATCH)
+    while rows := (
+        await session.execute(
+            select(
+                EntryRow.seq,
+                EntryRow.type,
+                EntryRow.audience,
+                EntryRow.content_body,
+                EntryRow.invalid_reason,
             )
-        ).all()
-        if not rows:
-            return
-        for _seq, kind, body in rows:
-            if body is None:  # withheld from this node: it could not have matched then either
-                continue
-            notice: dict[str, Any] = orjson.loads(body)
-            if kind == "notice.revoked":
-                screener.remove(origin, str(notice["notice_id"]))
-            else:
-                screener.add(notice_record(origin, notice))
+            .where(
+                EntryRow.origin == origin,
+                EntryRow.seq > after,
+                EntryRow.seq < size,
+                EntryRow.type.in_(NOTICE_TYPES),
+                EntryRow.flagged.is_(False),  # never applied (a newer `v`, an unknown type)
+            )
+            .order_by(EntryRow.seq)
+            .limit(BATCH)
+        )
+    ).all():
+        for seq, kind, audience, body, invalid in rows:
+            replay.add(NoticeEntry(origin, seq, kind, list(audience), body, invalid))
         after = rows[-1][0]
+    for notice in replay.active():
+        screener.add(notice_record(origin, notice))
 
 
 async def reproduce(session: AsyncSession, screening_id: str) -> Reproduction:

@@ -17,7 +17,9 @@ from federation.storage.tables import EntryRow
 from service.derivation import rebuild_all
 from service.notices import importing
 from service.notices.body import notice_body
+from service.notices.derived import NoticeEntry, NoticeReplay
 from service.notices.import_workers import Workers
+from service.notices.prepared import NOTICE_TYPES
 from service.notices.schema import NoticeInput
 from service.storage.models import NoticeRow
 from tests.nodes import FakeClock, LiveNode
@@ -147,3 +149,34 @@ async def test_rows_prepared_in_the_workers_equal_applying_the_entries(
         await rebuild_all(session)
     assert await derived_state(a) == synced
     assert await _flagged(a) == flags
+    assert await _replayed(a) == await _standing(a)  # reproduction folds by the same rules
+
+
+async def _replayed(live: LiveNode) -> dict[tuple[str, str], dict[str, object]]:
+    """Every origin's notice entries, flagged ones included, folded by `NoticeReplay`."""
+    async with live.db.read() as session:
+        entries = list(
+            await session.scalars(
+                select(EntryRow)
+                .where(EntryRow.type.in_(NOTICE_TYPES))
+                .order_by(EntryRow.origin, EntryRow.seq)
+            )
+        )
+    replays: dict[str, NoticeReplay] = {}
+    for entry in entries:
+        replays.setdefault(entry.origin, NoticeReplay()).add(NoticeEntry.of(entry))
+    return {
+        (origin, str(body["notice_id"])): body
+        for origin, replay in replays.items()
+        for body in replay.active()
+    }
+
+
+async def _standing(live: LiveNode) -> dict[tuple[str, str], dict[str, object]]:
+    async with live.db.read() as session:
+        rows = await session.scalars(
+            select(NoticeRow).where(
+                NoticeRow.revoked_seq.is_(None), NoticeRow.invalid_reason.is_(None)
+            )
+        )
+        return {(row.origin, row.notice_id): row.body for row in rows}
