@@ -36,7 +36,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -165,10 +164,7 @@ class Servers:
             sys.exit(f"denex serve of {node.node_id} not ready after 60 s:\n{log}")
 
     def stop(self) -> None:
-        for process in self.running.values():
-            process.send_signal(signal.SIGTERM)
-        for process in self.running.values():
-            harness.stop(process, timeout=30)
+        harness.stop_all(list(self.running.values()), timeout=30)
         self.running.clear()
 
     def __enter__(self) -> "Servers":

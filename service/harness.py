@@ -109,19 +109,32 @@ def wait_answering(
     return False
 
 
+def stop_all(
+    processes: Sequence["subprocess.Popen[Any]"], *, timeout: float
+) -> list[tuple[int, bool]]:
+    """SIGTERM every one still running (once: a second SIGTERM makes uvicorn skip its
+    graceful shutdown), then wait for each up to `timeout` seconds, then SIGKILL. For each,
+    its exit code and whether it had to be killed."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    ended = []
+    for process in processes:
+        killed = False
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            killed = True
+        ended.append((int(process.returncode), killed))
+    return ended
+
+
 def stop(process: "subprocess.Popen[Any]", *, timeout: float) -> tuple[int, bool]:
-    """SIGTERM, then wait up to `timeout` seconds, then SIGKILL. Returns the exit code and
-    whether it had to be killed."""
-    if process.poll() is not None:
-        return int(process.returncode), False
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return int(process.returncode), True
-    return int(process.returncode), False
+    """`stop_all` of one process."""
+    [ended] = stop_all([process], timeout=timeout)
+    return ended
 
 
 class Addressed(httpx.HTTPTransport):

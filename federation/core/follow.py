@@ -139,9 +139,11 @@ class Follower:
         )
         accepted: list[Accepted] = []
         for wire in page:
-            where = f"entry {verifier.size} of {self.origin}"
             if wire.seq != verifier.size:
-                raise PageError(f"{where}: the page has seq {wire.seq} here (gap or reordering)")
+                raise PageError(
+                    f"entry {verifier.size} of {self.origin}: the page has seq {wire.seq} "
+                    "here (gap or reordering)"
+                )
             try:
                 verified = verifier.add(
                     wire.seq, wire.envelope, wire.leaf_hash, wire.salt, wire.body
@@ -151,7 +153,10 @@ class Follower:
             audience = verified.audience
             member = list(audience) == EVERYONE or self.me in audience
             if wire.body is not None and not member:
-                raise PageError(f"{where}: content sent to {self.me}, outside its audience")
+                raise PageError(
+                    f"entry {wire.seq} of {self.origin}: content sent to {self.me}, "
+                    "outside its audience"
+                )
             accepted.append(
                 Accepted(
                     wire=wire,

@@ -53,14 +53,13 @@ class LogVerifier:
     ) -> VerifiedHeader:
         """Verify the entry at `seq` and move past it: a key statement changes the key state
         from the next seq on. Raises EntryRejected (nothing moves)."""
-        where = f"entry {seq} of {self.origin}"
         if seq != self.size if self.contiguous else seq < self.size:
             expected = f"seq {self.size}" if self.contiguous else f"a seq from {self.size}"
-            raise EntryRejected(f"{where}: expected {expected} (gap or reordering)")
+            raise EntryRejected(f"{self._at(seq)}: expected {expected} (gap or reordering)")
         verified = self.check(seq, envelope, leaf_hash, salt, body)
         if verified.type in KEY_TYPES:
             if body is None:
-                raise EntryRejected(f"{where}: key statement without its content")
+                raise EntryRejected(f"{self._at(seq)}: key statement without its content")
             try:
                 statement = parse_canonical(body, what="key statement")
                 self.state = keystate.apply(
@@ -68,7 +67,7 @@ class LogVerifier:
                     keystate.Statement(seq, verified.type, statement, verified.issued_at),
                 )
             except (FederationError, KeysError) as exc:
-                raise EntryRejected(_named(where, exc)) from exc
+                raise EntryRejected(_named(self._at(seq), exc)) from exc
         if self.track_root:
             self._push(leaf_hash if leaf_hash is not None else merkle.leaf(envelope))
         self.size = seq + 1
@@ -85,9 +84,8 @@ class LogVerifier:
         """Verify the entry at `seq` under the key state as it stands, without moving (a
         bundle's notice versions are checked so, under every key statement it carries).
         `leaf_hash`, when given, must be the envelope's. Raises EntryRejected."""
-        where = f"entry {seq} of {self.origin}"
         if leaf_hash is not None and merkle.leaf(envelope) != leaf_hash:
-            raise EntryRejected(f"{where}: leaf_hash is not the hash of the envelope")
+            raise EntryRejected(f"{self._at(seq)}: leaf_hash is not the hash of the envelope")
         try:
             return verify_entry(
                 envelope,
@@ -100,7 +98,11 @@ class LogVerifier:
                 body=body,
             )
         except (FederationError, KeysError) as exc:
-            raise EntryRejected(_named(where, exc)) from exc
+            raise EntryRejected(_named(self._at(seq), exc)) from exc
+
+    def _at(self, seq: int) -> str:
+        """How an error names the entry at `seq` (built only when there is one)."""
+        return f"entry {seq} of {self.origin}"
 
     def _push(self, leaf_hash: bytes) -> None:
         height, node = 0, leaf_hash

@@ -4,7 +4,6 @@ their API and metrics."""
 
 import re
 import shlex
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -91,11 +90,7 @@ class Nodes:
         """SIGTERM every process this demo started, then wait for each (SIGKILL if it hangs)."""
         processes: list[subprocess.Popen[Any]] = [*self.in_flight]
         processes += [m.process for m in self.members if m.process is not None]
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            harness.stop(process, timeout=STOP_TIMEOUT)
+        harness.stop_all(processes, timeout=STOP_TIMEOUT)
         self.in_flight = []
         for member in self.members:
             if member.process is not None:
