@@ -24,7 +24,7 @@
    proof (O(log n)) or the table. The SQL plan and the "subtree hashes one proof asks the
    database for" row describe a proof without the cache.
 3. Publishes one notice through the API (officer token), fetches its evidence bundle
-   (`GET /api/v1/evidence/{id}`, auditor token) and times `federation.core.evidence.verify_bundle`
+   (`GET /api/v1/evidence/{id}`, auditor token) and times `service.evidence.verify.verify_bundle`
    over it (median of 50 runs). The server gets SIGTERM at the end.
 
 Every figure is printed beside its target in one table; `--markdown FILE` appends that table
@@ -73,7 +73,6 @@ from bench.publish import (  # noqa: E402 (after the path set-up)
 from federation.core import checkpoint as cp  # noqa: E402
 from federation.core import httpsig, merkle  # noqa: E402
 from federation.core.entry import Draft, format_time, seal  # noqa: E402
-from federation.core.evidence import verify_bundle  # noqa: E402
 from federation.network.client import PeerAuth  # noqa: E402
 from federation.storage import tree  # noqa: E402
 from federation.storage.bulk import insert_rows  # noqa: E402
@@ -82,6 +81,7 @@ from federation.storage.tables import EntryRow, LogRow  # noqa: E402
 from keys.canonical import canonical_bytes  # noqa: E402
 from keys.card import card_body, make_card  # noqa: E402
 from keys.ed25519 import KeyPair  # noqa: E402
+from service.evidence.verify import verify_bundle  # noqa: E402
 from service.node import Node  # noqa: E402
 from service.runtime import open_node  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -90,7 +90,7 @@ from service.storage.database import Database  # noqa: E402
 RATIO_TARGET = 0.80  # appends/s with the tree >= 80% of the rate without it
 PROOF_P95_MS = 0.5  # in-process proof generation at size
 HTTP_P95_MS = 5.0  # GET /federation/v1/logs/{origin}/proof/... at size
-VERIFY_MS = 20.0  # federation.core.evidence.verify_bundle, median
+VERIFY_MS = 20.0  # service.evidence.verify.verify_bundle, median
 BATCH = 1_000
 SMALL_SIZE = 1_000  # proofs in a small tree of the same database, for the O(log n) comparison
 MIN_SAMPLES = 100  # a latency series stops at its time budget only after this many

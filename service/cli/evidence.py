@@ -9,13 +9,13 @@ import typer
 
 from federation.core.audit_log import LogAuditError, LogAuditor
 from federation.core.checkpoint import VerifiedCheckpoint
-from federation.core.evidence import EvidenceError, Report, verify_bundle
 from federation.storage.log import read_entries
 from federation.storage.tables import LogRow, PeerRow
 from keys.ed25519 import b64, key_id
 from service import audit
 from service.cli.common import CliError, DataDir, Json, print_json, run, say, settings_for
-from service.evidence import build_bundle
+from service.evidence.build import build_bundle
+from service.evidence.verify import EvidenceError, Report, verify_bundle
 from service.runtime import load_identity, opened_database, utc_now
 
 

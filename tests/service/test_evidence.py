@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from federation.core.evidence import EvidenceError, verify_bundle
 from keys.card import card_body, make_card
 from keys.ed25519 import KeyPair, b64, unb64
 from service.cli.main import main
+from service.evidence.verify import EvidenceError, verify_bundle
 from tests.nodes import LiveNode
 from tests.service.notice_data import notice
 
@@ -145,3 +145,24 @@ async def test_the_cli_writes_and_verifies_a_bundle(
     out.write_bytes(bytes(tampered))
     assert await asyncio.to_thread(main, ["verify", str(out)]) == 1
     assert "FAILED:" in capsys.readouterr().out
+
+
+async def test_a_version_must_be_an_entry_of_the_notice(live: LiveNode) -> None:
+    """The log's proof holds for any entry; the service refuses what is not this notice's."""
+    from keys.canonical import canonical_bytes
+
+    _nid, bundle = await _bundle(live)
+    doc = json.loads(bundle)
+    doc["versions"] = [doc["key_statements"][0]]
+    with pytest.raises(
+        EvidenceError, match=r"entry 0 of de-bafa: key\.added is not a notice entry"
+    ):
+        verify_bundle(canonical_bytes(doc))
+    doc = json.loads(bundle)
+    doc["notice_id"] = "N-OTHER"
+    with pytest.raises(EvidenceError, match=r"entry \d+ of de-bafa: it is not an entry of notice"):
+        verify_bundle(canonical_bytes(doc))
+    doc["versions"][0]["content"] = None
+    with pytest.raises(EvidenceError, match="the bundle lacks the content") as failed:
+        verify_bundle(canonical_bytes(doc))
+    assert failed.value.report is not None and failed.value.report.size is not None

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from federation.core import checkpoint as cp
 from federation.core import keystate
 from federation.core.entry import KEY_TYPES, parse_time
-from federation.core.evidence import EvidenceError, verify_bundle
 from federation.storage.tables import EntryRow, LogRow
 from keys.canonical import parse_canonical
 from keys.card import verify_card
@@ -19,6 +18,7 @@ from keys.custody import save_key
 from keys.ed25519 import KeyPair
 from service.cli.main import main
 from service.errors import ConfigError
+from service.evidence.verify import EvidenceError, verify_bundle
 from service.keyadmin import destroy_unneeded_keys, revoke, rotate
 from service.node import ROOT_KEY_FILE, load_keypair, signing_key_file, stored_card
 from tests.nodes import DEV_KEYS, START, FakeClock, LiveNode

@@ -8,7 +8,7 @@ from service.api.idempotency import Idempotent
 from service.api.problems import openapi_errors
 from service.api.routes.notices import NoticeId, Origin
 from service.api.state import AppState
-from service.evidence import build_bundle
+from service.evidence.build import build_bundle
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"], route_class=Idempotent)
 

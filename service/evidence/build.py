@@ -1,4 +1,4 @@
-"""Building evidence bundles (DESIGN §9) from this node's store; verifying is federation's.
+"""Building an evidence bundle (DESIGN §9) from this node's store.
 
 A bundle covers one notice of this node's own log: every version with its inclusion proof
 to the newest checkpoint, every key statement below it, and the node's card. Witness
@@ -8,13 +8,13 @@ cosignatures arrive with federation; until then the bundle says there are none.
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.core import evidence
 from federation.core.entry import KEY_TYPES
 from federation.storage import tree
 from federation.storage.tables import EntryRow, LogRow
 from keys.canonical import canonical_bytes
 from keys.ed25519 import b64
 from service.errors import Conflict, NotFound
+from service.evidence.bundle import FORMAT, horizon
 from service.node import Identity, stored_card
 from service.notices import queries
 
@@ -69,7 +69,7 @@ async def build_bundle(
         ]
 
     bundle = {
-        "format": evidence.FORMAT,
+        "format": FORMAT,
         "federation": identity.federation,
         "origin": row.origin,
         "notice_id": notice_id,
@@ -80,6 +80,6 @@ async def build_bundle(
         "key_statements": await items(statements),
         "witnessed": [],
         "witness_cards": [],
-        "horizon": evidence.horizon(row.origin, size),
+        "horizon": horizon(row.origin, size),
     }
     return canonical_bytes(bundle)

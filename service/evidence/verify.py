@@ -1,0 +1,154 @@
+"""Verifying an evidence bundle offline: the log's proof (`federation.core.evidence`), then what
+makes it the evidence of one notice — every version an entry of that notice — and a report
+that says what verified, in lines for people and in fields for programs.
+"""
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from federation.core.checkpoint import origin_line
+from federation.core.evidence import ProofFailed, check_card, prove_checkpoint
+from keys.canonical import parse_canonical
+from keys.errors import KeysError
+from service.evidence.bundle import FIELDS, FORMAT, MAX_BUNDLE_BYTES, horizon
+from service.notices.prepared import NOTICE_TYPES
+
+
+class EvidenceError(Exception):
+    """The bundle does not verify; the message names the part that broke. `report` holds what
+    verified before it broke."""
+
+    def __init__(self, message: str, report: "Report | None" = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class VersionChecked:
+    """One version of the notice that verified."""
+
+    seq: int
+    type: str
+    version: Any
+    issued_at: str
+    signing_key: str  # key id
+
+
+@dataclass
+class Report:
+    """What verified: lines for people, and the same facts as fields for programs."""
+
+    lines: list[str] = field(default_factory=list)
+    federation: str | None = None
+    origin: str | None = None
+    notice_id: str | None = None
+    card_fingerprint: str | None = None
+    card_trusted: bool | None = None  # matched a --trust card; False: only the bundle's own
+    key_statements: list[tuple[int, str]] = field(default_factory=list)  # (seq, type)
+    size: int | None = None  # of the verified checkpoint
+    root: bytes | None = None
+    checkpoint_key: str | None = None  # key id of the signature that verified
+    ignored_signatures: list[str] = field(default_factory=list)  # names of unknown keys
+    versions: list[VersionChecked] = field(default_factory=list)
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def verify_bundle(data: bytes, *, trusted_cards: Sequence[bytes] = ()) -> Report:
+    """Verify everything in a bundle; return the report, or raise EvidenceError (whose
+    `report` says what verified before the part that broke)."""
+    report = Report()
+    try:
+        _verify(data, trusted_cards, report)
+    except ProofFailed as exc:
+        raise EvidenceError(str(exc), report) from exc
+    except EvidenceError as exc:
+        exc.report = report
+        raise
+    return report
+
+
+def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None:
+    bundle = _parse(data)
+    federation, origin, notice_id = bundle["federation"], bundle["origin"], bundle["notice_id"]
+    report.federation, report.origin, report.notice_id = federation, origin, notice_id
+    if bundle["witnessed"] != [] or bundle["witness_cards"] != []:
+        raise EvidenceError("witnesses: this verifier does not know witness statements yet")
+
+    checked = check_card(str(bundle["card"]), federation, origin, trusted_cards)
+    report.card_fingerprint, report.card_trusted = checked.card.fingerprint, checked.trusted
+    if checked.trusted:
+        report.say(f"card of {origin}: root key {checked.card.fingerprint} matches a trusted card")
+    else:
+        report.say(
+            f"card of {origin}: NOT independently trusted (no --trust card given); "
+            f"trusted the card inside the bundle, root key fingerprint {checked.card.fingerprint}"
+        )
+
+    statements = bundle["key_statements"]
+    proof = prove_checkpoint(
+        federation, origin, checked.card, bundle["checkpoint"], bundle["size"], statements
+    )
+    for seq, kind in proof.key_statements:
+        report.say(f"key statement at seq {seq}: {kind} signed by the root key, included")
+    report.key_statements = proof.key_statements
+    report.say(
+        f"checkpoint of {origin_line(federation, origin)} at size {proof.size}: signed by key "
+        f"{proof.checkpoint_key[:16]}..., root {base64.b64encode(proof.root).decode()}"
+    )
+    report.size, report.root, report.checkpoint_key = proof.size, proof.root, proof.checkpoint_key
+    for name in proof.ignored_signatures:
+        report.say(f"checkpoint: ignored a signature line by {name} (unknown key)")
+    report.ignored_signatures = proof.ignored_signatures
+
+    versions = bundle["versions"]
+    if not isinstance(versions, list) or not versions:
+        raise EvidenceError("versions: the bundle carries no version of the notice")
+    for index, item in enumerate(versions):
+        entry = proof.entry(item, f"version {index}")
+        kind, header = entry.verified.type, entry.verified.header
+        where = f"entry {entry.seq} of {origin}"
+        if kind not in NOTICE_TYPES:
+            raise EvidenceError(f"{where}: {kind} is not a notice entry")
+        if entry.body is None:
+            raise EvidenceError(f"{where}: the bundle lacks the content")
+        try:
+            body = parse_canonical(entry.body, what="notice body")
+        except KeysError as exc:
+            raise EvidenceError(f"{where}: {exc}") from exc
+        if not isinstance(body, dict) or body.get("notice_id") != notice_id:
+            raise EvidenceError(f"{where}: it is not an entry of notice {notice_id}")
+        report.say(
+            f"{where}: {kind} (version {body.get('version', '-')}) issued "
+            f"{header['issued_at']}, signed by signing key {entry.verified.key_id[:16]}... valid "
+            f"at that seq, content matches, included in the checkpoint of size {proof.size}"
+        )
+        report.versions.append(
+            VersionChecked(
+                entry.seq, kind, body.get("version"), header["issued_at"], entry.verified.key_id
+            )
+        )
+    report.say(str(bundle["horizon"]))
+
+
+def _parse(data: bytes) -> dict[str, Any]:
+    """The bundle's fields, checked for shape and for its unaltered horizon."""
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise EvidenceError(f"bundle exceeds {MAX_BUNDLE_BYTES} bytes")
+    try:
+        bundle = parse_canonical(data, what="bundle")
+    except KeysError as exc:
+        raise EvidenceError(f"bundle: {exc}") from exc
+    if not isinstance(bundle, dict) or set(bundle) != FIELDS or bundle["format"] != FORMAT:
+        raise EvidenceError(f"bundle: not a {FORMAT} bundle (fields or format differ)")
+    texts = (bundle["federation"], bundle["origin"], bundle["notice_id"], bundle["checkpoint"])
+    if not all(isinstance(v, str) for v in texts):
+        raise EvidenceError("bundle: federation, origin, notice_id and checkpoint must be text")
+    if type(bundle["size"]) is not int or bundle["horizon"] != horizon(
+        bundle["origin"], bundle["size"]
+    ):
+        raise EvidenceError("horizon: the bundle's statement of its horizon was altered")
+    return bundle
