@@ -2,47 +2,73 @@
 --debug) and hands failures to service.cli.failures, which words them."""
 
 import sys
+from importlib import import_module
 from importlib.metadata import version as installed_version
 from typing import Annotated
 
 import typer
+from typer._click import Command, Context
+from typer.core import TyperGroup
 
-from service.cli.demo import demo
-from service.cli.evidence import evidence, verify, verify_log
 from service.cli.failures import Invocation, report
-from service.cli.keys import keys_app
-from service.cli.node import init, node_app, serve
-from service.cli.notices import notice_app
-from service.cli.peers import peer_app
-from service.cli.screening import screening_app
-from service.cli.sync import recover, sync
-from service.cli.tokens import token_app
 from service.runtime import tune_gc
+
+# Each command's module is imported only when that command runs (or when help lists them
+# all): a command pays for what it uses, not for the demo, the server and the screening
+# engine (`denex --version` and a `denex token list` used to import them all, 1.7 s).
+COMMANDS: dict[str, tuple[str, str]] = {  # name -> (module, the typer app or function)
+    "init": ("service.cli.node", "init"),
+    "serve": ("service.cli.node", "serve"),
+    "node": ("service.cli.node", "node_app"),
+    "token": ("service.cli.tokens", "token_app"),
+    "keys": ("service.cli.keys", "keys_app"),
+    "notice": ("service.cli.notices", "notice_app"),
+    "peer": ("service.cli.peers", "peer_app"),
+    "screening": ("service.cli.screening", "screening_app"),
+    "sync": ("service.cli.sync", "sync"),
+    "recover": ("service.cli.sync", "recover"),
+    "evidence": ("service.cli.evidence", "evidence"),
+    "verify": ("service.cli.evidence", "verify"),
+    "verify-log": ("service.cli.evidence", "verify_log"),
+    "demo": ("service.cli.demo", "demo"),
+}
+# Plain click help: it reads the same in a terminal, a pipe and a log, and the help that a
+# group without its command prints goes to stderr (rich would print it on stdout).
+PLAIN = {"rich_markup_mode": None, "pretty_exceptions_enable": False, "add_completion": False}
+
+
+class Commands(TyperGroup):
+    """The top-level group: its commands are loaded by name from COMMANDS."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Context, name: str) -> Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name]
+        target = getattr(import_module(module), attribute)
+        # Everything imported so far lives as long as the process: out of the collector's
+        # reach, and fewer passes, for every command (about 20 % of a sync's main-thread CPU).
+        tune_gc()
+        holder = typer.Typer(**PLAIN)  # type: ignore[arg-type]
+        holder.callback()(lambda: None)  # a group, so that the command keeps its own name
+        if isinstance(target, typer.Typer):
+            holder.add_typer(target, name=name)
+        else:
+            holder.command(name)(target)
+        group = typer.main.get_command(holder)
+        assert isinstance(group, TyperGroup)
+        return group.commands[name]
+
 
 app = typer.Typer(
     name="denex",
     help="denex, the denial exchange: one node of a federation of signed denial logs.",
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    # Plain click help: it reads the same in a terminal, a pipe and a log, and the help that
-    # a group without its command prints goes to stderr (rich would print it on stdout).
-    rich_markup_mode=None,
+    cls=Commands,
+    **PLAIN,  # type: ignore[arg-type]
 )
-app.command("init")(init)
-app.command("serve")(serve)
-app.command("evidence")(evidence)
-app.command("verify")(verify)
-app.command("verify-log")(verify_log)
-app.command("sync")(sync)
-app.command("demo")(demo)
-app.command("recover")(recover)
-app.add_typer(node_app, name="node")
-app.add_typer(token_app, name="token")
-app.add_typer(keys_app, name="keys")
-app.add_typer(notice_app, name="notice")
-app.add_typer(peer_app, name="peer")
-app.add_typer(screening_app, name="screening")
 
 
 def _print_version(wanted: bool) -> None:
@@ -67,9 +93,6 @@ def options(
 
 def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
-    # Everything imported so far lives as long as the process: out of the collector's reach,
-    # and fewer passes, for every command (about 20 % of a sync's main-thread CPU).
-    tune_gc()
     invocation = Invocation()
     try:
         code = command.main(args=argv, prog_name="denex", standalone_mode=False, obj=invocation)

@@ -151,13 +151,21 @@ def test_each_misuse_ends_in_known_lines_and_exit_code(
 
 def test_ctrl_c_exits_130_quietly(node_template: NodeDir) -> None:
     """SIGINT while a command waits (here for a card on stdin): exit 130, nothing printed."""
-    with subprocess.Popen(
-        [str(DENEX), "peer", "add", "-", "--yes", "--data-dir", str(node_template.data_dir)],
-        env=node_template.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as process:
+    # A suite started in the background of a script has SIGINT ignored, and a program keeps
+    # an ignored SIGINT ignored: the command must start with SIGINT at its default however
+    # the suite was started. A handler here (not SIG_IGN) is reset to the default by exec.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [str(DENEX), "peer", "add", "-", "--yes", "--data-dir", str(node_template.data_dir)],
+            env=node_template.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with process:
         try:
             wait_until(lambda: reading_stdin(process.pid), timeout=30.0)
             process.send_signal(signal.SIGINT)
