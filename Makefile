@@ -69,15 +69,19 @@ typecheck: $(DEV)
 imports: $(DEV)
 	$(BIN)/lint-imports
 
+# One worker process per core (pytest-xdist); a test module's tests stay on one worker, so a
+# module-scoped fixture (a running federation, a template node) is built once.
+PARALLEL := -n auto --dist loadscope
+
 pytest: $(DEV)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PARALLEL)
 
 test: lint typecheck imports pytest
 
 # The inner loop: the gates and every test that starts neither a `denex` process nor the
 # PostgreSQL server. `make test` stays the gate of record.
 test-fast: lint typecheck imports
-	$(BIN)/python -m pytest -q -m "not system and not postgres"
+	$(BIN)/python -m pytest -q $(PARALLEL) -m "not system and not postgres"
 
 # Refresh the lock files from pyproject.toml: keeps every pin that still fits and resolves
 # only what changed; a file is rewritten only if it changes. `make lock UPGRADE=1` takes the
