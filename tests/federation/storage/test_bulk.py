@@ -19,7 +19,7 @@ from federation.storage.bulk import DriverRows, _plan, driver_rows, insert_rows
 from federation.storage.tables import EntryRow, TreeNodeRow
 from service.storage.database import Database
 from service.storage.dialect import sqlite_dialect
-from tests.storage.test_database import database_url, db  # noqa: F401 (fixtures)
+from tests.service.storage.test_database import database_url, db  # noqa: F401 (fixtures)
 
 ENTRIES = cast(Table, EntryRow.__table__)
 COLUMNS = [c.name for c in ENTRIES.columns]

@@ -24,8 +24,8 @@ from service.notices.schema import NoticeInput
 from service.storage.models import NoticeRow
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import insert_foreign_entry, insert_foreign_notice, notice
-from tests.service.test_import_pipeline import _records, _setup
-from tests.service.test_log_and_signatures import amend, derived_state, revoke
+from tests.service.notices.test_import_pipeline import _records, _setup
+from tests.service.notices.test_log_and_signatures import amend, derived_state, revoke
 from tests.sync_peers import sync_once
 from workers import pool
 

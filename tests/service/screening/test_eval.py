@@ -18,7 +18,7 @@ from service.notices import control
 from service.screening.engine import Screener
 from service.screening.model import Application, application_record, notice_record
 
-DATA = Path(__file__).parents[1] / "data" / "screening_eval.jsonl"
+DATA = Path(__file__).parents[2] / "data" / "screening_eval.jsonl"
 TODAY = datetime.date(2026, 6, 1)
 ORIGIN = "denials.example/eval"
 

@@ -20,7 +20,7 @@ from tests.service.notice_data import application, notice
 
 PROBLEM = "application/problem+json"
 NOTICES = "/api/v1/notices"
-DOCS = Path(__file__).parents[2] / "docs" / "problems.md"
+DOCS = Path(__file__).parents[3] / "docs" / "problems.md"
 UUID = "01936f4a-0000-7000-8000-000000000000"
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import StatementError
 
 from federation.storage.tables import LogRow, UtcDateTime, stored_moment
 from service.storage.database import Database
-from tests.storage.test_database import database_url, db  # noqa: F401 (fixtures)
+from tests.service.storage.test_database import database_url, db  # noqa: F401 (fixtures)
 
 PARIS_WINTER = timezone(timedelta(hours=1))
 

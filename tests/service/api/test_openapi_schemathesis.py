@@ -8,7 +8,7 @@ response: not a server error, a documented status code, content type, headers an
 a request the document allows is accepted (`positive_data_acceptance`, but for the few rules
 JSON Schema cannot state: UNSTATABLE), one it does not allow is refused
 (`negative_data_rejection`), and the method and header checks. 405s and `Allow` for every
-undocumented method of every path are checked in tests/service/test_http_contract.py.
+undocumented method of every path are checked in tests/service/api/test_http_contract.py.
 
 One notice is published before the run; operations with a `{notice_id}` draw either a
 generated id (almost always unknown: 404, or 422 for a malformed one) or the real id, and each

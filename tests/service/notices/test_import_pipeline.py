@@ -18,7 +18,7 @@ from service.notices.import_workers import Setup, Workers
 from service.storage.models import NoticeRow, NoticeVersionRow
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice
-from tests.service.test_log_and_signatures import derived_state
+from tests.service.notices.test_log_and_signatures import derived_state
 
 
 def _setup(live: LiveNode) -> Setup:
