@@ -21,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.storage.tables import Base
 
 _Processor = Callable[[Any], Any] | None
-_PLANS: dict[tuple[str, str], tuple[str, list[str], list[_Processor]]] = {}
+# per table object and dialect class: two dialects of one name (pysqlite, aiosqlite) may
+# process values differently, and a table of the same name in other metadata is another table
+_PLANS: dict[tuple[Table, type[Dialect]], tuple[str, list[str], list[_Processor]]] = {}
 
 
 def _plan(table: Table, dialect: Dialect) -> tuple[str, list[str], list[_Processor]]:
-    key = (table.name, dialect.name)
+    key = (table, type(dialect))
     if key not in _PLANS:
         columns = [c.name for c in table.columns]
         sql = (

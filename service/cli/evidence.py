@@ -32,7 +32,7 @@ def evidence(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Write the offline evidence bundle of a notice (for now, one of this node's own)."""
+    """Write the offline evidence bundle of a notice this node holds, its own or a partner's."""
     settings = settings_for(data_dir)
     origin, _, notice_id = notice.rpartition("/")
 
@@ -92,14 +92,28 @@ def _bundle_document(file: Path, report: Report, failure: str | None) -> dict[st
     }
 
 
+UNTRUSTED = (
+    "card: no --trust card given, so nothing ties the bundle to its origin: give the origin's "
+    "card with --trust (or --allow-untrusted to accept the card inside the bundle)"
+)
+
+
 def verify(
     file: Annotated[Path, typer.Argument(help="An evidence bundle")],
     trust: Annotated[
         list[Path] | None, typer.Option("--trust", help="A partner's node card to trust")
     ] = None,
+    allow_untrusted: Annotated[
+        bool,
+        typer.Option(
+            "--allow-untrusted",
+            help="Without --trust, accept the card inside the bundle (the report says so)",
+        ),
+    ] = False,
     as_json: Json = False,
 ) -> None:
-    """Verify an evidence bundle offline; exit 0 only if everything in it verifies."""
+    """Verify an evidence bundle offline; exit 0 only if everything in it verifies against a
+    card you trust (--trust), or --allow-untrusted is given."""
     try:
         data = file.read_bytes().removesuffix(b"\n")
         cards = [p.read_bytes().strip() for p in trust or []]
@@ -109,9 +123,13 @@ def verify(
         report, failure = verify_bundle(data, trusted_cards=cards), None
     except EvidenceError as exc:
         report, failure = exc.report or Report(), str(exc)
+    if failure is None and not cards and not allow_untrusted:
+        failure = UNTRUSTED
     if as_json:
         print_json(_bundle_document(file, report, failure))
     elif failure is not None:
+        for line in report.lines:
+            print(line)
         print(f"FAILED: {failure}")
     else:
         for line in report.lines:

@@ -1,16 +1,20 @@
 """Building an evidence bundle (DESIGN §9) from this node's store.
 
-A bundle covers one notice of this node's own log: every version with its inclusion proof
-to the newest checkpoint, every key statement below it, and the node's card. Witness
-cosignatures arrive with federation; until then the bundle says there are none.
+A bundle covers one notice this node holds, its own or a partner's: every version below the
+newest checkpoint of the origin's log that this node verified, each with its inclusion proof
+to that checkpoint, every key statement below it, and the origin's card (this node's own, or
+the partner's card as its roster holds it). Witness cosignatures are not carried yet; the
+bundle says so.
 """
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.core import checkpoint as cp
+from federation.core import note
 from federation.core.entry import KEY_TYPES
 from federation.storage import tree
-from federation.storage.tables import EntryRow, LogRow
+from federation.storage.tables import EntryRow, LogRow, PeerRow
 from keys.canonical import canonical_bytes
 from keys.ed25519 import b64
 from service.errors import Conflict, NotFound
@@ -39,16 +43,17 @@ async def build_bundle(
         row = await queries.get_own_notice(session, identity.node_id, notice_id)
     else:
         row = await queries.get_notice(session, origin, notice_id)
-    if row.origin != identity.node_id:
-        raise Conflict(
-            f"notice {row.origin}/{notice_id} is {row.origin}'s: ask that node for its evidence "
-            "(bundles for synced partners' notices arrive with federation)"
-        )
+    card = await _card(session, identity, row.origin)
     log = await session.get(LogRow, row.origin)
     if log is None or log.checkpoint is None:
-        raise NotFound(f"no checkpoint of {row.origin} yet")
-    size = log.size
-    versions = [entry for _version, entry in await queries.versions(session, row)]
+        raise NotFound(f"no verified checkpoint of {row.origin}'s log yet")
+    # the checkpoint's own size: a partner's entries may be stored ahead of it
+    size = cp.parse_text(note.parse(log.checkpoint).text).size
+    versions = [e for _version, e in await queries.versions(session, row) if e.seq < size]
+    if not versions:
+        raise NotFound(
+            f"no checkpoint of {row.origin}'s log covers notice {row.origin}/{notice_id} yet"
+        )
     # Equality on (origin, type) only, so SQLite uses ix_entries_type; the few key
     # statements are filtered and ordered here (a seq range or ORDER BY seq made it walk
     # every entry of the log instead).
@@ -73,7 +78,7 @@ async def build_bundle(
         "federation": identity.federation,
         "origin": row.origin,
         "notice_id": notice_id,
-        "card": await stored_card(session),
+        "card": card,
         "checkpoint": log.checkpoint,
         "size": size,
         "versions": await items(versions),
@@ -83,3 +88,13 @@ async def build_bundle(
         "horizon": horizon(row.origin, size),
     }
     return canonical_bytes(bundle)
+
+
+async def _card(session: AsyncSession, identity: Identity, origin: str) -> str:
+    """The origin's card: this node's own, or the one its roster holds for the partner."""
+    if origin == identity.node_id:
+        return await stored_card(session)
+    peer = await session.get(PeerRow, origin)
+    if peer is None:
+        raise Conflict(f"{origin} is not in this node's roster: its card is not known here")
+    return peer.card.decode("utf-8")

@@ -147,9 +147,17 @@ def test_verify_json_reports_what_verified(scene: Scene) -> None:
     assert any(checkpoint["key"][:16] in line for line in trusted["lines"])
     assert trusted["lines"][-1].startswith("This bundle proves what the log of de-bafa held")
 
-    untrusted = parsed(ok(offline("verify", scene.bundle, "--json")))
-    assert untrusted["verified"] is True
-    assert untrusted["card"] == {"fingerprint": trusted["card"]["fingerprint"], "trusted": False}
+    allowed = parsed(ok(offline("verify", scene.bundle, "--allow-untrusted", "--json")))
+    assert allowed["verified"] is True
+    assert allowed["card"] == {"fingerprint": trusted["card"]["fingerprint"], "trusted": False}
+    # without --trust, nothing ties the bundle to de-bafa: not verified unless allowed
+    result = offline("verify", scene.bundle, "--json")
+    assert result.returncode == 1, result.stderr
+    untrusted = parsed(result)
+    assert untrusted["verified"] is False and untrusted["card"] == allowed["card"]
+    [failure] = untrusted["failures"]
+    assert failure["message"].startswith("card: no --trust card given")
+    assert untrusted["versions"] == allowed["versions"], "what verified is still reported"
 
 
 def test_verify_json_of_a_tampered_bundle_says_what_broke_and_exits_1(

@@ -40,8 +40,9 @@ async def _bundle(state: AppState, actor: str, origin: str | None, notice_id: st
 async def evidence(
     state: StateDep, caller: Reader, origin: Origin, notice_id: NoticeId
 ) -> Response:
-    """An offline-verifiable evidence bundle for the notice `origin/notice_id` (for now,
-    this node's own notices: a partner's answers 409)."""
+    """An offline-verifiable evidence bundle for the notice `origin/notice_id` that this node
+    holds, its own or a partner's (proven to the newest checkpoint of that origin's log this
+    node verified; 409 if the origin is no longer in the roster)."""
     return await _bundle(state, caller.actor, origin, notice_id)
 
 

@@ -13,8 +13,9 @@ from keys.card import card_body, make_card
 from keys.ed25519 import KeyPair, b64, unb64
 from service.cli.main import main
 from service.evidence.verify import EvidenceError, verify_bundle
-from tests.nodes import LiveNode
+from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice
+from tests.sync_peers import sync_once
 
 
 async def _bundle(live: LiveNode) -> tuple[str, bytes]:
@@ -132,6 +133,13 @@ async def test_the_cli_writes_and_verifies_a_bundle(
     assert code == 0
     assert await asyncio.to_thread(main, ["verify", str(out), "--trust", str(card)]) == 0
     assert "VERIFIED" in capsys.readouterr().out
+    # without a card to trust: the report, then a failure, unless the auditor allows it
+    assert await asyncio.to_thread(main, ["verify", str(out)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert "NOT independently trusted" in lines[0]
+    assert lines[-1].startswith("FAILED: card: no --trust card given")
+    assert await asyncio.to_thread(main, ["verify", str(out), "--allow-untrusted"]) == 0
+    assert "NOT independently trusted" in capsys.readouterr().out
     # ORIGIN/NOTICE_ID names the same notice (DESIGN §9); another origin's is not this one
     by_pair = tmp_path / "by-pair.json"
     argv = ["evidence", f"de-bafa/{nid}", "-o", str(by_pair), "--data-dir", data_dir]
@@ -166,3 +174,29 @@ async def test_a_version_must_be_an_entry_of_the_notice(live: LiveNode) -> None:
     with pytest.raises(EvidenceError, match="the bundle lacks the content") as failed:
         verify_bundle(canonical_bytes(doc))
     assert failed.value.report is not None and failed.value.report.size is not None
+
+
+async def test_a_partners_notice_has_evidence_at_the_node_that_synced_it(
+    pair: tuple[LiveNode, LiveNode], clock: FakeClock
+) -> None:
+    """An auditor at fr-sbdu proves de-bafa's denial, amended and revoked, against de-bafa's
+    card: every version, to the newest checkpoint of de-bafa's log that fr-sbdu verified."""
+    a, b = pair
+    nid, own_bundle = await _bundle(b)
+    report = await sync_once(a, b, clock)
+    assert report.error is None
+    r = await a.client.get(f"/api/v1/evidence/de-bafa/{nid}", headers=a.auth("auditor"))
+    assert r.status_code == 200, r.text
+    assert r.content == own_bundle  # the same proof, whichever node holds the log
+    verified = verify_bundle(r.content, trusted_cards=[await _card(b)])
+    assert verified.card_trusted is True
+    assert [v.type for v in verified.versions] == [
+        "notice.published",
+        "notice.amended",
+        "notice.revoked",
+    ]
+    with pytest.raises(EvidenceError, match="matches none of the --trust cards"):
+        verify_bundle(r.content, trusted_cards=[await _card(a)])
+    # a notice of fr-sbdu's own that de-bafa never pulled: not held there
+    r = await b.client.get(f"/api/v1/evidence/fr-sbdu/{nid}", headers=b.auth("auditor"))
+    assert r.status_code == 404, r.text

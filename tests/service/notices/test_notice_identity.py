@@ -245,7 +245,7 @@ async def test_evidence_by_pair_and_short_path(live: LiveNode, clock: FakeClock)
     assert short.status_code == pair.status_code == 200, pair.text
     assert short.content == pair.content
     assert pair.json()["origin"] == "de-bafa"
-    # a partner's notice: by the pair as before (evidence of partners' notices comes later)
+    # a notice of an origin outside the roster: its card is not known here
     r = await live.client.get(f"/api/v1/evidence/{ROGUE}/{own}", headers=auditor)
     assert r.status_code == 409, r.text
     r = await live.client.get(f"/api/v1/evidence/{partners}", headers=auditor)
