@@ -34,6 +34,16 @@ class VersionChecked:
     version: Any
     issued_at: str
     signing_key: str  # key id
+    body: Any = None  # the notice body as published or amended (parsed JSON)
+
+
+@dataclass(frozen=True)
+class CosignatureChecked:
+    """A witness's cosignature on the bundle's checkpoint that verified under a witness card."""
+
+    witness: str  # node id
+    key_id: str  # the witness's signing key
+    timestamp: int  # seconds since the epoch, the witness's word
 
 
 @dataclass
@@ -52,6 +62,7 @@ class Report:
     checkpoint_key: str | None = None  # key id of the signature that verified
     ignored_signatures: list[str] = field(default_factory=list)  # names of unknown keys
     versions: list[VersionChecked] = field(default_factory=list)
+    cosignatures: list[CosignatureChecked] = field(default_factory=list)
 
     def say(self, line: str) -> None:
         self.lines.append(line)
@@ -128,7 +139,12 @@ def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None
         )
         report.versions.append(
             VersionChecked(
-                entry.seq, kind, body.get("version"), header["issued_at"], entry.verified.key_id
+                entry.seq,
+                kind,
+                body.get("version"),
+                header["issued_at"],
+                entry.verified.key_id,
+                body,
             )
         )
     report.say(str(bundle["horizon"]))
