@@ -13,7 +13,7 @@ DATA_DIR ?= ./var/node
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint typecheck imports pytest lock compile-locks outdated docs bench clean
+.PHONY: install browser run test test-fast lint typecheck imports pytest lock compile-locks outdated docs bench clean
 
 # The runtime: the build and runtime locks, then the project itself (editable, no
 # dependencies of its own choosing; built with the locked setuptools).
@@ -29,6 +29,17 @@ $(DEV): $(RUNTIME) requirements/dev.txt
 	@touch $@
 
 install: $(DEV)
+
+# Debian's Chromium, which the browser tests (marker `browser`) drive headless through
+# Playwright: installed from Debian's packages when missing (the suite runs as root). No
+# `playwright install`: nothing is downloaded from outside the package registries.
+CHROMIUM := /usr/bin/chromium
+
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # A development node: SQLite, unencrypted dev keys, plain HTTP on 127.0.0.1. Its card
 # publishes http://$(HOST):$(PORT), the URL its peers sign their requests for: a node made
@@ -73,15 +84,15 @@ imports: $(DEV)
 # module-scoped fixture (a running federation, a template node) is built once.
 PARALLEL := -n auto --dist loadscope
 
-pytest: $(DEV)
+pytest: $(DEV) browser
 	$(BIN)/python -m pytest -q $(PARALLEL)
 
 test: lint typecheck imports pytest
 
-# The inner loop: the gates and every test that starts neither a `denex` process nor the
-# PostgreSQL server. `make test` stays the gate of record.
+# The inner loop: the gates and every test that starts neither a `denex` process, the
+# PostgreSQL server nor a browser. `make test` stays the gate of record.
 test-fast: lint typecheck imports
-	$(BIN)/python -m pytest -q $(PARALLEL) -m "not system and not postgres"
+	$(BIN)/python -m pytest -q $(PARALLEL) -m "not system and not postgres and not browser"
 
 # Refresh the lock files from pyproject.toml: keeps every pin that still fits and resolves
 # only what changed; a file is rewritten only if it changes. `make lock UPGRADE=1` takes the

@@ -15,6 +15,7 @@ from keys.ed25519 import b64, key_id
 from service import audit
 from service.cli.common import CliError, DataDir, Json, print_json, run, say, settings_for
 from service.evidence.build import build_bundle
+from service.evidence.html import render
 from service.evidence.verify import EvidenceError, Report, verify_bundle
 from service.runtime import load_identity, opened_database, utc_now
 
@@ -111,6 +112,10 @@ def verify(
         ),
     ] = False,
     as_json: Json = False,
+    page: Annotated[
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Write a self-contained report page"),
+    ] = None,
 ) -> None:
     """Verify an evidence bundle offline; exit 0 only if everything in it verifies against a
     card you trust (--trust), or --allow-untrusted is given."""
@@ -125,6 +130,11 @@ def verify(
         report, failure = exc.report or Report(), str(exc)
     if failure is None and not cards and not allow_untrusted:
         failure = UNTRUSTED
+    if page is not None:
+        try:
+            page.write_text(render(report, failure), encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {page}: {exc.strerror}") from exc
     if as_json:
         print_json(_bundle_document(file, report, failure))
     elif failure is not None:

@@ -14,38 +14,13 @@ from keys.ed25519 import KeyPair, b64, unb64
 from service.cli.main import main
 from service.evidence.verify import EvidenceError, verify_bundle
 from tests.nodes import FakeClock, LiveNode
-from tests.service.notice_data import notice
+from tests.service.evidence.bundles import amended_notice_bundle, node_card
 from tests.sync_peers import sync_once
 
 
-async def _bundle(live: LiveNode) -> tuple[str, bytes]:
-    officer = live.auth("officer")
-    r = await live.client.post("/api/v1/notices", json=notice(), headers=officer)
-    nid = r.json()["notice_id"]
-    await live.client.post("/api/v1/notices", json=notice(reference="OTHER-1"), headers=officer)
-    r = await live.client.post(
-        f"/api/v1/notices/{nid}/amend", json=notice(destination="IR"), headers=officer
-    )
-    assert r.status_code == 200, r.text
-    r = await live.client.post(
-        f"/api/v1/notices/{nid}/revoke", json={"reason": "granted on appeal"}, headers=officer
-    )
-    assert r.status_code == 200, r.text
-    r = await live.client.get(f"/api/v1/evidence/{nid}", headers=live.auth("auditor"))
-    assert r.status_code == 200, r.text
-    return nid, r.content
-
-
-async def _card(live: LiveNode) -> bytes:
-    from service.node import stored_card
-
-    async with live.db.read() as session:
-        return (await stored_card(session)).encode()
-
-
 async def test_a_bundle_verifies_and_says_what_it_checked(live: LiveNode) -> None:
-    nid, bundle = await _bundle(live)
-    report = verify_bundle(bundle, trusted_cards=[await _card(live)])
+    nid, bundle = await amended_notice_bundle(live)
+    report = verify_bundle(bundle, trusted_cards=[await node_card(live)])
     text = "\n".join(report.lines)
     assert "matches a trusted card" in text
     assert text.count("of de-bafa: notice.") == 3  # published, amended, revoked
@@ -55,13 +30,13 @@ async def test_a_bundle_verifies_and_says_what_it_checked(live: LiveNode) -> Non
 
 
 async def test_without_trust_the_report_says_it_trusted_the_bundle_card(live: LiveNode) -> None:
-    _nid, bundle = await _bundle(live)
+    _nid, bundle = await amended_notice_bundle(live)
     report = verify_bundle(bundle)
     assert any("NOT independently trusted" in line for line in report.lines)
 
 
 async def test_a_card_of_another_root_key_is_not_trusted(live: LiveNode) -> None:
-    _nid, bundle = await _bundle(live)
+    _nid, bundle = await amended_notice_bundle(live)
     impostor = KeyPair.generate()
     fake = make_card(
         card_body(
@@ -83,7 +58,7 @@ async def test_a_card_of_another_root_key_is_not_trusted(live: LiveNode) -> None
 
 
 async def test_any_single_byte_change_fails_verification(live: LiveNode) -> None:
-    _nid, bundle = await _bundle(live)
+    _nid, bundle = await amended_notice_bundle(live)
     verify_bundle(bundle)
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -98,7 +73,7 @@ async def test_any_single_byte_change_fails_verification(live: LiveNode) -> None
 
 
 async def test_failures_name_the_part_that_broke(live: LiveNode) -> None:
-    _nid, bundle = await _bundle(live)
+    _nid, bundle = await amended_notice_bundle(live)
     doc = json.loads(bundle)
     from keys.canonical import canonical_bytes
 
@@ -125,9 +100,9 @@ async def test_the_cli_writes_and_verifies_a_bundle(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     live = await make_node("de-bafa")  # SQLite: the CLI finds it by its data dir
-    nid, _bundle_bytes = await _bundle(live)
+    nid, _bundle_bytes = await amended_notice_bundle(live)
     out, card = tmp_path / "bundle.json", tmp_path / "card.json"
-    card.write_bytes(await _card(live))
+    card.write_bytes(await node_card(live))
     data_dir = str(live.settings.data_dir)
     code = await asyncio.to_thread(main, ["evidence", nid, "-o", str(out), "--data-dir", data_dir])
     assert code == 0
@@ -159,7 +134,7 @@ async def test_a_version_must_be_an_entry_of_the_notice(live: LiveNode) -> None:
     """The log's proof holds for any entry; the service refuses what is not this notice's."""
     from keys.canonical import canonical_bytes
 
-    _nid, bundle = await _bundle(live)
+    _nid, bundle = await amended_notice_bundle(live)
     doc = json.loads(bundle)
     doc["versions"] = [doc["key_statements"][0]]
     with pytest.raises(
@@ -182,13 +157,13 @@ async def test_a_partners_notice_has_evidence_at_the_node_that_synced_it(
     """An auditor at fr-sbdu proves de-bafa's denial, amended and revoked, against de-bafa's
     card: every version, to the newest checkpoint of de-bafa's log that fr-sbdu verified."""
     a, b = pair
-    nid, own_bundle = await _bundle(b)
+    nid, own_bundle = await amended_notice_bundle(b)
     report = await sync_once(a, b, clock)
     assert report.error is None
     r = await a.client.get(f"/api/v1/evidence/de-bafa/{nid}", headers=a.auth("auditor"))
     assert r.status_code == 200, r.text
     assert r.content == own_bundle  # the same proof, whichever node holds the log
-    verified = verify_bundle(r.content, trusted_cards=[await _card(b)])
+    verified = verify_bundle(r.content, trusted_cards=[await node_card(b)])
     assert verified.card_trusted is True
     assert [v.type for v in verified.versions] == [
         "notice.published",
@@ -196,7 +171,7 @@ async def test_a_partners_notice_has_evidence_at_the_node_that_synced_it(
         "notice.revoked",
     ]
     with pytest.raises(EvidenceError, match="matches none of the --trust cards"):
-        verify_bundle(r.content, trusted_cards=[await _card(a)])
+        verify_bundle(r.content, trusted_cards=[await node_card(a)])
     # a notice of fr-sbdu's own that de-bafa never pulled: not held there
     r = await b.client.get(f"/api/v1/evidence/fr-sbdu/{nid}", headers=b.auth("auditor"))
     assert r.status_code == 404, r.text
