@@ -84,8 +84,8 @@ async def check_witnessed(
         return []
     found = []
     for origin_line, text in claims:
-        federation, _, origin = origin_line.rpartition("/")
-        if federation != federation or origin not in roots:
+        claimed, _, origin = origin_line.rpartition("/")
+        if claimed != federation or origin not in roots:
             continue  # this node's own log is checked by recovery, not here
         try:
             async with db.write() as session:
