@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from federation.core import checkpoint as cp
 from federation.core import keystate
 from federation.core import note as note_mod
+from federation.core.commitments import LeafChain
 from federation.core.entry import KEY_TYPES
 from federation.core.errors import FederationError
 from federation.core.verifier import EntryRejected, LogVerifier
@@ -29,6 +30,9 @@ class LogAuditor:
     root_key: bytes
     flagged: int = 0
     signed_by: dict[str, list[int]] = field(default_factory=dict)  # key id -> seqs it signed
+    keys: LeafChain = field(
+        default_factory=LeafChain
+    )  # the chain of its key statements so far (decision 0032)
     verifier: LogVerifier = field(init=False)
 
     def __post_init__(self) -> None:
@@ -51,7 +55,9 @@ class LogAuditor:
             raise LogAuditError(str(exc)) from exc
         if result.flag is not None:
             self.flagged += 1
-        if result.type not in KEY_TYPES:
+        if result.type in KEY_TYPES:
+            self.keys = self.keys.extended(leaf_hash)
+        else:
             self.signed_by.setdefault(result.key_id, []).append(seq)
 
     def invalidated(self) -> list[int]:
@@ -84,5 +90,10 @@ class LogAuditor:
                 "entries with another root"
                 if verified.checkpoint.root != self.root()
                 else f"checkpoint: size {verified.checkpoint.size} is not the log's {self.size}"
+            )
+        keys = verified.checkpoint.keys
+        if keys is not None and keys != self.keys:
+            raise LogAuditError(
+                f"checkpoint: it commits to {keys.describe()}, the log has {self.keys.describe()}"
             )
         return verified

@@ -1,7 +1,9 @@
 """Checkpoints (C2SP tlog-checkpoint v1.0.0) and cosignatures (tlog-cosignature, cosignature/v1).
 
-A checkpoint is a signed note whose text is `<origin>\\n<size>\\n<base64 root>\\n`; denex
-origins are `<federation>/<node id>`, and the log signs under that name with its signing key.
+A checkpoint is a signed note whose text is `<origin>\\n<size>\\n<base64 root>\\n`, then
+denex's one extension line `keys <count> <b64 chain>` (decision 0032) when the log commits to
+its key statements; any other extension line is refused. Denex origins are
+`<federation>/<node id>`, and the log signs under that name with its signing key.
 Pure functions: the caller supplies the keys valid for the checkpoint and the current time.
 """
 
@@ -12,6 +14,7 @@ import struct
 from dataclasses import dataclass
 
 from federation.core import note
+from federation.core.commitments import CommitmentError, LeafChain
 from federation.core.merkle import HASH_BYTES
 from keys.ed25519 import KeyPair, verify
 
@@ -27,9 +30,13 @@ class Checkpoint:
     origin: str
     size: int
     root: bytes
+    keys: LeafChain | None = None  # None: a checkpoint from before decision 0032
 
     def text(self) -> str:
-        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+        lines = [self.origin, str(self.size), base64.b64encode(self.root).decode()]
+        if self.keys is not None:
+            lines.append(self.keys.line())
+        return "\n".join(lines) + "\n"
 
 
 def origin_line(federation: str, node_id: str) -> str:
@@ -42,8 +49,8 @@ def parse_text(text: str) -> Checkpoint:
         raise CheckpointError("checkpoint text needs origin, size and root lines")
     if any(line == "" for line in lines[:-1]):
         raise CheckpointError("checkpoint lines must not be empty")
-    if len(lines) > 4:
-        raise CheckpointError("checkpoint extension lines are not accepted")
+    if len(lines) > 5:
+        raise CheckpointError("a checkpoint has at most one extension line, `keys`")
     origin, size_text, root_text = lines[:3]
     if not note.valid_name(origin):
         raise CheckpointError(f"invalid origin line {origin!r}")
@@ -55,7 +62,15 @@ def parse_text(text: str) -> Checkpoint:
         raise CheckpointError("root hash is not valid base64") from exc
     if len(root) != HASH_BYTES or base64.b64encode(root).decode() != root_text:
         raise CheckpointError("root hash is not 32 bytes of canonical base64")
-    return Checkpoint(origin, int(size_text), root)
+    size, keys = int(size_text), None
+    if len(lines) == 5:
+        try:
+            keys = LeafChain.parse_line(lines[3])
+        except CommitmentError as exc:
+            raise CheckpointError(str(exc)) from exc
+        if keys.count > size:
+            raise CheckpointError(f"the keys line counts {keys.count} statements in {size} entries")
+    return Checkpoint(origin, size, root, keys)
 
 
 def sign_checkpoint(checkpoint: Checkpoint, key: KeyPair) -> str:

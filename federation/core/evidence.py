@@ -19,6 +19,7 @@ from typing import Any
 from federation.core import checkpoint as cp
 from federation.core import merkle
 from federation.core import note as note_mod
+from federation.core.commitments import LeafChain
 from federation.core.entry import KEY_TYPES, VerifiedHeader
 from federation.core.errors import FederationError
 from federation.core.verifier import EntryRejected, LogVerifier
@@ -62,6 +63,7 @@ class LogProof:
     checkpoint_key: str  # key id of the signature that verified
     ignored_signatures: list[str]  # names of signature lines by unknown keys
     key_statements: list[tuple[int, str]]  # (seq, type)
+    keys_committed: bool  # the checkpoint's `keys` line proved these are all (decision 0032)
     _verifier: LogVerifier = field(repr=False)
 
     def entry(self, item: Any, what: str) -> ProvenEntry:
@@ -105,7 +107,9 @@ def prove_checkpoint(
     federation: str, origin: str, card: Card, checkpoint: str, size: int, statements: Any
 ) -> LogProof:
     """Verify every key statement (signed by the card's root key, included) and the
-    checkpoint of size `size` under the key state they make."""
+    checkpoint of size `size` under the key state they make. When the checkpoint commits to
+    its key statements (`keys` line), the statements carried must be exactly those: one left
+    out, added or out of order fails."""
     origin_line = cp.origin_line(federation, origin)
     try:
         head = cp.parse_text(note_mod.parse(checkpoint).text)
@@ -117,11 +121,14 @@ def prove_checkpoint(
         raise ProofFailed("key statements: the bundle must carry every key statement")
     verifier = LogVerifier(federation, origin, card.root_key, contiguous=False)
     seen: list[tuple[int, str]] = []
+    chain = LeafChain()
     for index, item in enumerate(statements):
         entry = _Entry.parse(item, f"key statement {index}")
         where = f"key statement at seq {entry.seq}"
         if entry.seq >= head.size:
             raise ProofFailed(f"{where}: beyond the checkpoint")
+        if seen and entry.seq <= seen[-1][0]:
+            raise ProofFailed(f"{where}: key statements must be carried in seq order, once each")
         try:  # a key statement without content is rejected by the verifier itself
             kind = verifier.add(entry.seq, entry.envelope, None, entry.salt, entry.body).type
         except EntryRejected as exc:
@@ -130,6 +137,9 @@ def prove_checkpoint(
             raise ProofFailed(f"{where}: not a key statement with its content")
         entry.included(head.size, head.root, where)
         seen.append((entry.seq, kind))
+        chain = chain.extended(merkle.leaf(entry.envelope))
+    if head.keys is not None and chain != head.keys:
+        raise ProofFailed(_missing_keys(head.keys, chain))
     try:
         verified = cp.verify_checkpoint(
             checkpoint, origin=origin_line, keys=verifier.state.checkpoint_keys(head.size)
@@ -142,7 +152,22 @@ def prove_checkpoint(
         key_id(verified.key),
         [sig.name for sig in verified.ignored],
         seen,
+        head.keys is not None,
         verifier,
+    )
+
+
+def _missing_keys(committed: LeafChain, carried: LeafChain) -> str:
+    if carried.count < committed.count:
+        gap = committed.count - carried.count
+        return (
+            f"key statements: the checkpoint commits to {committed.count} key statements, the "
+            f"bundle carries {carried.count}: {gap} left out (a retirement or revocation may "
+            "be missing)"
+        )
+    return (
+        f"key statements: the ones carried ({carried.describe()}) are not the "
+        f"{committed.count} the checkpoint commits to ({committed.describe()})"
     )
 
 

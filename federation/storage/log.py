@@ -14,7 +14,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.core.checkpoint import Checkpoint, origin_line, sign_checkpoint
-from federation.core.entry import Draft, SealedEntry, seal
+from federation.core.commitments import LeafChain
+from federation.core.entry import KEY_TYPES, Draft, SealedEntry, seal
 from federation.core.errors import AppendsStopped, LogError, StaleSeal
 from federation.storage import tree
 from federation.storage.bulk import insert_rows
@@ -127,15 +128,39 @@ async def _store(
     origin = log.origin
     if log.frozen_reason is not None:
         raise AppendsStopped(f"appends to {origin} are stopped: {log.frozen_reason}")
+    keys = await _key_chain(session, log)
     await insert_rows(session, EntryRow, [entry_values(e, stored_at=now) for e in sealed])
     root = await tree.extend(session, origin, log.size, [e.leaf_hash for e in sealed])
     log.size += len(sealed)
+    for entry in sealed:
+        if entry.type in KEY_TYPES:
+            keys = keys.extended(entry.leaf_hash)
+    log.key_count, log.key_chain = keys.count, keys.chain
     note = sign_checkpoint(
-        Checkpoint(origin_line(federation, origin), log.size, root), checkpoint_key
+        Checkpoint(origin_line(federation, origin), log.size, root, keys), checkpoint_key
     )
     log.root, log.checkpoint, log.updated_at = root, note, now
     session.add(CheckpointRow(origin=origin, size=log.size, root=root, note=note, stored_at=now))
     await session.flush()
+
+
+async def _key_chain(session: AsyncSession, log: LogRow) -> LeafChain:
+    """The log row's chain of key statements, computed from the log when not kept yet."""
+    if log.key_count is not None and log.key_chain is not None:
+        return LeafChain(log.key_count, log.key_chain)
+    return await key_chain_below(session, log.origin, log.size)
+
+
+async def key_chain_below(session: AsyncSession, origin: str, size: int) -> LeafChain:
+    """The chain of the key statements of `origin` below `size` (decision 0032)."""
+    # equality on (origin, type) so that SQLite uses ix_entries_type; the few rows are
+    # filtered and ordered here
+    rows = await session.execute(
+        select(EntryRow.seq, EntryRow.leaf_hash).where(
+            EntryRow.origin == origin, EntryRow.type.in_(KEY_TYPES)
+        )
+    )
+    return LeafChain.of(leaf for seq, leaf in sorted(rows.all()) if seq < size)
 
 
 async def log_size(session: AsyncSession, origin: str) -> int:

@@ -19,7 +19,7 @@ from federation.core.errors import FederationError, LogError
 from federation.core.follow import Accepted, Follower
 from federation.storage import tree
 from federation.storage.bulk import insert_rows
-from federation.storage.log import lock_log, log_size
+from federation.storage.log import key_chain_below, lock_log, log_size
 from federation.storage.tables import (
     CheckpointRow,
     EntryRow,
@@ -116,6 +116,8 @@ async def store_accepted(
     )
     log.root = await tree.extend(session, origin, log.size, [a.wire.leaf_hash for a in accepted])
     log.size += len(accepted)
+    if any(a.type in KEY_TYPES for a in accepted):
+        log.key_count = log.key_chain = None  # computed again when next needed (decision 0032)
     log.updated_at = now
     await session.flush()
     return log.size
@@ -153,7 +155,17 @@ async def accept_checkpoint(
             theirs=text,
             ours=ours,
         )
-    if size == log.size and log.checkpoint != text:
+    keys = verified.checkpoint.keys
+    if keys is not None:  # decision 0032: what it commits to must be what the log holds
+        held = await key_chain_below(session, origin, size)
+        if held != keys:
+            raise CheckpointMismatch(
+                f"checkpoint of {origin} at size {size} commits to {keys.describe()}, this "
+                f"node's copy holds {held.describe()}",
+                theirs=text,
+                ours=await checkpoint_at(session, origin, size) or log.checkpoint,
+            )
+    if size == log.size and log.checkpoint != text and (keys is not None or not _commits(log)):
         existing = await session.get(CheckpointRow, (origin, size))
         if existing is None:
             session.add(
@@ -162,6 +174,15 @@ async def accept_checkpoint(
         log.checkpoint = text
         await session.flush()
     return True
+
+
+def _commits(log: LogRow) -> bool:
+    """Whether the log's newest checkpoint carries decision 0032's commitments (one that
+    does is not replaced by one of the same size that does not)."""
+    return (
+        log.checkpoint is not None
+        and cp.parse_text(note.parse(log.checkpoint).text).keys is not None
+    )
 
 
 async def mark_invalidated(session: AsyncSession, origin: str, state: keystate.KeyState) -> int:

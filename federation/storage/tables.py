@@ -81,6 +81,9 @@ class LogRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     fresh_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # DESIGN §4
     frozen_reason: Mapped[str | None] = mapped_column(Text)  # proven equivocation: no new entries
+    # the chain of key statements below `size` (decision 0032); None until first needed
+    key_count: Mapped[int | None] = mapped_column(BigInteger)
+    key_chain: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class CheckpointRow(Base):

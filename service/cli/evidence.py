@@ -74,6 +74,7 @@ def _bundle_document(file: Path, report: Report, failure: str | None) -> dict[st
         if report.card_fingerprint is None
         else {"fingerprint": report.card_fingerprint, "trusted": report.card_trusted},
         "key_statements": [{"seq": seq, "type": kind} for seq, kind in report.key_statements],
+        "key_statements_complete": report.keys_complete,
         "checkpoint": None
         if report.size is None or report.root is None
         else {"size": report.size, "root": b64(report.root), "key": report.checkpoint_key},
@@ -93,6 +94,11 @@ def _bundle_document(file: Path, report: Report, failure: str | None) -> dict[st
     }
 
 
+INCOMPLETE = (
+    "completeness: the bundle's checkpoint commits to no key statements (it predates "
+    "decision 0032), so one could be left out: ask for a bundle at a newer checkpoint, or "
+    "pass --allow-incomplete"
+)
 UNTRUSTED = (
     "card: no --trust card given, so nothing ties the bundle to its origin: give the origin's "
     "card with --trust (or --allow-untrusted to accept the card inside the bundle)"
@@ -109,6 +115,14 @@ def verify(
         typer.Option(
             "--allow-untrusted",
             help="Without --trust, accept the card inside the bundle (the report says so)",
+        ),
+    ] = False,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-incomplete",
+            help="Accept a checkpoint from before decision 0032, which commits to no key "
+            "statements (the report says so)",
         ),
     ] = False,
     as_json: Json = False,
@@ -130,6 +144,8 @@ def verify(
         report, failure = exc.report or Report(), str(exc)
     if failure is None and not cards and not allow_untrusted:
         failure = UNTRUSTED
+    if failure is None and not report.keys_complete and not allow_incomplete:
+        failure = INCOMPLETE
     if page is not None:
         try:
             page.write_text(render(report, failure), encoding="utf-8")

@@ -57,6 +57,7 @@ class Report:
     card_fingerprint: str | None = None
     card_trusted: bool | None = None  # matched a --trust card; False: only the bundle's own
     key_statements: list[tuple[int, str]] = field(default_factory=list)  # (seq, type)
+    keys_complete: bool | None = None  # the checkpoint's `keys` line proved they are all
     size: int | None = None  # of the verified checkpoint
     root: bytes | None = None
     checkpoint_key: str | None = None  # key id of the signature that verified
@@ -106,6 +107,17 @@ def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None
     for seq, kind in proof.key_statements:
         report.say(f"key statement at seq {seq}: {kind} signed by the root key, included")
     report.key_statements = proof.key_statements
+    report.keys_complete = proof.keys_committed
+    if proof.keys_committed:
+        report.say(
+            f"key statements: all {len(proof.key_statements)} that the checkpoint commits to "
+            "are carried (none left out)"
+        )
+    else:
+        report.say(
+            "key statements: completeness NOT proven: the checkpoint commits to none (it "
+            "predates decision 0032), so a retirement or revocation could be left out"
+        )
     report.say(
         f"checkpoint of {origin_line(federation, origin)} at size {proof.size}: signed by key "
         f"{proof.checkpoint_key[:16]}..., root {base64.b64encode(proof.root).decode()}"

@@ -12,7 +12,7 @@ from federation.core import checkpoint as cp
 from federation.core import keystate
 from federation.core.entry import KEY_TYPES, parse_time
 from federation.storage.tables import EntryRow, LogRow
-from keys.canonical import parse_canonical
+from keys.canonical import canonical_bytes, parse_canonical
 from keys.card import verify_card
 from keys.custody import save_key
 from keys.ed25519 import KeyPair
@@ -173,6 +173,12 @@ async def test_revoking_a_compromised_key_invalidates_what_it_signed_from_n_on(
     r = await live.client.get(f"/api/v1/evidence/{ids[1]}", headers=auditor)
     with pytest.raises(EvidenceError, match="entry 2 of de-bafa"):
         verify_bundle(r.content, trusted_cards=[card])
+    # Trimmed of the revocation, the bundle would prove the stolen key's entry valid: the
+    # checkpoint's `keys` line (decision 0032) says a statement is missing.
+    trimmed = json.loads(r.content)
+    trimmed["key_statements"] = [s for s in trimmed["key_statements"] if s["seq"] != entries[5].seq]
+    with pytest.raises(EvidenceError, match="commits to 3 key statements, the bundle carries 2"):
+        verify_bundle(canonical_bytes(trimmed), trusted_cards=[card])
 
 
 async def _card_bytes(live: LiveNode) -> bytes:

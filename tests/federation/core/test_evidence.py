@@ -10,6 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation.core import checkpoint as cp
 from federation.core import merkle
+from federation.core.audit_log import LogAuditError, LogAuditor
+from federation.core.commitments import LeafChain
 from federation.core.entry import Draft, SealedEntry, seal
 from federation.core.evidence import ProofFailed, check_card, prove_checkpoint
 from keys.canonical import canonical_bytes
@@ -140,3 +142,86 @@ def test_a_key_statement_that_the_checkpoint_does_not_hold_fails() -> None:
     item["inclusion"] = _item(LOG[0])["inclusion"]
     with pytest.raises(ProofFailed, match="key statement at seq 0: inclusion"):
         _proof([item])
+
+
+# A log whose first signing key was revoked below seq 1 (decision 0032): 0 adds SIGNING, 1 is
+# a notice SIGNING signed, 2 adds OTHER, 3 revokes SIGNING below seq 1. Its checkpoint, signed
+# by OTHER, commits to the three key statements.
+def _statement(seq: int, draft: Draft) -> SealedEntry:
+    return seal(federation=FEDERATION, origin=ORIGIN, seq=seq, draft=draft, key=ROOT)
+
+
+REVOKED = {"key_id": SIGNING.key_id, "valid_below_seq": 1, "reason": "stolen"}
+ROTATED = [
+    _statement(0, _added(SIGNING)),
+    seal(
+        federation=FEDERATION,
+        origin=ORIGIN,
+        seq=1,
+        draft=Draft("notice.published", b'{"notice_id":"N-1"}', (ORIGIN,), WHEN),
+        key=SIGNING,
+    ),
+    _statement(2, _added(OTHER)),
+    _statement(3, Draft("key.revoked", canonical_bytes(REVOKED), ("*",), WHEN)),
+]
+ROTATED_LEAVES = [e.leaf_hash for e in ROTATED]
+KEYS = LeafChain.of(ROTATED_LEAVES[i] for i in (0, 2, 3))
+
+
+def _rotated_item(entry: SealedEntry) -> dict[str, Any]:
+    return {**_item(entry), "inclusion": [b64(h) for h in _path(entry.seq, ROTATED_LEAVES)]}
+
+
+def _rotated_proof(statements: list[SealedEntry], keys: LeafChain | None = KEYS) -> Any:
+    head = cp.Checkpoint(
+        cp.origin_line(FEDERATION, ORIGIN), 4, merkle.root_of(ROTATED_LEAVES), keys
+    )
+    card = check_card(_card(), FEDERATION, ORIGIN).card
+    items = [_rotated_item(e) for e in statements]
+    return prove_checkpoint(FEDERATION, ORIGIN, card, cp.sign_checkpoint(head, OTHER), 4, items)
+
+
+def test_with_every_key_statement_the_revoked_keys_entry_fails() -> None:
+    proof = _rotated_proof([ROTATED[0], ROTATED[2], ROTATED[3]])
+    assert proof.keys_committed and [t for _, t in proof.key_statements] == [
+        "key.added",
+        "key.added",
+        "key.revoked",
+    ]
+    with pytest.raises(ProofFailed, match="entry 1 of de-bafa: signed by unknown key"):
+        proof.entry(_rotated_item(ROTATED[1]), "version 0")
+
+
+def test_a_key_statement_left_out_fails_against_the_checkpoints_keys_line() -> None:
+    # without the revocation the notice signed by the stolen key would verify
+    with pytest.raises(
+        ProofFailed, match="commits to 3 key statements, the bundle carries 2: 1 left out"
+    ):
+        _rotated_proof([ROTATED[0], ROTATED[2]])
+    # without the commitment (a checkpoint from before decision 0032) it does: not proven
+    proof = _rotated_proof([ROTATED[0], ROTATED[2]], keys=None)
+    assert not proof.keys_committed
+    assert proof.entry(_rotated_item(ROTATED[1]), "version 0").seq == 1
+
+
+def test_key_statements_out_of_order_twice_or_not_the_committed_ones_fail() -> None:
+    with pytest.raises(ProofFailed, match="in seq order, once each"):
+        _rotated_proof([ROTATED[0], ROTATED[3], ROTATED[2]])
+    with pytest.raises(ProofFailed, match="in seq order, once each"):
+        _rotated_proof([ROTATED[0], ROTATED[2], ROTATED[2], ROTATED[3]])
+    other = LeafChain.of([ROTATED_LEAVES[0], ROTATED_LEAVES[3], ROTATED_LEAVES[2]])
+    with pytest.raises(ProofFailed, match="are not the 3 the checkpoint commits to"):
+        _rotated_proof([ROTATED[0], ROTATED[2], ROTATED[3]], keys=other)
+
+
+def test_the_whole_log_audit_checks_the_keys_line() -> None:
+    def audit(keys: LeafChain) -> None:
+        auditor = LogAuditor(FEDERATION, ORIGIN, ROOT.public)
+        for entry in ROTATED:
+            auditor.add(entry.seq, entry.envelope, entry.leaf_hash, entry.salt, entry.body)
+        head = cp.Checkpoint(cp.origin_line(FEDERATION, ORIGIN), 4, auditor.root(), keys)
+        auditor.finish(cp.sign_checkpoint(head, OTHER))
+
+    audit(KEYS)
+    with pytest.raises(LogAuditError, match=r"commits to 2 key statements.*the log has 3"):
+        audit(LeafChain.of(ROTATED_LEAVES[i] for i in (0, 2)))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from federation.core import checkpoint as cp
 from federation.core import note
+from federation.core.commitments import LeafChain
 from keys.ed25519 import KeyPair
 
 VECTOR = Path(__file__).resolve().parents[4] / "shared" / "vectors" / "signed-note"
@@ -95,6 +96,37 @@ def test_a_checkpoint_needs_a_known_key() -> None:
 def test_malformed_checkpoints_are_rejected_with_a_reason(text: str) -> None:
     with pytest.raises(note.NoteError):
         cp.verify_checkpoint(text, origin=ORIGIN, keys=[LOG_KEY.public])
+
+
+CHAIN = base64.b64encode(b"\x07" * 32).decode()
+
+
+def test_the_keys_line_is_signed_with_the_checkpoint_and_read_back() -> None:
+    keys = LeafChain(3, b"\x07" * 32)
+    head = cp.Checkpoint(ORIGIN, 42, ROOT, keys)
+    assert head.text() == f"{ORIGIN}\n42\n{base64.b64encode(ROOT).decode()}\nkeys 3 {CHAIN}\n"
+    verified = cp.verify_checkpoint(
+        cp.sign_checkpoint(head, LOG_KEY), origin=ORIGIN, keys=[LOG_KEY.public]
+    )
+    assert verified.checkpoint == head and verified.checkpoint.keys == keys
+    assert cp.parse_text(cp.Checkpoint(ORIGIN, 42, ROOT).text()).keys is None
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (f"keys 43 {CHAIN}", "counts 43 statements in 42 entries"),
+        (f"keys 03 {CHAIN}", "is not `keys <count> <b64 hash>`"),
+        ("keys 3 AAAA", "is not `keys <count> <b64 hash>`"),
+        (f"keys 3 {CHAIN[:-2]}B=", "not canonical base64"),
+        (f"notes 3 {CHAIN}", "is not `keys <count> <b64 hash>`"),
+        (f"keys 3 {CHAIN}\nkeys 3 {CHAIN}", "at most one extension line"),
+    ],
+)
+def test_a_malformed_or_unknown_extension_line_is_refused(line: str, reason: str) -> None:
+    text = f"{ORIGIN}\n42\n{base64.b64encode(ROOT).decode()}\n{line}\n"
+    with pytest.raises(cp.CheckpointError, match=reason):
+        cp.parse_text(text)
 
 
 @settings(max_examples=200, deadline=None)

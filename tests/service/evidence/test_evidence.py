@@ -175,3 +175,34 @@ async def test_a_partners_notice_has_evidence_at_the_node_that_synced_it(
     # a notice of fr-sbdu's own that de-bafa never pulled: not held there
     r = await b.client.get(f"/api/v1/evidence/fr-sbdu/{nid}", headers=b.auth("auditor"))
     assert r.status_code == 404, r.text
+
+
+async def test_a_checkpoint_without_commitments_fails_unless_allowed(
+    live: LiveNode, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A checkpoint from before decision 0032 commits to no key statements: everything in the
+    bundle still verifies, but `denex verify` fails unless --allow-incomplete is given."""
+    from federation.core import checkpoint as cp
+    from federation.core import note
+    from keys.canonical import canonical_bytes
+
+    _nid, bundle = await amended_notice_bundle(live)
+    doc = json.loads(bundle)
+    head = cp.parse_text(note.parse(doc["checkpoint"]).text)
+    assert head.keys is not None and head.keys.count == 1
+    old = cp.Checkpoint(head.origin, head.size, head.root)  # as signed before decision 0032
+    doc["checkpoint"] = cp.sign_checkpoint(old, live.node.signing)
+    report = verify_bundle(canonical_bytes(doc), trusted_cards=[await node_card(live)])
+    assert report.keys_complete is False
+    assert any("completeness NOT proven" in line for line in report.lines)
+
+    out, card = tmp_path / "old.json", tmp_path / "card.json"
+    out.write_bytes(canonical_bytes(doc))
+    card.write_bytes(await node_card(live))
+    argv = ["verify", str(out), "--trust", str(card)]
+    assert await asyncio.to_thread(main, argv) == 1
+    assert "FAILED: completeness: the bundle's checkpoint commits to no key statements" in (
+        capsys.readouterr().out
+    )
+    assert await asyncio.to_thread(main, [*argv, "--allow-incomplete"]) == 0
+    assert "VERIFIED" in capsys.readouterr().out
