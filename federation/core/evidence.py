@@ -24,7 +24,7 @@ from federation.core.entry import KEY_TYPES, VerifiedHeader
 from federation.core.errors import FederationError
 from federation.core.verifier import EntryRejected, LogVerifier
 from keys.card import Card, verify_card
-from keys.ed25519 import key_id
+from keys.ed25519 import key_id, unb64
 from keys.errors import KeysError
 
 ENTRY_FIELDS = frozenset({"seq", "envelope", "content", "inclusion"})
@@ -169,6 +169,84 @@ def _missing_keys(committed: LeafChain, carried: LeafChain) -> str:
         f"key statements: the ones carried ({carried.describe()}) are not the "
         f"{committed.count} the checkpoint commits to ({committed.describe()})"
     )
+
+
+@dataclass(frozen=True)
+class Cosigned:
+    """A witness's cosignature on the checkpoint that verified under a key its card lists;
+    `trusted` when that card's root key matched a witness card the auditor holds."""
+
+    witness: str  # node id
+    key_id: str
+    timestamp: int  # the witness's word, seconds since the epoch
+    trusted: bool
+
+
+def check_cosignatures(
+    federation: str,
+    origin: str,
+    checkpoint: str,
+    cards: Any,
+    trusted: Sequence[bytes] = (),
+) -> list[Cosigned]:
+    """Every witness card carried must come with a valid cosignature by that witness on the
+    checkpoint (a card without one, a line that does not verify, or a key its card does not
+    list fails). Lines by witnesses without a card stay ignored, as signed-note requires."""
+    if not isinstance(cards, list) or not all(isinstance(c, str) for c in cards):
+        raise ProofFailed("witness cards: must be a list of card texts")
+    parsed = note_mod.parse(checkpoint)
+    held = [_trusted_card(data, "--witness card") for data in trusted]
+    found: list[Cosigned] = []
+    for text in cards:
+        card = _witness_card(text, federation, origin, [c.witness for c in found])
+        name = node_id = card.body["node_id"]
+        match = next((h for h in held if h.body["node_id"] == node_id), None)
+        if match is not None and match.root_key != card.root_key:
+            raise ProofFailed(f"witness card of {name}: its root key is not the --witness card's")
+        keys = {key_id(public): public for c in (card, match) if c for public in _keys(c)}
+        lines = [sig for sig in parsed.signatures if sig.name == cp.origin_line(federation, name)]
+        if not lines:
+            raise ProofFailed(f"cosignatures: the checkpoint carries none by witness {name}")
+        for sig in lines:
+            key = next(
+                (kid for kid, public in keys.items()
+                 if sig.key_id == note_mod.note_key_id(sig.name, note_mod.COSIGNATURE_V1, public)),
+                None,
+            )  # fmt: skip
+            if key is None:
+                raise ProofFailed(f"cosignature by {name}: not by a signing key its card lists")
+            try:
+                when = cp.verify_cosignature(parsed.text, sig, public_key=keys[key])
+            except note_mod.NoteError as exc:
+                raise ProofFailed(f"cosignature by {name}: {exc}") from exc
+            found.append(Cosigned(node_id, key, when, match is not None))
+    return found
+
+
+def _witness_card(text: str, federation: str, origin: str, seen: list[str]) -> Card:
+    card = _trusted_card(text.encode("utf-8"), "witness card")
+    node_id = card.body["node_id"]
+    if card.body["federation"] != federation or node_id == origin or node_id in seen:
+        raise ProofFailed(
+            f"witness card of {node_id}: not another member of {federation}, or carried twice"
+        )
+    return card
+
+
+def _trusted_card(data: bytes, what: str) -> Card:
+    try:
+        return verify_card(data)
+    except KeysError as exc:
+        raise ProofFailed(f"{what}: {exc}") from exc
+
+
+def _keys(card: Card) -> list[bytes]:
+    try:
+        return [unb64(k["key"], what="signing key") for k in card.body["signing_keys"]]
+    except (KeysError, KeyError, TypeError) as exc:
+        raise ProofFailed(
+            f"witness card of {card.body['node_id']}: malformed signing_keys"
+        ) from exc
 
 
 @dataclass(frozen=True)

@@ -59,22 +59,25 @@ def cosigned(checkpoint_note: str, *, witness: str, key: KeyPair, timestamp: int
     return note.Note(parsed.text, (*parsed.signatures, line)).render()
 
 
-def cosignature_times(checkpoint_note: str, *, witness: str, keys: Sequence[bytes]) -> list[int]:
-    """Timestamps of the valid cosignatures by `witness` (under any of `keys`) on the note."""
+def cosignatures_by(
+    checkpoint_note: str, *, witness: str, keys: Sequence[bytes]
+) -> list[tuple[note.Signature, int]]:
+    """The valid cosignatures by `witness` (under any of `keys`) on the note, each with its
+    timestamp."""
     parsed = note.parse(checkpoint_note)
-    times = []
+    found = []
     for sig in parsed.signatures:
         if sig.name != witness:
             continue
         for public in keys:
             try:
-                times.append(cp.verify_cosignature(parsed.text, sig, public_key=public))
+                found.append((sig, cp.verify_cosignature(parsed.text, sig, public_key=public)))
             except FederationError:
                 continue
-    return times
+    return found
 
 
-def fresh_times(
+def fresh_cosignatures(
     checkpoint_note: str,
     *,
     origin: str,
@@ -83,17 +86,17 @@ def fresh_times(
     root: bytes,
     witness: str,
     witness_keys: Sequence[bytes],
-) -> list[int]:
-    """When `witness` cosigned this node's copy of a log (DESIGN §4, freshness): the note
+) -> list[tuple[note.Signature, int]]:
+    """What `witness` cosigned of this node's copy of a log (DESIGN §4, freshness): the note
     must be a checkpoint of `origin` (the origin line), signed by one of `origin_keys` (the
     origin's keys valid at that size), stating `size` and `root`, this node's copy; then the
-    timestamps of the witness's valid cosignatures on it (under any of `witness_keys`). A
-    checkpoint of another origin, not signed by it, or of another size or root (a larger one
-    is news this node lacks) says nothing about this copy: no times."""
+    witness's valid cosignatures on it (under any of `witness_keys`) with their timestamps.
+    A checkpoint of another origin, not signed by it, or of another size or root (a larger
+    one is news this node lacks) says nothing about this copy: none."""
     try:
         verified = cp.verify_checkpoint(checkpoint_note, origin=origin, keys=list(origin_keys))
     except FederationError:
         return []
     if verified.checkpoint.size != size or verified.checkpoint.root != root:
         return []
-    return cosignature_times(checkpoint_note, witness=witness, keys=witness_keys)
+    return cosignatures_by(checkpoint_note, witness=witness, keys=witness_keys)

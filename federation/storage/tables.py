@@ -177,6 +177,21 @@ class PeerSyncRow(Base):
     quarantine_dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class CosignatureRow(Base):
+    """A witness's cosignature (tlog-cosignature v1) on a checkpoint of `origin` that this
+    node holds, kept for evidence bundles (DESIGN §9): the first one per witness and size."""
+
+    __tablename__ = "cosignatures"
+
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text_hash: Mapped[bytes] = mapped_column(LargeBinary(32))  # SHA-256 of the checkpoint text
+    line: Mapped[str] = mapped_column(Text)  # the signature line, as the note renders it
+    timestamp: Mapped[int] = mapped_column(BigInteger)  # the witness's word, seconds
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class PeerHeadRow(Base):
     """The size of each origin's log at a peer, as its last `GET /logs` said (for lag);
     `seen_at` is when the peer first listed that size."""

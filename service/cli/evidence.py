@@ -16,7 +16,7 @@ from service import audit
 from service.cli.common import CliError, DataDir, Json, print_json, run, say, settings_for
 from service.evidence.build import build_bundle
 from service.evidence.html import render
-from service.evidence.verify import EvidenceError, Report, verify_bundle
+from service.evidence.verify import EvidenceError, Report, Witnesses, verify_bundle
 from service.runtime import load_identity, opened_database, utc_now
 
 
@@ -78,6 +78,10 @@ def _bundle_document(file: Path, report: Report, failure: str | None) -> dict[st
         "checkpoint": None
         if report.size is None or report.root is None
         else {"size": report.size, "root": b64(report.root), "key": report.checkpoint_key},
+        "cosignatures": [
+            {"witness": c.witness, "key": c.key_id, "timestamp": c.timestamp, "trusted": c.trusted}
+            for c in report.cosignatures
+        ],
         "ignored_signatures": report.ignored_signatures,
         "versions": [
             {
@@ -110,6 +114,22 @@ def verify(
     trust: Annotated[
         list[Path] | None, typer.Option("--trust", help="A partner's node card to trust")
     ] = None,
+    witness: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--witness",
+            help="A witness's node card to trust; by default each one given must have "
+            "cosigned the checkpoint",
+        ),
+    ] = None,
+    min_cosignatures: Annotated[
+        int | None,
+        typer.Option(
+            "--min-cosignatures",
+            min=0,
+            help="How many of the --witness witnesses must have cosigned (default: all)",
+        ),
+    ] = None,
     allow_untrusted: Annotated[
         bool,
         typer.Option(
@@ -132,14 +152,17 @@ def verify(
     ] = None,
 ) -> None:
     """Verify an evidence bundle offline; exit 0 only if everything in it verifies against a
-    card you trust (--trust), or --allow-untrusted is given."""
+    card you trust (--trust, or --allow-untrusted), its checkpoint commits to its key
+    statements (or --allow-incomplete), and the witnesses asked for (--witness,
+    --min-cosignatures) cosigned it."""
     try:
         data = file.read_bytes().removesuffix(b"\n")
         cards = [p.read_bytes().strip() for p in trust or []]
+        witnesses = Witnesses([p.read_bytes().strip() for p in witness or []], min_cosignatures)
     except OSError as exc:
         raise CliError(f"cannot read {exc.filename}: {exc.strerror}") from exc
     try:
-        report, failure = verify_bundle(data, trusted_cards=cards), None
+        report, failure = verify_bundle(data, trusted_cards=cards, witnesses=witnesses), None
     except EvidenceError as exc:
         report, failure = exc.report or Report(), str(exc)
     if failure is None and not cards and not allow_untrusted:

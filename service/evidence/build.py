@@ -3,8 +3,8 @@
 A bundle covers one notice this node holds, its own or a partner's: every version below the
 newest checkpoint of the origin's log that this node verified, each with its inclusion proof
 to that checkpoint, every key statement below it, and the origin's card (this node's own, or
-the partner's card as its roster holds it). Witness cosignatures are not carried yet; the
-bundle says so.
+the partner's card as its roster holds it), with the witnesses' cosignatures of that
+checkpoint this node holds and those witnesses' cards as its roster holds them.
 """
 
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.core import checkpoint as cp
 from federation.core import note
 from federation.core.entry import KEY_TYPES
-from federation.storage import tree
+from federation.storage import cosignatures, tree
 from federation.storage.tables import EntryRow, LogRow, PeerRow
 from keys.canonical import canonical_bytes
 from keys.ed25519 import b64
@@ -73,18 +73,19 @@ async def build_bundle(
             _item(e, await tree.inclusion_proof(session, row.origin, e.seq, size)) for e in entries
         ]
 
+    checkpoint, witnesses = await cosignatures.cosigned(session, log.checkpoint)
     bundle = {
         "format": FORMAT,
         "federation": identity.federation,
         "origin": row.origin,
         "notice_id": notice_id,
         "card": card,
-        "checkpoint": log.checkpoint,
+        "checkpoint": checkpoint,
         "size": size,
         "versions": await items(versions),
         "key_statements": await items(statements),
         "witnessed": [],
-        "witness_cards": [],
+        "witness_cards": [await _card(session, identity, w) for w in witnesses],
         "horizon": horizon(row.origin, size),
     }
     return canonical_bytes(bundle)

@@ -1,16 +1,18 @@
 """What an evidence bundle of a notice is. One RFC 8785 JSON object:
 
-{"format": "denex-evidence/v1", "federation", "origin", "notice_id",
+{"format": "denex-evidence/v2", "federation", "origin", "notice_id",
  "card": <the origin's node card, JCS text>,
- "checkpoint": <a checkpoint of the origin's log, C2SP signed note, with cosignatures>,
+ "checkpoint": <a checkpoint of the origin's log, C2SP signed note with its `keys` line
+                (decision 0032), and the witnesses' cosignature lines (tlog-cosignature v1)>,
  "size": <that checkpoint's size>,
  "versions": [<entry of the notice, as federation.core.evidence carries entries>...],
  "key_statements": [... every key.* entry below `size`, same shape ...],
- "witnessed": [{"seq", "checkpoint"}], "witness_cards": [...],
+ "witnessed": [] (reserved: the earliest cosigned checkpoint covering each version),
+ "witness_cards": [<the card of each witness whose cosignature the checkpoint carries>...],
  "horizon": <what the bundle proves and what it cannot>}
 """
 
-FORMAT = "denex-evidence/v1"
+FORMAT = "denex-evidence/v2"
 FIELDS = frozenset(
     {
         "format",
@@ -34,6 +36,7 @@ def horizon(origin: str, size: int) -> str:
     """The bundle's statement of what it proves; fixed text, so that it cannot be edited."""
     return (
         f"This bundle proves what the log of {origin} held up to size {size}: it says nothing "
-        "about entries after that checkpoint. issued_at is the origin's own word; no witness "
-        "cosignature is included yet, so the time of publication is not independently attested."
+        "about entries after that checkpoint. issued_at is the origin's own word; a witness's "
+        "cosignature on the checkpoint attests only that the log held it by the time the "
+        "witness states."
     )

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from federation.core.evidence import Cosigned
 from keys.ed25519 import b64
-from service.evidence.verify import CosignatureChecked, Report, VersionChecked
+from service.evidence.verify import Report, VersionChecked
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 MAX_DEPTH = 8  # deeper parts of a body are shown as their JSON text
@@ -213,7 +214,7 @@ def _checkpoint(report: Report) -> str:
     )
 
 
-def _cosignatures(cosignatures: list[CosignatureChecked]) -> str:
+def _cosignatures(cosignatures: list[Cosigned]) -> str:
     if not cosignatures:
         return "<p>no witness cosignature verified</p>"
     rows: list[list[object]] = [
@@ -221,7 +222,8 @@ def _cosignatures(cosignatures: list[CosignatureChecked]) -> str:
             c.witness,
             c.key_id,
             datetime.fromtimestamp(c.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "yes (matches a --witness card)" if c.trusted else "no (only the bundle's card)",
         ]
         for c in cosignatures
     ]
-    return _table(["Witness", "Key id", "Time (UTC)"], rows)
+    return _table(["Witness", "Key id", "Time (UTC)", "Card trusted"], rows)

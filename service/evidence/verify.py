@@ -6,10 +6,17 @@ that says what verified, in lines for people and in fields for programs.
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from federation.core.checkpoint import origin_line
-from federation.core.evidence import ProofFailed, check_card, prove_checkpoint
+from federation.core.evidence import (
+    Cosigned,
+    ProofFailed,
+    check_card,
+    check_cosignatures,
+    prove_checkpoint,
+)
 from keys.canonical import parse_canonical
 from keys.errors import KeysError
 from service.evidence.bundle import FIELDS, FORMAT, MAX_BUNDLE_BYTES, horizon
@@ -37,15 +44,6 @@ class VersionChecked:
     body: Any = None  # the notice body as published or amended (parsed JSON)
 
 
-@dataclass(frozen=True)
-class CosignatureChecked:
-    """A witness's cosignature on the bundle's checkpoint that verified under a witness card."""
-
-    witness: str  # node id
-    key_id: str  # the witness's signing key
-    timestamp: int  # seconds since the epoch, the witness's word
-
-
 @dataclass
 class Report:
     """What verified: lines for people, and the same facts as fields for programs."""
@@ -63,18 +61,42 @@ class Report:
     checkpoint_key: str | None = None  # key id of the signature that verified
     ignored_signatures: list[str] = field(default_factory=list)  # names of unknown keys
     versions: list[VersionChecked] = field(default_factory=list)
-    cosignatures: list[CosignatureChecked] = field(default_factory=list)
+    cosignatures: list[Cosigned] = field(default_factory=list)
 
     def say(self, line: str) -> None:
         self.lines.append(line)
 
 
-def verify_bundle(data: bytes, *, trusted_cards: Sequence[bytes] = ()) -> Report:
+@dataclass(frozen=True)
+class Witnesses:
+    """What the auditor asks of cosignatures: the witness cards it trusts, and how many of
+    those witnesses must have cosigned (None: every one of them)."""
+
+    cards: Sequence[bytes] = ()
+    minimum: int | None = None
+
+    def require(self, found: list[Cosigned]) -> None:
+        trusted = sorted({c.witness for c in found if c.trusted})
+        wanted = len(self.cards) if self.minimum is None else self.minimum
+        if wanted > len(self.cards):
+            raise EvidenceError(
+                f"cosignatures: {wanted} required, but only {len(self.cards)} --witness cards given"
+            )
+        if len(trusted) < wanted:
+            raise EvidenceError(
+                f"cosignatures: {wanted} required from the --witness cards, "
+                f"{len(trusted)} verified ({', '.join(trusted) or 'none'})"
+            )
+
+
+def verify_bundle(
+    data: bytes, *, trusted_cards: Sequence[bytes] = (), witnesses: Witnesses | None = None
+) -> Report:
     """Verify everything in a bundle; return the report, or raise EvidenceError (whose
     `report` says what verified before the part that broke)."""
     report = Report()
     try:
-        _verify(data, trusted_cards, report)
+        _verify(data, trusted_cards, witnesses or Witnesses(), report)
     except ProofFailed as exc:
         raise EvidenceError(str(exc), report) from exc
     except EvidenceError as exc:
@@ -83,12 +105,14 @@ def verify_bundle(data: bytes, *, trusted_cards: Sequence[bytes] = ()) -> Report
     return report
 
 
-def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None:
+def _verify(
+    data: bytes, trusted_cards: Sequence[bytes], witnesses: Witnesses, report: Report
+) -> None:
     bundle = _parse(data)
     federation, origin, notice_id = bundle["federation"], bundle["origin"], bundle["notice_id"]
     report.federation, report.origin, report.notice_id = federation, origin, notice_id
-    if bundle["witnessed"] != [] or bundle["witness_cards"] != []:
-        raise EvidenceError("witnesses: this verifier does not know witness statements yet")
+    if bundle["witnessed"] != []:
+        raise EvidenceError("witnessed: this verifier does not know earlier checkpoints yet")
 
     checked = check_card(str(bundle["card"]), federation, origin, trusted_cards)
     report.card_fingerprint, report.card_trusted = checked.card.fingerprint, checked.trusted
@@ -123,9 +147,23 @@ def _verify(data: bytes, trusted_cards: Sequence[bytes], report: Report) -> None
         f"{proof.checkpoint_key[:16]}..., root {base64.b64encode(proof.root).decode()}"
     )
     report.size, report.root, report.checkpoint_key = proof.size, proof.root, proof.checkpoint_key
+    report.cosignatures = check_cosignatures(
+        federation, origin, bundle["checkpoint"], bundle["witness_cards"], witnesses.cards
+    )
+    cosigners = {c.witness for c in report.cosignatures}
+    for c in report.cosignatures:
+        when = datetime.fromtimestamp(c.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        report.say(
+            f"checkpoint cosigned by witness {c.witness} at {when} (key {c.key_id[:16]}..., "
+            + ("card matches a --witness card)" if c.trusted else "card NOT independently trusted)")
+        )
+    witnesses.require(report.cosignatures)
+    if not report.cosignatures:
+        report.say("checkpoint: no witness cosignature carried")
     for name in proof.ignored_signatures:
-        report.say(f"checkpoint: ignored a signature line by {name} (unknown key)")
-    report.ignored_signatures = proof.ignored_signatures
+        if name.rpartition("/")[2] not in cosigners:
+            report.say(f"checkpoint: ignored a signature line by {name} (unknown key)")
+            report.ignored_signatures.append(name)
 
     versions = bundle["versions"]
     if not isinstance(versions, list) or not versions:

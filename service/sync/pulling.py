@@ -43,6 +43,7 @@ from service.sync import ingest
 from service.sync.own_log import compare_own_checkpoint, restored_reason, stop_appends
 from service.sync.reports import OriginReport, PeerReport
 from service.sync.status import record_failure, record_round
+from service.sync.view import RoundView, read_view
 from service.sync.witnessing import check_witnessed, cosigned_freshness
 
 MAX_CONSISTENT = 64  # checkpoints remembered per origin as consistent with this node's copy
@@ -78,7 +79,7 @@ class Puller:
     # a copy never changes up to a size it holds, so such a checkpoint is not checked again)
     consistent: dict[str, set[str]] = field(default_factory=dict)
     _pulling: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
-    _viewing: "asyncio.Future[_View] | None" = field(default=None, init=False, repr=False)
+    _viewing: "asyncio.Future[RoundView] | None" = field(default=None, init=False, repr=False)
 
     async def sync_peer(self, peer: str, url: str) -> PeerReport:
         """One round against `peer`; its status is recorded whatever happens."""
@@ -90,7 +91,6 @@ class Puller:
         except PeerError as exc:
             report.error = str(exc)
             jitter = self.jitter()
-
             await self._record(
                 partial(
                     record_failure,
@@ -108,11 +108,14 @@ class Puller:
         signed_own = 0  # how much of this node's own log the peer provably holds
         for head in heads:
             mine = ours.get(head.origin)
+            uncosigned = (head.origin, peer) not in view.cosigned and peer != head.origin
             if head.origin == self.me:
                 signed, own = await self._own(peer, reader, head, mine)
                 signed_own = max(signed_own, signed)
                 if own is not None:
                     report.origins.append(own)
+                elif uncosigned and mine is not None and head.checkpoint == mine.checkpoint:
+                    await self._freshness(peer, reader, head.origin)  # its cosignature
                 continue
             unchanged = (
                 mine is not None
@@ -123,7 +126,9 @@ class Puller:
             if unchanged and head.origin in self.roots:
                 if peer == head.origin:
                     fresh.append(head.origin)  # the origin itself says nothing is new
-                elif mine is not None and _older(mine.fresh_at, now, self.retry_base):
+                elif mine is not None and (
+                    uncosigned or _older(mine.fresh_at, now, self.retry_base)
+                ):
                     await self._freshness(peer, reader, head.origin)
                 if mine is not None and mine.frozen_reason is None and head.origin in lacking:
                     filled = await self._fill_withheld(reader, head)
@@ -157,21 +162,13 @@ class Puller:
         )
         return report
 
-    async def _view(self) -> "_View":
+    async def _view(self) -> RoundView:
         """This node's logs, the origins it lacks content of and its peers' heads, read once
         for all the peers of the round (a copy another peer's pull moved on meanwhile only
         costs a pull that finds nothing new)."""
         if self._viewing is None:
-            self._viewing = asyncio.ensure_future(self._read_view())
+            self._viewing = asyncio.ensure_future(read_view(self.db))
         return await asyncio.shield(self._viewing)
-
-    async def _read_view(self) -> "_View":
-        async with self.db.read() as session:
-            return _View(
-                {log.origin: log for log in await replica.logs(session)},
-                await content.origins_missing_content(session),
-                await heads.peer_heads(session),
-            )
 
     def _known_consistent(self, head: AdvertisedHead, mine: LogRow | None) -> bool:
         return (
@@ -389,12 +386,3 @@ class Puller:
 
     async def _freshness(self, peer: str, reader: PeerReader, origin: str) -> None:
         await cosigned_freshness(self.db, self.federation, self.clock, reader, peer, origin)
-
-
-@dataclass(frozen=True)
-class _View:
-    """What a round reads once (`Puller._view`)."""
-
-    logs: dict[str, LogRow]
-    lacking: set[str]
-    heads: dict[str, dict[str, int]]  # peer -> origin -> size, as last recorded

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from federation.core import checkpoint as cp
+from federation.core import note
 from federation.core.entry import Draft, SealedEntry
 from federation.core.errors import FederationError
 from federation.core.follow import Accepted
@@ -15,12 +16,12 @@ from federation.core.witness import (
     MAX_CHECKPOINTS,
     WITNESSED,
     WitnessError,
-    fresh_times,
+    fresh_cosignatures,
     witness_body,
     witnessed,
 )
 from federation.network.pull import PeerError, PeerReader
-from federation.storage import heads, quarantine, replica
+from federation.storage import cosignatures, heads, quarantine, replica
 from federation.storage.log import append_own, lock_log, log_size
 from federation.storage.tables import LogRow
 from service.node import Node
@@ -35,9 +36,10 @@ async def cosigned_freshness(
     peer: str,
     origin: str,
 ) -> None:
-    """The peer's cosignature on its newest checkpoint of `origin` says when it saw that
-    checkpoint as the newest: the origin's log was fresh then (DESIGN §4), if that
-    checkpoint is the origin's, signed by it, and exactly this node's copy (size, root)."""
+    """The peer's cosignature on its newest checkpoint of `origin`, when that checkpoint is
+    the origin's, signed by it, and exactly this node's copy (size, root): kept for evidence
+    bundles (DESIGN §9, this node's own log included), and for a partner's log it says when
+    the peer saw that checkpoint as the newest, so the log was fresh then (DESIGN §4)."""
     try:
         text = await reader.checkpoint(origin)
         async with db.read() as session:
@@ -47,7 +49,7 @@ async def cosigned_freshness(
             copy = await session.get(LogRow, origin)
         if copy is None or copy.root is None:
             return
-        times = fresh_times(
+        found = fresh_cosignatures(
             text,
             origin=cp.origin_line(federation, origin),
             origin_keys=state.checkpoint_keys(copy.size),
@@ -59,11 +61,23 @@ async def cosigned_freshness(
     except (PeerError, FederationError):
         return
     now = clock()
-    seen = [datetime.fromtimestamp(t, UTC) for t in times]
-    seen = [t for t in seen if t <= now + timedelta(seconds=300)]  # not from the future
-    if seen:
-        async with db.write() as session:
-            await heads.seen_fresh(session, origin, max(seen))
+    found = [(s, t) for s, t in found if t <= (now + timedelta(seconds=300)).timestamp()]
+    if not found:
+        return  # none, or only from the future
+    signature, timestamp = min(found, key=lambda pair: pair[1])
+    async with db.write() as session:
+        await cosignatures.keep(
+            session,
+            origin=origin,
+            size=copy.size,
+            witness=peer,
+            checkpoint_text=note.parse(text).text,
+            signature=signature,
+            timestamp=timestamp,
+            now=now,
+        )
+        newest = datetime.fromtimestamp(max(t for _, t in found), UTC)
+        await heads.seen_fresh(session, origin, newest)
 
 
 async def check_witnessed(
