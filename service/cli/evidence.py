@@ -75,6 +75,7 @@ def _bundle_document(file: Path, report: Report, failure: str | None) -> dict[st
         else {"fingerprint": report.card_fingerprint, "trusted": report.card_trusted},
         "key_statements": [{"seq": seq, "type": kind} for seq, kind in report.key_statements],
         "key_statements_complete": report.keys_complete,
+        "versions_complete": False,  # not committed to by checkpoints yet (decision 0032)
         "checkpoint": None
         if report.size is None or report.root is None
         else {"size": report.size, "root": b64(report.root), "key": report.checkpoint_key},

@@ -76,6 +76,7 @@ class Nodes:
         self.denex = harness.denex_command()
         self.in_flight: list[subprocess.Popen[str]] = []
         self.published: dict[str, int] = {}
+        self.first_notice: dict[str, str] = {}  # node id -> its first notice's id
 
     # -- keeping it running, and stopping
 

@@ -1,6 +1,7 @@
-"""The demo's eight steps, each printed as it runs: the commands an operator runs and the
+"""The demo's nine steps, each printed as it runs: the commands an operator runs and the
 requests an officer makes, at three nodes."""
 
+import json
 import re
 import shlex
 import subprocess
@@ -21,8 +22,13 @@ from service.demo.script import (
 )
 
 
+def card_node(text: str) -> str:
+    """The node id a card names (the auditor checks the card itself when verifying)."""
+    return str(verify_card(text.encode()).body["node_id"])
+
+
 class Demo(Nodes):
-    # -- the eight steps
+    # -- the nine steps
 
     def run(self) -> None:
         show(f"denex demo: three nodes in {self.root}")
@@ -37,6 +43,7 @@ class Demo(Nodes):
         self.sync()
         self.verify()
         self.screen()
+        self.audit()
         self.explore()
 
     def init_nodes(self) -> None:
@@ -122,6 +129,7 @@ class Demo(Nodes):
                             f"HTTP {response.status_code} {response.text[:300]}"
                         )
                     seq = response.json()["versions"][-1]["seq"]
+                    self.first_notice.setdefault(member.node_id, response.json()["notice_id"])
                     item, party = body["items"][0], body["parties"][0]
                     show(
                         f"  {member.node_id} seq {seq}: {body['reference']} "
@@ -227,8 +235,34 @@ class Demo(Nodes):
             "POST /api/v1/consultations (origin and notice_id of the match)"
         )
 
+    def audit(self) -> None:
+        first, second, third = self.members
+        self.step(
+            8,
+            f"Audit: an auditor at {second.node_id} proves {first.node_id}'s denial offline, "
+            f"against {first.node_id}'s card and {third.node_id}'s cosignature",
+        )
+        notice = f"{first.node_id}/{self.first_notice[first.node_id]}"
+        get = Command(second, ["evidence", notice, "-o", "bundle.json", "--data-dir",
+                               second.data_dir])  # fmt: skip
+        for attempt in range(10):  # until a round has kept the third node's cosignature
+            self.run_each([get], echo=attempt == 0)
+            bundle = json.loads((self.root / "bundle.json").read_bytes())
+            if any(third.node_id in card_node(c) for c in bundle["witness_cards"]):
+                break
+            self.run_each([Command(second, ["sync", "--data-dir", second.data_dir])], echo=False)
+        else:
+            raise DemoFailed(f"{second.node_id} holds no cosignature by {third.node_id}")
+        args = ["verify", "bundle.json", "--trust", f"{first.node_id}.card.json",
+                "--witness", f"{third.node_id}.card.json"]  # fmt: skip
+        [result] = self.run_each([Command(second, args)], check=False)
+        for line in result.stdout.splitlines():
+            show(f"    {line}")
+        if result.returncode != 0:
+            raise DemoFailed(f"the bundle did not verify: {_last_line(result.stdout)}")
+
     def explore(self) -> None:
-        self.step(8, "Explore")
+        self.step(9, "Explore")
         for member in self.members:
             show(f"  {member.node_id}  {member.authority.name}")
             show(f"    {member.url}   API docs: {member.url}/docs")

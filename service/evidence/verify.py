@@ -197,6 +197,10 @@ def _verify(
                 body,
             )
         )
+    report.say(
+        "versions: each one carried verified; that none was left out (a later amendment or "
+        "revocation) is NOT proven: checkpoints do not commit to notice heads yet (decision 0032)"
+    )
     report.say(str(bundle["horizon"]))
 
 

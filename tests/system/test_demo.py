@@ -45,7 +45,7 @@ def test_the_demo_syncs_and_verifies_every_log_at_every_node_then_stops(tmp_path
     )  # fmt: skip
     assert "Traceback" not in result.stderr, result.stderr
     out = result.stdout
-    for number in range(1, 9):
+    for number in range(1, 10):
         assert re.search(rf"^{number}\. ", out, re.MULTILINE), f"step {number} missing:\n{out}"
 
     verified = set(re.findall(r"^  (\S+) verified the log of (\S+): \d+ entries", out, re.M))
@@ -53,6 +53,12 @@ def test_the_demo_syncs_and_verifies_every_log_at_every_node_then_stops(tmp_path
     for node in NODES:  # two notices of every origin visible at every node
         assert re.search(rf"^    {node} +2 +2 +2 *$", out, re.MULTILINE), out
     assert re.search(r"^  consult +0\.\d\d  fr-sbdu notice", out, re.MULTILINE), out
+    # step 8: fr-sbdu's auditor proves de-bafa's denial with nl-cdiu's cosignature
+    assert re.search(
+        r"^    checkpoint cosigned by witness nl-cdiu .*matches a --witness card", out, re.M
+    ), out
+    assert re.search(r"^    key statements: all 1 that the checkpoint commits to", out, re.M), out
+    assert "    VERIFIED: every signature" in out, out
     assert len(re.findall(r"officer token: dnx_", out)) == 3
     assert len(re.findall(r"/docs", out)) == 3
     assert_nothing_left(out)
