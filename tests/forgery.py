@@ -5,7 +5,7 @@ import base64
 import json
 from typing import Any
 
-from federation.core.entry import Draft, parse_time, seal
+from federation.core.entry import Draft, parse_time, seal, subject_of
 from keys.ed25519 import KeyPair
 
 HOWS = ("signature", "leaf", "content", "gap", "reorder", "origin", "federation")
@@ -22,6 +22,7 @@ def resealed(item: dict[str, Any], key: KeyPair, **header: str) -> None:
         base64.b64decode(item["content"]["body"]),
         tuple(sorted({*signed["audience"], origin})),
         parse_time(signed["issued_at"]),
+        subject_of(signed),
     )
     sealed = seal(
         federation=header.get("federation", signed["federation"]),

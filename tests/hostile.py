@@ -36,7 +36,15 @@ from starlette.routing import Route
 
 from federation.core import merkle
 from federation.core.checkpoint import Checkpoint, origin_line, sign_checkpoint
-from federation.core.entry import SALT_BYTES, Draft, SealedEntry, content_hash, format_time, seal
+from federation.core.entry import (
+    SALT_BYTES,
+    SUBJECT_TYPES,
+    Draft,
+    SealedEntry,
+    content_hash,
+    format_time,
+    seal,
+)
 from federation.network.client import PeerAuth
 from keys.canonical import canonical_bytes
 from keys.card import card_body, make_card
@@ -138,11 +146,28 @@ class Hostile:
             federation=self.federation,
             origin=self.node_id,
             seq=len(self.entries),
-            draft=Draft(entry_type, canonical_bytes(body), audience, datetime.now(UTC)),
+            draft=Draft(
+                entry_type,
+                canonical_bytes(body),
+                audience,
+                datetime.now(UTC),
+                self._subject(entry_type, body),
+            ),
             key=key or self.signing,
         )
         self.entries.append(entry)
         return entry
+
+    def _subject(self, entry_type: str, body: dict[str, Any]) -> bytes | None:
+        """What an amendment or revocation names (decision 0032): the leaf hash of its
+        notice's publication in this log, or a hash no entry has when there is none."""
+        if entry_type not in SUBJECT_TYPES:
+            return None
+        for entry in self.entries:
+            if entry.type == "notice.published" and entry.body is not None:
+                if orjson.loads(entry.body).get("notice_id") == body.get("notice_id"):
+                    return entry.leaf_hash
+        return bytes(32)
 
     def append_header(self, header: dict[str, Any], body: bytes) -> SealedEntry:
         """Sign `header` as it is (whatever it says or lacks) as the next entry, with `body`

@@ -11,8 +11,9 @@ from federation.core import checkpoint as cp
 from federation.core import keystate
 from federation.core import note as note_mod
 from federation.core.commitments import LeafChain
-from federation.core.entry import KEY_TYPES
+from federation.core.entry import KEY_TYPES, map_key, subject_of
 from federation.core.errors import FederationError
+from federation.core.noticemap import NoticeMap
 from federation.core.verifier import EntryRejected, LogVerifier
 
 
@@ -30,9 +31,9 @@ class LogAuditor:
     root_key: bytes
     flagged: int = 0
     signed_by: dict[str, list[int]] = field(default_factory=dict)  # key id -> seqs it signed
-    keys: LeafChain = field(
-        default_factory=LeafChain
-    )  # the chain of its key statements so far (decision 0032)
+    # the chain of its key statements and its map of notice heads so far (decision 0032)
+    keys: LeafChain = field(default_factory=LeafChain)
+    notices: NoticeMap = field(default_factory=NoticeMap)
     verifier: LogVerifier = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +56,13 @@ class LogAuditor:
             raise LogAuditError(str(exc)) from exc
         if result.flag is not None:
             self.flagged += 1
+        subject = (
+            None if result.flag else map_key(result.type, leaf_hash, subject_of(result.header))
+        )
+        if subject is not None:
+            self.notices.set(
+                subject, (self.notices.get(subject) or LeafChain()).extended(leaf_hash)
+            )
         if result.type in KEY_TYPES:
             self.keys = self.keys.extended(leaf_hash)
         else:
@@ -91,9 +99,11 @@ class LogAuditor:
                 if verified.checkpoint.root != self.root()
                 else f"checkpoint: size {verified.checkpoint.size} is not the log's {self.size}"
             )
-        keys = verified.checkpoint.keys
+        keys, notices = verified.checkpoint.keys, verified.checkpoint.notices
         if keys is not None and keys != self.keys:
             raise LogAuditError(
                 f"checkpoint: it commits to {keys.describe()}, the log has {self.keys.describe()}"
             )
+        if notices is not None and notices != self.notices.root():
+            raise LogAuditError("checkpoint: its map of notice heads is not the log's")
         return verified

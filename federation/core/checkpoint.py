@@ -1,8 +1,9 @@
 """Checkpoints (C2SP tlog-checkpoint v1.0.0) and cosignatures (tlog-cosignature, cosignature/v1).
 
 A checkpoint is a signed note whose text is `<origin>\\n<size>\\n<base64 root>\\n`, then
-denex's one extension line `keys <count> <b64 chain>` (decision 0032) when the log commits to
-its key statements; any other extension line is refused. Denex origins are
+denex's extension lines (decision 0032) when the log commits to what bundles must carry:
+`keys <count> <b64 chain>` (its key statements), then `notices <b64 root>` (the map of notice
+heads); any other extension line is refused. Denex origins are
 `<federation>/<node id>`, and the log signs under that name with its signing key.
 Pure functions: the caller supplies the keys valid for the checkpoint and the current time.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from federation.core import note
 from federation.core.commitments import CommitmentError, LeafChain
 from federation.core.merkle import HASH_BYTES
+from federation.core.noticemap import MapProofError, parse_root_line, root_line
 from keys.ed25519 import KeyPair, verify
 
 _SIZE = re.compile(r"^(0|[1-9][0-9]{0,18})$")
@@ -31,11 +33,14 @@ class Checkpoint:
     size: int
     root: bytes
     keys: LeafChain | None = None  # None: a checkpoint from before decision 0032
+    notices: bytes | None = None  # the root of the map of notice heads (with `keys` only)
 
     def text(self) -> str:
         lines = [self.origin, str(self.size), base64.b64encode(self.root).decode()]
         if self.keys is not None:
             lines.append(self.keys.line())
+        if self.notices is not None:
+            lines.append(root_line(self.notices))
         return "\n".join(lines) + "\n"
 
 
@@ -49,8 +54,8 @@ def parse_text(text: str) -> Checkpoint:
         raise CheckpointError("checkpoint text needs origin, size and root lines")
     if any(line == "" for line in lines[:-1]):
         raise CheckpointError("checkpoint lines must not be empty")
-    if len(lines) > 5:
-        raise CheckpointError("a checkpoint has at most one extension line, `keys`")
+    if len(lines) > 6:
+        raise CheckpointError("a checkpoint has at most two extension lines, `keys` and `notices`")
     origin, size_text, root_text = lines[:3]
     if not note.valid_name(origin):
         raise CheckpointError(f"invalid origin line {origin!r}")
@@ -62,15 +67,17 @@ def parse_text(text: str) -> Checkpoint:
         raise CheckpointError("root hash is not valid base64") from exc
     if len(root) != HASH_BYTES or base64.b64encode(root).decode() != root_text:
         raise CheckpointError("root hash is not 32 bytes of canonical base64")
-    size, keys = int(size_text), None
-    if len(lines) == 5:
-        try:
+    size, keys, notices = int(size_text), None, None
+    try:
+        if len(lines) >= 5:
             keys = LeafChain.parse_line(lines[3])
-        except CommitmentError as exc:
-            raise CheckpointError(str(exc)) from exc
-        if keys.count > size:
-            raise CheckpointError(f"the keys line counts {keys.count} statements in {size} entries")
-    return Checkpoint(origin, size, root, keys)
+        if len(lines) == 6:
+            notices = parse_root_line(lines[4])
+    except (CommitmentError, MapProofError) as exc:
+        raise CheckpointError(str(exc)) from exc
+    if keys is not None and keys.count > size:
+        raise CheckpointError(f"the keys line counts {keys.count} statements in {size} entries")
+    return Checkpoint(origin, size, root, keys, notices)
 
 
 def sign_checkpoint(checkpoint: Checkpoint, key: KeyPair) -> str:

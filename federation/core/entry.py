@@ -4,6 +4,8 @@ Pure functions of bytes and values. The header is the DSSE payload; the content
 (`salt`, `body`) travels beside it and is bound to it by `content_hash`.
 """
 
+import base64
+import binascii
 import functools
 import hashlib
 import os
@@ -21,6 +23,10 @@ from keys.ed25519 import KeyPair, b64
 from keys.errors import EnvelopeError
 
 HEADER_VERSION = 1
+# Version 2 adds `subject` (decision 0032) to notice.amended and notice.revoked: the leaf
+# hash of the notice's notice.published entry, the key of the notice in the checkpoints'
+# map of notice heads. Every other header stays version 1.
+SUBJECT_VERSION = 2
 SALT_BYTES = 16
 MAX_CONTENT_BYTES = 256 * 1024
 EVERYONE = ["*"]
@@ -39,6 +45,8 @@ PUBLIC_TYPES = KEY_TYPES | {"checkpoints.witnessed"}
 HEADER_FIELDS = frozenset(
     {"v", "federation", "origin", "seq", "type", "issued_at", "audience", "content_hash"}
 )
+SUBJECT_TYPES = frozenset({"notice.amended", "notice.revoked"})
+PUBLISHED = "notice.published"
 
 
 def format_time(moment: datetime) -> str:
@@ -118,6 +126,7 @@ class Draft:
     body: bytes  # canonical JSON bytes of the body
     audience: tuple[str, ...]
     issued_at: datetime
+    subject: bytes | None = None  # SUBJECT_TYPES: the leaf hash of the notice's publication
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,22 @@ class SealedEntry:
     leaf_hash: bytes
     salt: bytes | None
     body: bytes | None
+    subject: bytes | None = None  # its notice's key in the map of notice heads (map_key)
+
+
+def map_key(entry_type: str, leaf: bytes, subject: bytes | None) -> bytes | None:
+    """The key of an entry's notice in the map of notice heads (decision 0032): a
+    publication's own leaf hash, an amendment's or revocation's subject; None for any other
+    entry, and for an amendment or revocation signed before decision 0032 (no subject)."""
+    if entry_type == PUBLISHED:
+        return leaf
+    return subject if entry_type in SUBJECT_TYPES else None
+
+
+def subject_of(header: Mapping[str, Any]) -> bytes | None:
+    """The `subject` of a verified header (checked by `verify_entry`), or None."""
+    text = header.get("subject")
+    return base64.b64decode(text) if isinstance(text, str) else None
 
 
 def make_header(
@@ -143,7 +168,10 @@ def make_header(
     if draft.type not in ENTRY_TYPES:
         raise EntryError(f"unknown entry type {draft.type!r}")
     check_audience(draft.audience, origin=origin, entry_type=draft.type)
-    return {
+    if (draft.subject is not None) != (draft.type in SUBJECT_TYPES):
+        raise EntryError(f"{draft.type} needs a subject" if draft.subject is None else
+                         f"{draft.type} has no subject")  # fmt: skip
+    header: dict[str, Any] = {
         "v": HEADER_VERSION,
         "federation": federation,
         "origin": origin,
@@ -153,6 +181,11 @@ def make_header(
         "audience": list(draft.audience),
         "content_hash": content_hash(salt, draft.body),
     }
+    if draft.subject is not None:
+        if len(draft.subject) != 32:
+            raise EntryError("a subject is a 32-byte leaf hash")
+        header["v"], header["subject"] = SUBJECT_VERSION, b64(draft.subject)
+    return header
 
 
 def seal(
@@ -164,6 +197,7 @@ def seal(
     salt = os.urandom(SALT_BYTES) if salt is None else salt
     header = make_header(federation=federation, origin=origin, seq=seq, draft=draft, salt=salt)
     envelope = sign_envelope(ENTRY_TYPE, canonical_bytes(header), key)
+    leaf = leaf_hash(envelope)
     return SealedEntry(
         origin=origin,
         seq=seq,
@@ -172,9 +206,10 @@ def seal(
         audience=draft.audience,
         key_id=key.key_id,
         envelope=envelope,
-        leaf_hash=leaf_hash(envelope),
+        leaf_hash=leaf,
         salt=salt,
         body=draft.body,
+        subject=map_key(draft.type, leaf, draft.subject),
     )
 
 
@@ -219,10 +254,29 @@ def _field_problem(header: Mapping[str, Any]) -> str | None:
     missing = [name for name in ROUTING_FIELDS if name not in header]
     if missing:
         return f"header lacks {', '.join(missing)}"
-    if header["v"] == HEADER_VERSION and len(header) != len(HEADER_FIELDS):
-        unknown = sorted(set(header) - HEADER_FIELDS)
-        return f"header has unknown fields {', '.join(unknown)}"
+    version = header["v"]
+    if version > SUBJECT_VERSION:
+        return None
+    fields = HEADER_FIELDS if version == HEADER_VERSION else HEADER_FIELDS | {"subject"}
+    if set(header) != fields:
+        unknown, missing = sorted(set(header) - fields), sorted(fields - set(header))
+        return f"header has unknown fields {', '.join(unknown)}" if unknown else (
+            f"header of version {version} lacks {', '.join(missing)}")  # fmt: skip
+    if version == SUBJECT_VERSION:
+        if not isinstance(header["type"], str) or header["type"] not in SUBJECT_TYPES:
+            return f"a header of version {version} is for {', '.join(sorted(SUBJECT_TYPES))}"
+        subject = header["subject"]
+        if not isinstance(subject, str) or not _is_hash(subject):
+            return "subject must be the base64 of a 32-byte hash"
     return None
+
+
+def _is_hash(text: str) -> bool:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 32 and base64.b64encode(raw).decode() == text
 
 
 def _entry_type(header: Mapping[str, Any], *, by_root: bool) -> str:
@@ -310,7 +364,7 @@ def verify_entry(
             raise EntryError(f"{where}: content exceeds {MAX_CONTENT_BYTES} bytes")
         if content_hash(salt, body) != header["content_hash"]:
             raise EntryError(f"{where}: content does not match its signed content_hash")
-    if version > HEADER_VERSION:
+    if version > SUBJECT_VERSION:
         flag: str | None = f"header version {version} not supported"
     elif entry_type not in ENTRY_TYPES:
         flag = f"unknown entry type {entry_type!r}"

@@ -20,8 +20,9 @@ from federation.core import checkpoint as cp
 from federation.core import merkle
 from federation.core import note as note_mod
 from federation.core.commitments import LeafChain
-from federation.core.entry import KEY_TYPES, VerifiedHeader
+from federation.core.entry import KEY_TYPES, VerifiedHeader, map_key, subject_of
 from federation.core.errors import FederationError
+from federation.core.noticemap import MapProof, MapProofError, verify_map_proof
 from federation.core.verifier import EntryRejected, LogVerifier
 from keys.card import Card, verify_card
 from keys.ed25519 import key_id, unb64
@@ -51,6 +52,7 @@ class ProvenEntry:
     seq: int
     verified: VerifiedHeader
     body: bytes | None
+    leaf: bytes  # its leaf hash
 
 
 @dataclass
@@ -64,6 +66,7 @@ class LogProof:
     ignored_signatures: list[str]  # names of signature lines by unknown keys
     key_statements: list[tuple[int, str]]  # (seq, type)
     keys_committed: bool  # the checkpoint's `keys` line proved these are all (decision 0032)
+    notices: bytes | None  # the root of the checkpoint's map of notice heads, if it has one
     _verifier: LogVerifier = field(repr=False)
 
     def entry(self, item: Any, what: str) -> ProvenEntry:
@@ -80,7 +83,7 @@ class LogProof:
         except EntryRejected as exc:
             raise ProofFailed(str(exc)) from exc  # names the entry already
         parsed.included(self.size, self.root, f"entry {parsed.seq} of {self._verifier.origin}")
-        return ProvenEntry(parsed.seq, verified, parsed.body)
+        return ProvenEntry(parsed.seq, verified, parsed.body, merkle.leaf(parsed.envelope))
 
 
 def check_card(text: str, federation: str, origin: str, trusted: Sequence[bytes] = ()) -> CardCheck:
@@ -153,6 +156,7 @@ def prove_checkpoint(
         [sig.name for sig in verified.ignored],
         seen,
         head.keys is not None,
+        head.notices,
         verifier,
     )
 
@@ -180,6 +184,34 @@ class Cosigned:
     key_id: str
     timestamp: int  # the witness's word, seconds since the epoch
     trusted: bool
+
+
+def proven_heads(
+    notices: bytes, key: bytes, carried: Sequence[ProvenEntry], map_proof: Any
+) -> LeafChain:
+    """Check that `carried` (in seq order) are every entry the checkpoint's map of notice
+    heads (root `notices`) holds under `key`, and return that head; ProofFailed naming what
+    is missing otherwise. Entries without a map key (signed before decision 0032) are not
+    counted: the caller reports them."""
+    try:
+        held = verify_map_proof(notices, key, MapProof.from_json(map_proof))
+    except MapProofError as exc:
+        raise ProofFailed(f"notice map: {exc}") from exc
+    if held is None:
+        raise ProofFailed("notice map: the checkpoint's map holds no notice of this publication")
+    chain = LeafChain.of(
+        e.leaf for e in carried
+        if map_key(e.verified.type, e.leaf, subject_of(e.verified.header)) == key
+    )  # fmt: skip
+    if chain != held and held.count > chain.count:
+        raise ProofFailed(
+            f"versions: the checkpoint's map of notice heads holds {held.count} versions of "
+            f"this notice, the bundle carries {chain.count}: {held.count - chain.count} left "
+            "out (a later amendment or the revocation may be missing)"
+        )
+    if chain != held:
+        raise ProofFailed("versions: the ones carried are not those the checkpoint's map holds")
+    return held
 
 
 def check_cosignatures(

@@ -18,6 +18,7 @@ from federation.core.entry import (
     EVERYONE,
     MAX_CONTENT_BYTES,
     SALT_BYTES,
+    subject_of,
 )
 from federation.core.errors import FederationError
 from federation.core.verifier import EntryRejected, LogVerifier
@@ -53,6 +54,7 @@ class Accepted:
     key_id: str
     flag: str | None  # why this node cannot interpret it (newer v, unknown type), if so
     withheld: bool  # this node may see the content, but the peer did not send it
+    subject: bytes | None = None  # the header's `subject` (decision 0032), if it has one
 
 
 def _b64(value: Any, what: str, *, size: int | None = None, limit: int | None = None) -> bytes:
@@ -166,6 +168,7 @@ class Follower:
                     key_id=verified.key_id,
                     flag=verified.flag,
                     withheld=member and wire.body is None,
+                    subject=subject_of(verified.header),
                 )
             )
         self.state, self.size = verifier.state, verifier.size

@@ -23,7 +23,7 @@ from workers import pool
 MIN_PARALLEL_ENTRIES = 200  # below this, a page is checked in this process (no hand-off)
 
 _Wire = tuple[int, bytes, bytes, bytes | None, bytes | None]
-_Verdict = tuple[str, datetime, tuple[str, ...], str, str | None, bool]
+_Verdict = tuple[str, datetime, tuple[str, ...], str, str | None, bool, bytes | None]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,10 @@ def check_chunk(chunk: Chunk) -> Checked:
     except PageError as exc:
         return Checked([], str(exc), chunk.state, False)
     return Checked(
-        [(a.type, a.issued_at, a.audience, a.key_id, a.flag, a.withheld) for a in accepted],
+        [
+            (a.type, a.issued_at, a.audience, a.key_id, a.flag, a.withheld, a.subject)
+            for a in accepted
+        ],
         None,
         follower.state,
         any(a.type in KEY_TYPES for a in accepted),

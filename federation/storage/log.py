@@ -13,11 +13,12 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.core import merkle
 from federation.core.checkpoint import Checkpoint, origin_line, sign_checkpoint
 from federation.core.commitments import LeafChain
 from federation.core.entry import KEY_TYPES, Draft, SealedEntry, seal
 from federation.core.errors import AppendsStopped, LogError, StaleSeal
-from federation.storage import tree
+from federation.storage import noticeheads, tree
 from federation.storage.bulk import insert_rows
 from federation.storage.tables import CheckpointRow, EntryRow, LogRow
 from keys.ed25519 import KeyPair
@@ -57,6 +58,7 @@ def entry_values(entry: SealedEntry, *, stored_at: datetime) -> dict[str, object
         "flag_reason": None,
         "invalid_reason": None,
         "stored_at": stored_at,
+        "subject": entry.subject,
     }
 
 
@@ -129,6 +131,7 @@ async def _store(
     if log.frozen_reason is not None:
         raise AppendsStopped(f"appends to {origin} are stopped: {log.frozen_reason}")
     keys = await _key_chain(session, log)
+    heads = await noticeheads.map_at(session, origin, log.size, log.root or merkle.EMPTY_ROOT)
     await insert_rows(session, EntryRow, [entry_values(e, stored_at=now) for e in sealed])
     root = await tree.extend(session, origin, log.size, [e.leaf_hash for e in sealed])
     log.size += len(sealed)
@@ -136,9 +139,10 @@ async def _store(
         if entry.type in KEY_TYPES:
             keys = keys.extended(entry.leaf_hash)
     log.key_count, log.key_chain = keys.count, keys.chain
-    note = sign_checkpoint(
-        Checkpoint(origin_line(federation, origin), log.size, root, keys), checkpoint_key
-    )
+    heads = noticeheads.extended(heads, ((e.subject, e.leaf_hash) for e in sealed if e.subject))
+    noticeheads.keep(origin, log.size, root, heads)
+    head = Checkpoint(origin_line(federation, origin), log.size, root, keys, heads.root())
+    note = sign_checkpoint(head, checkpoint_key)
     log.root, log.checkpoint, log.updated_at = root, note, now
     session.add(CheckpointRow(origin=origin, size=log.size, root=root, note=note, stored_at=now))
     await session.flush()

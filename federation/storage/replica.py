@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.core import checkpoint as cp
 from federation.core import keystate, note
-from federation.core.entry import KEY_TYPES
+from federation.core.entry import KEY_TYPES, map_key
 from federation.core.errors import FederationError, LogError
 from federation.core.follow import Accepted, Follower
-from federation.storage import tree
+from federation.storage import noticeheads, tree
 from federation.storage.bulk import insert_rows
 from federation.storage.log import key_chain_below, lock_log, log_size
 from federation.storage.tables import (
@@ -110,6 +110,7 @@ async def store_accepted(
                 "flag_reason": a.flag,
                 "invalid_reason": None,
                 "stored_at": now,
+                "subject": None if a.flag else map_key(a.type, a.wire.leaf_hash, a.subject),
             }
             for a in accepted
         ],
@@ -162,6 +163,16 @@ async def accept_checkpoint(
             raise CheckpointMismatch(
                 f"checkpoint of {origin} at size {size} commits to {keys.describe()}, this "
                 f"node's copy holds {held.describe()}",
+                theirs=text,
+                ours=await checkpoint_at(session, origin, size) or log.checkpoint,
+            )
+    notices = verified.checkpoint.notices
+    if notices is not None:  # and the map of notice heads, from the headers it holds
+        made = (await noticeheads.map_at(session, origin, size, verified.checkpoint.root)).root()
+        if made != notices:
+            raise CheckpointMismatch(
+                f"checkpoint of {origin} at size {size} commits to a map of notice heads with "
+                f"root {b64(notices)}, this node's copy makes {b64(made)}",
                 theirs=text,
                 ours=await checkpoint_at(session, origin, size) or log.checkpoint,
             )

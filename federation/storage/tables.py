@@ -118,9 +118,19 @@ class EntryRow(Base):
     # set when a key revocation invalidates the entry; it stays in the log and the tree
     invalid_reason: Mapped[str | None] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # the entry's notice's key in the map of notice heads (federation.core.entry.map_key)
+    subject: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     __table_args__ = (
         Index("ix_entries_type", "origin", "type"),
+        # the entries of the map of notice heads, in seq order, without walking the log
+        Index(
+            "ix_entries_subject",
+            "origin",
+            "seq",
+            sqlite_where=text("subject IS NOT NULL"),
+            postgresql_where=text("subject IS NOT NULL"),
+        ),
         # entries this node holds without content: few, found without walking the log
         Index(
             "ix_entries_no_content",

@@ -75,7 +75,7 @@ def _bundle_document(file: Path, report: Report, failure: str | None) -> dict[st
         else {"fingerprint": report.card_fingerprint, "trusted": report.card_trusted},
         "key_statements": [{"seq": seq, "type": kind} for seq, kind in report.key_statements],
         "key_statements_complete": report.keys_complete,
-        "versions_complete": False,  # not committed to by checkpoints yet (decision 0032)
+        "versions_complete": report.versions_complete,
         "checkpoint": None
         if report.size is None or report.root is None
         else {"size": report.size, "root": b64(report.root), "key": report.checkpoint_key},
@@ -100,9 +100,9 @@ def _bundle_document(file: Path, report: Report, failure: str | None) -> dict[st
 
 
 INCOMPLETE = (
-    "completeness: the bundle's checkpoint commits to no key statements (it predates "
-    "decision 0032), so one could be left out: ask for a bundle at a newer checkpoint, or "
-    "pass --allow-incomplete"
+    "completeness: nothing proves that no key statement or version was left out (the "
+    "checkpoint, or a version, predates decision 0032): ask for a bundle at a newer "
+    "checkpoint, or pass --allow-incomplete"
 )
 UNTRUSTED = (
     "card: no --trust card given, so nothing ties the bundle to its origin: give the origin's "
@@ -142,8 +142,8 @@ def verify(
         bool,
         typer.Option(
             "--allow-incomplete",
-            help="Accept a checkpoint from before decision 0032, which commits to no key "
-            "statements (the report says so)",
+            help="Accept a bundle whose completeness is not proven: a checkpoint or version "
+            "from before decision 0032 (the report says so)",
         ),
     ] = False,
     as_json: Json = False,
@@ -168,7 +168,8 @@ def verify(
         report, failure = exc.report or Report(), str(exc)
     if failure is None and not cards and not allow_untrusted:
         failure = UNTRUSTED
-    if failure is None and not report.keys_complete and not allow_incomplete:
+    complete = report.keys_complete and report.versions_complete
+    if failure is None and not complete and not allow_incomplete:
         failure = INCOMPLETE
     if page is not None:
         try:

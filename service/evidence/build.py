@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.core import checkpoint as cp
 from federation.core import note
-from federation.core.entry import KEY_TYPES
-from federation.storage import cosignatures, tree
+from federation.core.entry import KEY_TYPES, PUBLISHED
+from federation.storage import cosignatures, noticeheads, tree
 from federation.storage.tables import EntryRow, LogRow, PeerRow
 from keys.canonical import canonical_bytes
 from keys.ed25519 import b64
@@ -48,7 +48,8 @@ async def build_bundle(
     if log is None or log.checkpoint is None:
         raise NotFound(f"no verified checkpoint of {row.origin}'s log yet")
     # the checkpoint's own size: a partner's entries may be stored ahead of it
-    size = cp.parse_text(note.parse(log.checkpoint).text).size
+    head = cp.parse_text(note.parse(log.checkpoint).text)
+    size = head.size
     versions = [e for _version, e in await queries.versions(session, row) if e.seq < size]
     if not versions:
         raise NotFound(
@@ -74,6 +75,11 @@ async def build_bundle(
         ]
 
     checkpoint, witnesses = await cosignatures.cosigned(session, log.checkpoint)
+    notice_map = None
+    publication = next((e for e in versions if e.type == PUBLISHED), None)
+    if head.notices is not None and publication is not None:
+        heads = await noticeheads.map_at(session, row.origin, size, head.root)
+        notice_map = heads.proof(publication.leaf_hash).to_json()
     bundle = {
         "format": FORMAT,
         "federation": identity.federation,
@@ -85,6 +91,7 @@ async def build_bundle(
         "versions": await items(versions),
         "key_statements": await items(statements),
         "witnessed": [],
+        "notice_map": notice_map,
         "witness_cards": [await _card(session, identity, w) for w in witnesses],
         "horizon": horizon(row.origin, size),
     }

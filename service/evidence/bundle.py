@@ -7,6 +7,8 @@
  "size": <that checkpoint's size>,
  "versions": [<entry of the notice, as federation.core.evidence carries entries>...],
  "key_statements": [... every key.* entry below `size`, same shape ...],
+ "notice_map": <the map proof of the notice's key, or null when the checkpoint has no
+                `notices` line: {"bucket": [[b64 key, count, b64 chain]...], "path": [...]}>,
  "witnessed": [] (reserved: the earliest cosigned checkpoint covering each version),
  "witness_cards": [<the card of each witness whose cosignature the checkpoint carries>...],
  "horizon": <what the bundle proves and what it cannot>}
@@ -24,6 +26,7 @@ FIELDS = frozenset(
         "size",
         "versions",
         "key_statements",
+        "notice_map",
         "witnessed",
         "witness_cards",
         "horizon",

@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from federation.core.checkpoint import origin_line
+from federation.core.entry import PUBLISHED, subject_of
 from federation.core.evidence import (
     Cosigned,
+    LogProof,
     ProofFailed,
+    ProvenEntry,
     check_card,
     check_cosignatures,
     prove_checkpoint,
+    proven_heads,
 )
 from keys.canonical import parse_canonical
 from keys.errors import KeysError
@@ -56,6 +60,7 @@ class Report:
     card_trusted: bool | None = None  # matched a --trust card; False: only the bundle's own
     key_statements: list[tuple[int, str]] = field(default_factory=list)  # (seq, type)
     keys_complete: bool | None = None  # the checkpoint's `keys` line proved they are all
+    versions_complete: bool | None = None  # its map of notice heads proved they are all
     size: int | None = None  # of the verified checkpoint
     root: bytes | None = None
     checkpoint_key: str | None = None  # key id of the signature that verified
@@ -165,9 +170,17 @@ def _verify(
             report.say(f"checkpoint: ignored a signature line by {name} (unknown key)")
             report.ignored_signatures.append(name)
 
-    versions = bundle["versions"]
+    proven = _versions(bundle, proof, report)
+    _completeness(bundle, proof, proven, report)
+    report.say(str(bundle["horizon"]))
+
+
+def _versions(bundle: dict[str, Any], proof: LogProof, report: Report) -> list[ProvenEntry]:
+    """Every version carried: an entry of the log, and of this notice."""
+    origin, notice_id, versions = bundle["origin"], bundle["notice_id"], bundle["versions"]
     if not isinstance(versions, list) or not versions:
         raise EvidenceError("versions: the bundle carries no version of the notice")
+    proven: list[ProvenEntry] = []
     for index, item in enumerate(versions):
         entry = proof.entry(item, f"version {index}")
         kind, header = entry.verified.type, entry.verified.header
@@ -176,6 +189,8 @@ def _verify(
             raise EvidenceError(f"{where}: {kind} is not a notice entry")
         if entry.body is None:
             raise EvidenceError(f"{where}: the bundle lacks the content")
+        if proven and entry.seq <= proven[-1].seq:
+            raise EvidenceError(f"{where}: versions must be carried in seq order, once each")
         try:
             body = parse_canonical(entry.body, what="notice body")
         except KeysError as exc:
@@ -187,21 +202,44 @@ def _verify(
             f"{header['issued_at']}, signed by signing key {entry.verified.key_id[:16]}... valid "
             f"at that seq, content matches, included in the checkpoint of size {proof.size}"
         )
+        version = body.get("version")
         report.versions.append(
             VersionChecked(
-                entry.seq,
-                kind,
-                body.get("version"),
-                header["issued_at"],
-                entry.verified.key_id,
-                body,
+                entry.seq, kind, version, header["issued_at"], entry.verified.key_id, body
             )
         )
+        proven.append(entry)
+    return proven
+
+
+def _completeness(
+    bundle: dict[str, Any], proof: LogProof, proven: list[ProvenEntry], report: Report
+) -> None:
+    """That no version below the checkpoint was left out, from its map of notice heads."""
+    if proof.notices is None:
+        if bundle["notice_map"] is not None:
+            raise EvidenceError("notice map: the checkpoint commits to no map of notice heads")
+        report.versions_complete = False
+        report.say(
+            "versions: that none was left out (a later amendment or the revocation) is NOT "
+            "proven: the checkpoint commits to no map of notice heads (it predates decision 0032)"
+        )
+        return
+    publication = proven[0]
+    if publication.verified.type != PUBLISHED:
+        raise EvidenceError("versions: the first one carried must be the notice's publication")
+    held = proven_heads(proof.notices, publication.leaf, proven, bundle["notice_map"])
+    outside = [e.seq for e in proven if subject_of(e.verified.header) is None][1:]
+    report.versions_complete = not outside
     report.say(
-        "versions: each one carried verified; that none was left out (a later amendment or "
-        "revocation) is NOT proven: checkpoints do not commit to notice heads yet (decision 0032)"
+        f"versions: all {held.count} that the checkpoint's map of notice heads holds for this "
+        f"notice are carried: no later amendment or revocation up to size {proof.size} left out"
     )
-    report.say(str(bundle["horizon"]))
+    if outside:
+        report.say(
+            f"versions: entries {', '.join(map(str, outside))} were signed before decision "
+            "0032 and are outside the map: that none like them was left out is NOT proven"
+        )
 
 
 def _parse(data: bytes) -> dict[str, Any]:

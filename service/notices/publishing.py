@@ -13,10 +13,10 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.core.entry import Draft, SealedEntry
+from federation.core.entry import PUBLISHED, Draft, SealedEntry
 from federation.core.errors import AppendsStopped, StaleSeal
 from federation.storage.log import append_own, append_sealed, lock_log
-from federation.storage.tables import LogRow
+from federation.storage.tables import EntryRow, LogRow
 from keys.canonical import canonical_bytes
 from service.derivation import derive
 from service.errors import (
@@ -249,6 +249,15 @@ async def own_notice(session: AsyncSession, node: Node, notice_id: str) -> Notic
     return row
 
 
+async def publication_leaf(session: AsyncSession, row: NoticeRow) -> bytes:
+    """The leaf hash of the notice's `notice.published` entry: the `subject` its amendments
+    and revocation name (decision 0032)."""
+    entry = await session.get(EntryRow, (row.origin, row.first_seq))
+    if entry is None or entry.type != PUBLISHED:
+        raise Conflict(f"notice {row.notice_id}: its publication is not in this node's log")
+    return entry.leaf_hash
+
+
 async def amend(
     session: AsyncSession, node: Node, notice_id: str, notice: NoticeInput, *, now: datetime
 ) -> NoticeRow:
@@ -267,7 +276,11 @@ async def amend(
             raise DuplicateReference(notice.reference, holder.notice_id, revoked=holder.revoked)
     body = notice_body(notice, notice_id=notice_id, version=row.version + 1, supersedes=row.version)
     draft = Draft(
-        "notice.amended", signed_body(body), tuple(audience(context, notice, row.audience)), now
+        "notice.amended",
+        signed_body(body),
+        tuple(audience(context, notice, row.audience)),
+        now,
+        await publication_leaf(session, row),
     )
     [(row, _entry)] = await publish_drafts(session, node, [draft], now=now, locked=log)
     return row
@@ -279,6 +292,12 @@ async def revoke(
     row = await own_notice(session, node, notice_id)
     revoked_on = revocation.revoked_on or now.date().isoformat()
     body = revocation_body(notice_id=notice_id, reason=revocation.reason, revoked_on=revoked_on)
-    draft = Draft("notice.revoked", canonical_bytes(body), tuple(row.audience), now)
+    draft = Draft(
+        "notice.revoked",
+        canonical_bytes(body),
+        tuple(row.audience),
+        now,
+        await publication_leaf(session, row),
+    )
     [(row, _entry)] = await publish_drafts(session, node, [draft], now=now)
     return row

@@ -45,7 +45,7 @@ def test_a_header_without_audience_is_a_page_error_and_a_newer_version_is_flagge
     # the same member's log with a header of a version this node does not know, but with
     # everything needed to store and route it (and a field of its own): stored, flagged
     rogue.entries.pop()
-    newer = rogue.header(v=2, audience=["aq-rogue", "de-bafa"], extension="of version 2")
+    newer = rogue.header(v=3, audience=["aq-rogue", "de-bafa"], extension="of version 3")
     rogue.append_header(newer, body)
     rogue.append_header(rogue.header(type="checkpoints.witnessed", audience=["*"]), b"{}")
     synced = ok(de.node.run("sync", "--peer", ROGUE))

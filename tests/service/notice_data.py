@@ -92,6 +92,12 @@ async def insert_foreign_notice(
     return notice_id
 
 
+def _subject(kind: str) -> bytes | None:
+    from federation.core.entry import SUBJECT_TYPES
+
+    return bytes(32) if kind in SUBJECT_TYPES else None
+
+
 async def insert_foreign_entry(
     live: Any,
     clock: Any,
@@ -119,7 +125,8 @@ async def insert_foreign_entry(
             session,
             federation=live.node.identity.federation,
             origin=origin,
-            drafts=[Draft(kind, canonical_bytes(body), to, clock())],
+            # an amendment's or revocation's subject: a hash no publication here has
+            drafts=[Draft(kind, canonical_bytes(body), to, clock(), _subject(kind))],
             signer=lambda _type: foreign_key,
             checkpoint_key=foreign_key,
             now=clock(),

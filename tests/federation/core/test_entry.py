@@ -21,6 +21,7 @@ from federation.core.entry import (
     KEY_TYPES,
     MAX_CONTENT_BYTES,
     SALT_BYTES,
+    SUBJECT_TYPES,
     Draft,
     SealedEntry,
     VerifiedHeader,
@@ -30,6 +31,7 @@ from federation.core.entry import (
     leaf_hash,
     parse_time,
     seal,
+    subject_of,
     verify_entry,
 )
 from federation.core.errors import EntryError, FederationError
@@ -54,9 +56,13 @@ KEY_BODY = canonical_bytes({"key": b64(SIGNING.public), "key_id": SIGNING.key_id
 NON_KEY_TYPES = sorted(ENTRY_TYPES - KEY_TYPES)
 
 
+PUBLICATION_LEAF = b"\x05" * 32  # an amendment's or revocation's subject (decision 0032)
+
+
 def draft(entry_type: str = "notice.published", audience: tuple[str, ...] = AUDIENCE) -> Draft:
     body = KEY_BODY if entry_type in KEY_TYPES else BODY
-    return Draft(type=entry_type, body=body, audience=audience, issued_at=ISSUED_AT)
+    subject = PUBLICATION_LEAF if entry_type in SUBJECT_TYPES else None
+    return Draft(entry_type, body, audience, ISSUED_AT, subject)
 
 
 def sealed(
@@ -696,12 +702,45 @@ def test_unknown_type_is_flagged() -> None:
 def test_newer_header_version_is_stored_and_flagged_not_rejected() -> None:
     # DESIGN §4: a header this node cannot interpret still passes if its signature, origin,
     # seq and key check out; it is flagged and never blocks the log.
-    result = check(signed(header(v=2, shiny_new_field=True)))
-    assert result.flag == "header version 2 not supported"
+    result = check(signed(header(v=3, shiny_new_field=True)))
+    assert result.flag == "header version 3 not supported"
 
 
 def test_newer_header_version_still_needs_the_right_origin_and_seq() -> None:
     with pytest.raises(EntryError, match="origin"):
-        check(signed(header(v=2, origin="fr-sbdu")))
+        check(signed(header(v=3, origin="fr-sbdu")))
     with pytest.raises(EntryError, match="seq"):
-        check(signed(header(v=2, seq=SEQ + 1)))
+        check(signed(header(v=3, seq=SEQ + 1)))
+
+
+def test_an_amendment_names_its_publication_in_a_version_2_header() -> None:
+    amended = sealed("notice.amended")
+    verified = check(amended.envelope)
+    assert verified.header["v"] == 2 and verified.flag is None
+    assert subject_of(verified.header) == PUBLICATION_LEAF == amended.subject
+    published = sealed()
+    assert check(published.envelope).header["v"] == 1
+    assert published.subject == published.leaf_hash  # a publication is its own key
+    assert sealed("consultation.requested").subject is None
+    with pytest.raises(EntryError, match=r"notice\.amended needs a subject"):
+        seal(federation=FED, origin=ORIGIN, seq=SEQ, key=SIGNING,
+             draft=Draft("notice.amended", BODY, AUDIENCE, ISSUED_AT))  # fmt: skip
+    with pytest.raises(EntryError, match=r"notice\.published has no subject"):
+        seal(federation=FED, origin=ORIGIN, seq=SEQ, key=SIGNING,
+             draft=Draft("notice.published", BODY, AUDIENCE, ISSUED_AT, PUBLICATION_LEAF))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"v": 2}, "header of version 2 lacks subject"),
+        ({"v": 2, "subject": "AAAA"}, "subject must be the base64 of a 32-byte hash"),
+        ({"v": 2, "subject": 7}, "subject must be the base64 of a 32-byte hash"),
+        ({"v": 1, "subject": b64(PUBLICATION_LEAF)}, "unknown fields subject"),
+        ({"v": 2, "type": "approval.notified", "subject": b64(PUBLICATION_LEAF)},
+         "a header of version 2 is for notice.amended, notice.revoked"),
+    ],
+)  # fmt: skip
+def test_a_malformed_subject_is_refused(fields: dict[str, object], reason: str) -> None:
+    with pytest.raises(EntryError, match=reason):
+        check(signed(header(**{"type": "notice.amended", **fields})))

@@ -14,6 +14,7 @@ from federation.core.audit_log import LogAuditError, LogAuditor
 from federation.core.commitments import LeafChain
 from federation.core.entry import Draft, SealedEntry, seal
 from federation.core.evidence import ProofFailed, check_card, prove_checkpoint
+from federation.core.noticemap import NoticeMap
 from keys.canonical import canonical_bytes
 from keys.card import card_body, make_card
 from keys.ed25519 import KeyPair, b64
@@ -215,13 +216,18 @@ def test_key_statements_out_of_order_twice_or_not_the_committed_ones_fail() -> N
 
 
 def test_the_whole_log_audit_checks_the_keys_line() -> None:
-    def audit(keys: LeafChain) -> None:
+    notice = ROTATED[1].leaf_hash  # the one publication: its own key in the map
+    heads = NoticeMap.of([(notice, LeafChain.of([notice]))]).root()
+
+    def audit(keys: LeafChain, notices: bytes | None = heads) -> None:
         auditor = LogAuditor(FEDERATION, ORIGIN, ROOT.public)
         for entry in ROTATED:
             auditor.add(entry.seq, entry.envelope, entry.leaf_hash, entry.salt, entry.body)
-        head = cp.Checkpoint(cp.origin_line(FEDERATION, ORIGIN), 4, auditor.root(), keys)
+        head = cp.Checkpoint(cp.origin_line(FEDERATION, ORIGIN), 4, auditor.root(), keys, notices)
         auditor.finish(cp.sign_checkpoint(head, OTHER))
 
     audit(KEYS)
+    with pytest.raises(LogAuditError, match="its map of notice heads is not the log's"):
+        audit(KEYS, NoticeMap().root())
     with pytest.raises(LogAuditError, match=r"commits to 2 key statements.*the log has 3"):
         audit(LeafChain.of(ROTATED_LEAVES[i] for i in (0, 2)))

@@ -110,6 +110,10 @@ def test_the_keys_line_is_signed_with_the_checkpoint_and_read_back() -> None:
     )
     assert verified.checkpoint == head and verified.checkpoint.keys == keys
     assert cp.parse_text(cp.Checkpoint(ORIGIN, 42, ROOT).text()).keys is None
+    both = cp.Checkpoint(ORIGIN, 42, ROOT, keys, b"\x09" * 32)
+    notices = base64.b64encode(b"\x09" * 32).decode()
+    assert both.text().endswith(f"keys 3 {CHAIN}\nnotices {notices}\n")
+    assert cp.parse_text(both.text()) == both
 
 
 @pytest.mark.parametrize(
@@ -120,7 +124,9 @@ def test_the_keys_line_is_signed_with_the_checkpoint_and_read_back() -> None:
         ("keys 3 AAAA", "is not `keys <count> <b64 hash>`"),
         (f"keys 3 {CHAIN[:-2]}B=", "not canonical base64"),
         (f"notes 3 {CHAIN}", "is not `keys <count> <b64 hash>`"),
-        (f"keys 3 {CHAIN}\nkeys 3 {CHAIN}", "at most one extension line"),
+        (f"keys 3 {CHAIN}\nkeys 3 {CHAIN}", "is not `notices <b64 map root>`"),
+        (f"keys 3 {CHAIN}\nnotices {CHAIN}\nnotices {CHAIN}", "at most two extension lines"),
+        (f"keys 3 {CHAIN}\nnotices AAAA", "must be the base64 of 32 bytes"),
     ],
 )
 def test_a_malformed_or_unknown_extension_line_is_refused(line: str, reason: str) -> None:

@@ -242,17 +242,17 @@ def test_a_header_without_a_routing_field_is_a_page_error_naming_it(
 def test_a_newer_header_with_a_bad_routing_field_is_a_page_error(
     field: str, value: Any, reason: str
 ) -> None:
-    header = valid_header() | {"v": 2, field: value}
+    header = valid_header() | {"v": 3, field: value}
     envelope = sign_envelope(ENTRY_TYPE, canonical_bytes(header), SIGNING)
     with pytest.raises(PageError, match=rf"^entry 1 of {ORIGIN}: .*{reason}"):
         follower().check([WireEntry(1, leaf_hash(envelope), envelope, None, None)])
 
 
 def test_a_newer_header_that_can_be_routed_is_stored_and_flagged() -> None:
-    header = valid_header() | {"v": 2, "shiny": {"new": [1, 2]}}
+    header = valid_header() | {"v": 3, "shiny": {"new": [1, 2]}}
     envelope = sign_envelope(ENTRY_TYPE, canonical_bytes(header), SIGNING)
     [entry] = follower().check([WireEntry(1, leaf_hash(envelope), envelope, SALT, BODY)])
-    assert entry.flag == "header version 2 not supported"
+    assert entry.flag == "header version 3 not supported"
     assert (entry.type, entry.audience, entry.withheld) == ("notice.published", (ORIGIN, ME), False)
     with pytest.raises(PageError, match="content does not match"):
         follower().check([WireEntry(1, leaf_hash(envelope), envelope, SALT, b"{}")])

@@ -36,7 +36,7 @@ def entry(seq: int, origin: str = "de-bafa", **values: Any) -> dict[str, Any]:
         "key_id": "3f2a" * 16, "audience": ["*", "de-bafa", "Zürich"],
         "envelope": b"\x00\xff{}\x00", "leaf_hash": bytes(range(32)), "content_salt": b"\x01" * 16,
         "content_body": b"", "flagged": True, "flag_reason": "looks odd",
-        "invalid_reason": "key revoked", "stored_at": STORED,
+        "invalid_reason": "key revoked", "stored_at": STORED, "subject": b"\x07" * 32,
     }  # fmt: skip
     return row | values
 

@@ -8,6 +8,7 @@ import pytest
 from federation.core import checkpoint as cp
 from federation.core import merkle
 from federation.core.commitments import LeafChain
+from federation.core.noticemap import NoticeMap
 from federation.network.client import PeerAuth
 from tests.nodes import LiveNode
 from tests.peers import peer_auth
@@ -55,7 +56,10 @@ async def test_logs_head_matches_the_entries_and_the_checkpoint_verifies(
         head["checkpoint"], origin=origin, keys=[live.node.signing.public]
     )
     keys = LeafChain.of(leaves[:1])  # entry 0, the first key statement (decision 0032)
-    assert verified.checkpoint == cp.Checkpoint(origin, 7, merkle.root_of(leaves), keys)
+    heads = NoticeMap.of((leaf, LeafChain.of([leaf])) for leaf in leaves[1:])  # 6 publications
+    assert verified.checkpoint == cp.Checkpoint(
+        origin, 7, merkle.root_of(leaves), keys, heads.root()
+    )
     text = await live.client.get(f"{LOGS}/de-bafa/checkpoint", auth=peer)
     assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
     assert text.text == head["checkpoint"]

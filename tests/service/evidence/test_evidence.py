@@ -192,6 +192,7 @@ async def test_a_checkpoint_without_commitments_fails_unless_allowed(
     assert head.keys is not None and head.keys.count == 1
     old = cp.Checkpoint(head.origin, head.size, head.root)  # as signed before decision 0032
     doc["checkpoint"] = cp.sign_checkpoint(old, live.node.signing)
+    doc["notice_map"] = None
     report = verify_bundle(canonical_bytes(doc), trusted_cards=[await node_card(live)])
     assert report.keys_complete is False
     assert any("completeness NOT proven" in line for line in report.lines)
@@ -201,8 +202,42 @@ async def test_a_checkpoint_without_commitments_fails_unless_allowed(
     card.write_bytes(await node_card(live))
     argv = ["verify", str(out), "--trust", str(card)]
     assert await asyncio.to_thread(main, argv) == 1
-    assert "FAILED: completeness: the bundle's checkpoint commits to no key statements" in (
+    assert "FAILED: completeness: nothing proves that no key statement or version" in (
         capsys.readouterr().out
     )
     assert await asyncio.to_thread(main, [*argv, "--allow-incomplete"]) == 0
     assert "VERIFIED" in capsys.readouterr().out
+
+
+async def test_a_version_left_out_fails_against_the_map_of_notice_heads(live: LiveNode) -> None:
+    """Decision 0032: the checkpoint's map of notice heads says how many versions the notice
+    has below it, so a bundle without its amendment or its revocation fails."""
+    from keys.canonical import canonical_bytes
+
+    _nid, bundle = await amended_notice_bundle(live)
+    card = await node_card(live)
+    report = verify_bundle(bundle, trusted_cards=[card])
+    assert report.versions_complete is True and report.keys_complete is True
+    assert any(
+        "all 3 that the checkpoint's map of notice heads holds" in line for line in report.lines
+    )
+    doc = json.loads(bundle)
+    for left_out in (1, 2):  # the amendment, the revocation
+        trimmed = {**doc, "versions": [v for i, v in enumerate(doc["versions"]) if i != left_out]}
+        with pytest.raises(
+            EvidenceError, match="holds 3 versions of this notice, the bundle carries 2: 1 left out"
+        ):
+            verify_bundle(canonical_bytes(trimmed), trusted_cards=[card])
+    only_published = {**doc, "versions": doc["versions"][:1]}
+    with pytest.raises(EvidenceError, match="carries 1: 2 left out"):
+        verify_bundle(canonical_bytes(only_published), trusted_cards=[card])
+    with pytest.raises(EvidenceError, match="notice map: "):
+        verify_bundle(canonical_bytes({**doc, "notice_map": None}), trusted_cards=[card])
+    lowered = json.loads(bundle)
+    for item in lowered["notice_map"]["bucket"]:
+        item[1] = 2  # the map says 2 versions: its path no longer leads to the root
+    with pytest.raises(EvidenceError, match="notice map: "):
+        verify_bundle(canonical_bytes(lowered), trusted_cards=[card])
+    reordered = {**doc, "versions": [doc["versions"][0], doc["versions"][2], doc["versions"][1]]}
+    with pytest.raises(EvidenceError, match="in seq order, once each"):
+        verify_bundle(canonical_bytes(reordered), trusted_cards=[card])

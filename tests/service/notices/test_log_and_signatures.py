@@ -212,8 +212,12 @@ async def test_every_stored_entry_verifies_independently(
     for row, when, entry_type in zip(rows, issued, types, strict=True):
         opened = verify(row.envelope, trusted, ENTRY_TYPE)
         header = opened.body
-        assert set(header) == HEADER_FIELDS
-        assert header["v"] == 1
+        if entry_type in ("notice.amended", "notice.revoked"):  # decision 0032: version 2
+            assert set(header) == {*HEADER_FIELDS, "subject"} and header["v"] == 2
+            publications = {r.leaf_hash for r in rows if r.type == "notice.published"}
+            assert base64.b64decode(header["subject"]) in publications
+        else:
+            assert set(header) == HEADER_FIELDS and header["v"] == 1
         assert header["federation"] == "denex.test"
         assert header["origin"] == "de-bafa"
         assert header["seq"] == row.seq

@@ -1,0 +1,65 @@
+"""The map of notice heads of a log at a size (decision 0032), built from the entries'
+`subject` column: what a checkpoint's `notices` line commits to, and where a bundle's map
+proof comes from. The same for this node's own log and a partner's, since the keys come
+from headers alone.
+
+Maps are kept in memory by (origin, tree root): the root names the entries below its size,
+so a map kept under it is right whatever transaction made it, even one rolled back. A map at
+a larger size is the nearest kept smaller one extended by the entries between.
+"""
+
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.core.commitments import LeafChain
+from federation.core.noticemap import NoticeMap
+from federation.storage import tree
+from federation.storage.tables import EntryRow
+
+_KEPT = 16  # maps kept, over all origins (a few per log: the newest, a bundle's)
+_maps: "OrderedDict[tuple[str, bytes], tuple[int, NoticeMap]]" = OrderedDict()
+
+
+def extended(base: NoticeMap, entries: Iterable[tuple[bytes, bytes]]) -> NoticeMap:
+    """A copy of `base` with each (subject, leaf hash), in seq order, added to its notice."""
+    extended_map = base.copy()
+    for subject, leaf in entries:
+        extended_map.set(subject, (extended_map.get(subject) or LeafChain()).extended(leaf))
+    return extended_map
+
+
+def keep(origin: str, size: int, root: bytes, notice_map: NoticeMap) -> None:
+    _maps[(origin, root)] = (size, notice_map)
+    _maps.move_to_end((origin, root))
+    while len(_maps) > _KEPT:
+        _maps.popitem(last=False)
+
+
+async def map_at(session: AsyncSession, origin: str, size: int, root: bytes) -> NoticeMap:
+    """The map of notice heads of `origin`'s log at `size`, whose tree root is `root`."""
+    kept = _maps.get((origin, root))
+    if kept is not None and kept[0] == size:
+        _maps.move_to_end((origin, root))
+        return kept[1]
+    base, start = NoticeMap(), 0
+    for (name, kept_root), (kept_size, kept_map) in reversed(_maps.items()):
+        if name == origin and kept_size < size and kept_size > start:
+            if kept_root == await tree.root_at(session, origin, kept_size):
+                base, start = kept_map, kept_size
+                break
+    rows = await session.execute(
+        select(EntryRow.subject, EntryRow.leaf_hash)
+        .where(
+            EntryRow.origin == origin,
+            EntryRow.subject.is_not(None),
+            EntryRow.seq >= start,
+            EntryRow.seq < size,
+        )
+        .order_by(EntryRow.seq)
+    )
+    notice_map = extended(base, ((subject, leaf) for subject, leaf in rows.all() if subject))
+    keep(origin, size, root, notice_map)
+    return notice_map
