@@ -21,7 +21,6 @@ The domain bytes 0x03, 0x04 are neither RFC 9162's (0x00, 0x01) nor the chain's 
 import base64
 import functools
 import hashlib
-import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -52,10 +51,7 @@ def bucket_of(key: bytes) -> int:
 
 def bucket_hash(entries: Iterable[Entry]) -> bytes:
     """The hash of a bucket from its entries, which the caller gives sorted by key."""
-    return hashlib.sha256(
-        BUCKET_DOMAIN
-        + b"".join(key + value.count.to_bytes(8, "big") + value.chain for key, value in entries)
-    ).digest()
+    return hashlib.sha256(BUCKET_DOMAIN + b"".join(_record(k, v) for k, v in entries)).digest()
 
 
 def _node(left: bytes, right: bytes) -> bytes:
@@ -84,8 +80,19 @@ def _check_entry(key: bytes, value: LeafChain, what: str) -> None:
         raise MapProofError(f"{what}: the chain is {len(value.chain)} bytes, not {HASH_BYTES}")
 
 
-def _sorted(bucket: Mapping[bytes, LeafChain]) -> tuple[Entry, ...]:
-    return tuple(sorted(bucket.items(), key=operator.itemgetter(0)))
+def _record(key: bytes, value: LeafChain) -> bytes:
+    """An entry as a bucket hashes it: key || count (8 bytes, big-endian) || chain."""
+    return key + value.count.to_bytes(8, "big") + value.chain
+
+
+def _value(record: bytes) -> LeafChain:
+    return LeafChain(
+        int.from_bytes(record[HASH_BYTES : HASH_BYTES + 8], "big"), record[-HASH_BYTES:]
+    )
+
+
+def _sorted(bucket: Mapping[bytes, bytes]) -> tuple[Entry, ...]:
+    return tuple((record[:HASH_BYTES], _value(record)) for record in sorted(bucket.values()))
 
 
 class NoticeMap:
@@ -94,7 +101,9 @@ class NoticeMap:
     `copy` shares buckets with its source until either writes to one (copy on write)."""
 
     def __init__(self) -> None:
-        self._buckets: list[dict[bytes, LeafChain]] = [{}] * BUCKETS  # shared, copied on write
+        # key -> its record (`_record`), so that a bucket hashes its records sorted, as they
+        # are: a record starts with its key, and keys have one length
+        self._buckets: list[dict[bytes, bytes]] = [{}] * BUCKETS  # shared, copied on write
         self._owned = bytearray(BUCKETS)  # 1 where this map may write the bucket in place
         self._nodes = list(_empty_tree())  # bucket b's hash at BUCKETS + b
         self._dirty: set[int] = set()
@@ -113,7 +122,8 @@ class NoticeMap:
 
     def get(self, key: bytes) -> LeafChain | None:
         _check_key(key)
-        return self._buckets[bucket_of(key)].get(key)
+        record = self._buckets[bucket_of(key)].get(key)
+        return None if record is None else _value(record)
 
     def set(self, key: bytes, value: LeafChain) -> None:
         """Insert or replace the value of `key`."""
@@ -124,7 +134,7 @@ class NoticeMap:
             self._owned[index] = 1
         bucket = self._buckets[index]
         self._size += key not in bucket
-        bucket[key] = value
+        bucket[key] = _record(key, value)
         self._dirty.add(index)
 
     def root(self) -> bytes:
@@ -151,7 +161,10 @@ class NoticeMap:
 
     def _rehash(self) -> None:
         for index in self._dirty:
-            self._nodes[BUCKETS + index] = bucket_hash(_sorted(self._buckets[index]))
+            records = sorted(self._buckets[index].values())
+            self._nodes[BUCKETS + index] = hashlib.sha256(
+                BUCKET_DOMAIN + b"".join(records)
+            ).digest()
         changed = {BUCKETS + index for index in self._dirty}
         self._dirty = set()
         for _ in range(BUCKET_BITS):

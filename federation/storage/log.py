@@ -131,7 +131,9 @@ async def _store(
     if log.frozen_reason is not None:
         raise AppendsStopped(f"appends to {origin} are stopped: {log.frozen_reason}")
     keys = await _key_chain(session, log)
-    heads = await noticeheads.map_at(session, origin, log.size, log.root or merkle.EMPTY_ROOT)
+    before = log.root or merkle.EMPTY_ROOT
+    heads = await noticeheads.map_at(session, origin, log.size, before)
+    noticeheads.release(origin, before)  # extended in place below, kept under the new root
     await insert_rows(session, EntryRow, [entry_values(e, stored_at=now) for e in sealed])
     root = await tree.extend(session, origin, log.size, [e.leaf_hash for e in sealed])
     log.size += len(sealed)
@@ -139,7 +141,7 @@ async def _store(
         if entry.type in KEY_TYPES:
             keys = keys.extended(entry.leaf_hash)
     log.key_count, log.key_chain = keys.count, keys.chain
-    heads = noticeheads.extended(heads, ((e.subject, e.leaf_hash) for e in sealed if e.subject))
+    noticeheads.extend(heads, ((e.subject, e.leaf_hash) for e in sealed if e.subject))
     noticeheads.keep(origin, log.size, root, heads)
     head = Checkpoint(origin_line(federation, origin), log.size, root, keys, heads.root())
     note = sign_checkpoint(head, checkpoint_key)

@@ -23,12 +23,24 @@ _KEPT = 16  # maps kept, over all origins (a few per log: the newest, a bundle's
 _maps: "OrderedDict[tuple[str, bytes], tuple[int, NoticeMap]]" = OrderedDict()
 
 
-def extended(base: NoticeMap, entries: Iterable[tuple[bytes, bytes]]) -> NoticeMap:
-    """A copy of `base` with each (subject, leaf hash), in seq order, added to its notice."""
-    extended_map = base.copy()
+def extend(notice_map: NoticeMap, entries: Iterable[tuple[bytes, bytes]]) -> None:
+    """Add each (subject, leaf hash), in seq order, to its notice in `notice_map`."""
     for subject, leaf in entries:
-        extended_map.set(subject, (extended_map.get(subject) or LeafChain()).extended(leaf))
-    return extended_map
+        notice_map.set(subject, (notice_map.get(subject) or LeafChain()).extended(leaf))
+
+
+def extended(base: NoticeMap, entries: Iterable[tuple[bytes, bytes]]) -> NoticeMap:
+    """A copy of `base` (which stays as it is) with `entries` added."""
+    copy = base.copy()
+    extend(copy, entries)
+    return copy
+
+
+def release(origin: str, root: bytes) -> None:
+    """No longer keep the map under `root`: its caller extends it in place (appending to the
+    log) and keeps it again under the new root. A transaction rolled back then costs one
+    rebuild from the entries."""
+    _maps.pop((origin, root), None)
 
 
 def keep(origin: str, size: int, root: bytes, notice_map: NoticeMap) -> None:
