@@ -283,9 +283,16 @@ def clean_exit_codes(workers: int) -> set[int]:
 
 
 def start_serving(
-    node: NodeDir, out_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None
+    node: NodeDir,
+    out_dir: Path,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    ready: bool = False,
 ) -> ServedNode:
-    """Start `denex serve` for `node` and wait until /healthz answers (or fail)."""
+    """Start `denex serve` for `node` and wait until /healthz answers (or fail); with
+    `ready`, until /readyz does too (the start-up check of its own log is done, so appends
+    are taken)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     last_error = ""
     for attempt in range(3):  # a free port can be taken between probe and bind: retry
@@ -304,7 +311,8 @@ def start_serving(
         served = ServedNode(
             node, process, f"http://{HOST}:{port}", workers, stdout_path, stderr_path, [out, err]
         )
-        if harness.wait_answering(process, served.base_url, timeout=START_TIMEOUT):
+        paths = ("/healthz", "/readyz") if ready else ("/healthz",)
+        if harness.wait_answering(process, served.base_url, timeout=START_TIMEOUT, paths=paths):
             return served
         served.stop()
         last_error = served.stderr()

@@ -519,7 +519,7 @@ def test_import_killed_three_times_leaves_log_consistent(
 
     # The node still works: it serves, appends, and proves the new checkpoint consistent with
     # every checkpoint it had signed before and between the crashes.
-    served = start_serving(node, tmp_path / "serve")
+    served = start_serving(node, tmp_path / "serve", ready=True)
     with killed_on_exit(served.process):
         with served.client() as client:
             response = client.post(
@@ -616,7 +616,7 @@ def test_serve_killed_during_burst_leaves_log_consistent(
     peer = roster_peer(node, tmp_path / "partner")
     seen = [check_consistent(node, ident).head]
 
-    served = start_serving(node, tmp_path / "serve1")
+    served = start_serving(node, tmp_path / "serve1", ready=True)
     burst = Burst()
     lock = threading.Lock()
     stop = threading.Event()
@@ -697,7 +697,7 @@ def test_serve_killed_during_burst_leaves_log_consistent(
     assert set(state.api_published) == state.notice_ids
 
     # Restart: it serves, appends, and its checkpoint extends every earlier one.
-    again = start_serving(node, tmp_path / "serve2")
+    again = start_serving(node, tmp_path / "serve2", ready=True)
     with killed_on_exit(again.process):
         with again.client() as client:
             response = client.post(
