@@ -60,9 +60,7 @@ class LogAuditor:
             None if result.flag else map_key(result.type, leaf_hash, subject_of(result.header))
         )
         if subject is not None:
-            self.notices.set(
-                subject, (self.notices.get(subject) or LeafChain()).extended(leaf_hash)
-            )
+            self.notices.append(subject, leaf_hash)
         if result.type in KEY_TYPES:
             self.keys = self.keys.extended(leaf_hash)
         else:

@@ -88,19 +88,13 @@ class LogProof:
 
 def check_card(text: str, federation: str, origin: str, trusted: Sequence[bytes] = ()) -> CardCheck:
     """The card carried for `origin`; with `trusted` cards, its root key must match one."""
-    try:
-        card = verify_card(text.encode("utf-8"))
-    except KeysError as exc:
-        raise ProofFailed(f"card: {exc}") from exc
+    card = _verified_card(text.encode("utf-8"), "card")
     if card.body["node_id"] != origin or card.body["federation"] != federation:
         raise ProofFailed("card: it is not the card of the bundle's origin and federation")
     if not trusted:
         return CardCheck(card, trusted=False)
     for data in trusted:
-        try:
-            other = verify_card(data)
-        except KeysError as exc:
-            raise ProofFailed(f"--trust card: {exc}") from exc
+        other = _verified_card(data, "--trust card")
         if other.body["node_id"] == origin and other.root_key == card.root_key:
             return CardCheck(card, trusted=True)
     raise ProofFailed("card: its root key matches none of the --trust cards")
@@ -227,7 +221,7 @@ def check_cosignatures(
     if not isinstance(cards, list) or not all(isinstance(c, str) for c in cards):
         raise ProofFailed("witness cards: must be a list of card texts")
     parsed = note_mod.parse(checkpoint)
-    held = [_trusted_card(data, "--witness card") for data in trusted]
+    held = [_verified_card(data, "--witness card") for data in trusted]
     found: list[Cosigned] = []
     for text in cards:
         card = _witness_card(text, federation, origin, [c.witness for c in found])
@@ -256,7 +250,7 @@ def check_cosignatures(
 
 
 def _witness_card(text: str, federation: str, origin: str, seen: list[str]) -> Card:
-    card = _trusted_card(text.encode("utf-8"), "witness card")
+    card = _verified_card(text.encode("utf-8"), "witness card")
     node_id = card.body["node_id"]
     if card.body["federation"] != federation or node_id == origin or node_id in seen:
         raise ProofFailed(
@@ -265,7 +259,7 @@ def _witness_card(text: str, federation: str, origin: str, seen: list[str]) -> C
     return card
 
 
-def _trusted_card(data: bytes, what: str) -> Card:
+def _verified_card(data: bytes, what: str) -> Card:
     try:
         return verify_card(data)
     except KeysError as exc:

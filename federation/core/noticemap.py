@@ -137,6 +137,10 @@ class NoticeMap:
         bucket[key] = _record(key, value)
         self._dirty.add(index)
 
+    def append(self, key: bytes, leaf: bytes) -> None:
+        """Extend the chain of `key` by one entry's leaf hash (the notice's next version)."""
+        self.set(key, (self.get(key) or LeafChain()).extended(leaf))
+
     def root(self) -> bytes:
         self._rehash()
         return self._nodes[1]

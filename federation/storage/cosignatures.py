@@ -71,6 +71,5 @@ async def cosigned(session: AsyncSession, checkpoint_note: str) -> tuple[str, li
     mine = text_hash(parsed.text)
     kept = [r for r in rows if r.text_hash == mine]
     present = {s.line() for s in parsed.signatures}
-    lines = [note.parse(parsed.text + "\n" + r.line).signatures[0] for r in kept]
-    extra = tuple(s for s in lines if s.line() not in present)
-    return note.Note(parsed.text, (*parsed.signatures, *extra)).render(), [r.witness for r in kept]
+    extra = "".join(r.line for r in kept if r.line not in present)  # rendered lines, kept
+    return parsed.render() + extra, [r.witness for r in kept]

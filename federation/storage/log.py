@@ -137,11 +137,12 @@ async def _store(
     await insert_rows(session, EntryRow, [entry_values(e, stored_at=now) for e in sealed])
     root = await tree.extend(session, origin, log.size, [e.leaf_hash for e in sealed])
     log.size += len(sealed)
-    for entry in sealed:
+    for entry in sealed:  # what the checkpoint commits to (decision 0032)
         if entry.type in KEY_TYPES:
             keys = keys.extended(entry.leaf_hash)
+        if entry.subject is not None:
+            heads.append(entry.subject, entry.leaf_hash)
     log.key_count, log.key_chain = keys.count, keys.chain
-    noticeheads.extend(heads, ((e.subject, e.leaf_hash) for e in sealed if e.subject))
     noticeheads.keep(origin, log.size, root, heads)
     head = Checkpoint(origin_line(federation, origin), log.size, root, keys, heads.root())
     note = sign_checkpoint(head, checkpoint_key)

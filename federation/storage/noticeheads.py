@@ -5,7 +5,9 @@ from headers alone.
 
 Maps are kept in memory by (origin, tree root): the root names the entries below its size,
 so a map kept under it is right whatever transaction made it, even one rolled back. A map at
-a larger size is the nearest kept smaller one extended by the entries between.
+a larger size is the nearest kept smaller one extended by the entries between. Appending to
+the log extends the kept map in place (`release`, then `keep`), so a caller of `map_at` uses
+the map before its next `await`.
 """
 
 from collections import OrderedDict
@@ -14,7 +16,6 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.core.commitments import LeafChain
 from federation.core.noticemap import NoticeMap
 from federation.storage import tree
 from federation.storage.tables import EntryRow
@@ -23,16 +24,11 @@ _KEPT = 16  # maps kept, over all origins (a few per log: the newest, a bundle's
 _maps: "OrderedDict[tuple[str, bytes], tuple[int, NoticeMap]]" = OrderedDict()
 
 
-def extend(notice_map: NoticeMap, entries: Iterable[tuple[bytes, bytes]]) -> None:
-    """Add each (subject, leaf hash), in seq order, to its notice in `notice_map`."""
-    for subject, leaf in entries:
-        notice_map.set(subject, (notice_map.get(subject) or LeafChain()).extended(leaf))
-
-
 def extended(base: NoticeMap, entries: Iterable[tuple[bytes, bytes]]) -> NoticeMap:
-    """A copy of `base` (which stays as it is) with `entries` added."""
+    """A copy of `base` (which stays as it is) with each (subject, leaf hash) appended."""
     copy = base.copy()
-    extend(copy, entries)
+    for subject, leaf in entries:
+        copy.append(subject, leaf)
     return copy
 
 

@@ -156,27 +156,15 @@ async def accept_checkpoint(
             theirs=text,
             ours=ours,
         )
-    keys = verified.checkpoint.keys
-    if keys is not None:  # decision 0032: what it commits to must be what the log holds
-        held = await key_chain_below(session, origin, size)
-        if held != keys:
-            raise CheckpointMismatch(
-                f"checkpoint of {origin} at size {size} commits to {keys.describe()}, this "
-                f"node's copy holds {held.describe()}",
-                theirs=text,
-                ours=await checkpoint_at(session, origin, size) or log.checkpoint,
-            )
-    notices = verified.checkpoint.notices
-    if notices is not None:  # and the map of notice heads, from the headers it holds
-        made = (await noticeheads.map_at(session, origin, size, verified.checkpoint.root)).root()
-        if made != notices:
-            raise CheckpointMismatch(
-                f"checkpoint of {origin} at size {size} commits to a map of notice heads with "
-                f"root {b64(notices)}, this node's copy makes {b64(made)}",
-                theirs=text,
-                ours=await checkpoint_at(session, origin, size) or log.checkpoint,
-            )
-    if size == log.size and log.checkpoint != text and (keys is not None or not _commits(log)):
+    contradiction = await _commitments_broken(session, origin, verified.checkpoint)
+    if contradiction is not None:
+        raise CheckpointMismatch(
+            f"checkpoint of {origin} at size {size} commits to {contradiction}",
+            theirs=text,
+            ours=await checkpoint_at(session, origin, size) or log.checkpoint,
+        )
+    commits = verified.checkpoint.keys is not None
+    if size == log.size and log.checkpoint != text and (commits or not _commits(log)):
         existing = await session.get(CheckpointRow, (origin, size))
         if existing is None:
             session.add(
@@ -185,6 +173,25 @@ async def accept_checkpoint(
         log.checkpoint = text
         await session.flush()
     return True
+
+
+async def _commitments_broken(
+    session: AsyncSession, origin: str, head: cp.Checkpoint
+) -> str | None:
+    """What the checkpoint's extension lines (decision 0032) commit to that this node's copy
+    below its size does not hold, or None: its key statements, its map of notice heads."""
+    if head.keys is not None:
+        held = await key_chain_below(session, origin, head.size)
+        if held != head.keys:
+            return f"{head.keys.describe()}, this node's copy holds {held.describe()}"
+    if head.notices is not None:
+        made = (await noticeheads.map_at(session, origin, head.size, head.root)).root()
+        if made != head.notices:
+            return (
+                f"a map of notice heads with root {b64(head.notices)}, this node's copy makes "
+                f"{b64(made)}"
+            )
+    return None
 
 
 def _commits(log: LogRow) -> bool:

@@ -280,7 +280,7 @@ async def amend(
         signed_body(body),
         tuple(audience(context, notice, row.audience)),
         now,
-        await publication_leaf(session, row),
+        subject=await publication_leaf(session, row),
     )
     [(row, _entry)] = await publish_drafts(session, node, [draft], now=now, locked=log)
     return row
@@ -297,7 +297,7 @@ async def revoke(
         canonical_bytes(body),
         tuple(row.audience),
         now,
-        await publication_leaf(session, row),
+        subject=await publication_leaf(session, row),
     )
     [(row, _entry)] = await publish_drafts(session, node, [draft], now=now)
     return row

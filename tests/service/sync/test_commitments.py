@@ -3,6 +3,7 @@ node that syncs it: a `keys` line that is not the chain of the key statements th
 is the origin's own signed contradiction, kept as evidence, and the origin is frozen."""
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +16,19 @@ from federation.storage.tables import EntryRow, LogRow
 from tests.nodes import FakeClock, LiveNode
 from tests.service.notice_data import notice
 from tests.sync_peers import sync_once
+
+
+def _showing(checkpoint: str) -> Callable[[str, Any], Any]:
+    """de-bafa's `GET /logs` answer with `checkpoint` as its checkpoint of its own log."""
+
+    def rewrite(path: str, doc: Any) -> Any:
+        if path.endswith("/logs"):
+            for head in doc:
+                if head["origin"] == "de-bafa":
+                    head["checkpoint"] = checkpoint
+        return doc
+
+    return rewrite
 
 
 async def test_a_keys_line_that_leaves_out_a_key_statement_freezes_the_origin(
@@ -33,14 +47,7 @@ async def test_a_keys_line_that_leaves_out_a_key_statement_freezes_the_origin(
         cp.Checkpoint(honest.origin, honest.size, honest.root, LeafChain()), de.node.signing
     )
 
-    def rewrite(path: str, doc: Any) -> Any:
-        if path.endswith("/logs"):
-            for head in doc:
-                if head["origin"] == "de-bafa":
-                    head["checkpoint"] = lie
-        return doc
-
-    report = await sync_once(fr, de, clock, rewrite=rewrite)
+    report = await sync_once(fr, de, clock, rewrite=_showing(lie))
     [origin] = [o for o in report.origins if o.origin == "de-bafa"]
     assert origin.error is not None, origin
     chain = base64.b64encode(honest.keys.chain).decode() if honest.keys else ""
@@ -78,14 +85,7 @@ async def test_a_map_of_notice_heads_that_drops_an_amendment_freezes_the_origin(
         de.node.signing,
     )
 
-    def rewrite(path: str, doc: Any) -> Any:
-        if path.endswith("/logs"):
-            for head in doc:
-                if head["origin"] == "de-bafa":
-                    head["checkpoint"] = lie
-        return doc
-
-    report = await sync_once(fr, de, clock, rewrite=rewrite)
+    report = await sync_once(fr, de, clock, rewrite=_showing(lie))
     [origin] = [o for o in report.origins if o.origin == "de-bafa"]
     assert origin.error is not None and "commits to a map of notice heads" in origin.error
     async with fr.db.read() as session:
