@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from federation.core.commitments import LeafChain
+from federation.core.commitments import KEY_CHAIN_DOMAIN, LeafChain
 from federation.core.errors import FederationError
 from federation.core.merkle import HASH_BYTES
 
@@ -34,6 +34,9 @@ BUCKET_BITS = 12
 BUCKETS = 1 << BUCKET_BITS
 MAX_BUCKET_ENTRIES = 65_536
 MAX_COUNT = 1 << 63  # exclusive: a count is 8 bytes on the wire, and stays a signed int64
+_SHIFT = 16 - BUCKET_BITS
+_COUNT_END = HASH_BYTES + 8
+_EMPTY_CHAIN = LeafChain().chain
 BUCKET_DOMAIN = b"\x03"
 NODE_DOMAIN = b"\x04"
 _B64_HASH = re.compile(r"[A-Za-z0-9+/]{43}=")  # 32 bytes in standard base64
@@ -46,7 +49,7 @@ class MapProofError(FederationError):
 
 
 def bucket_of(key: bytes) -> int:
-    return int.from_bytes(key[:2], "big") >> (16 - BUCKET_BITS)
+    return int.from_bytes(key[:2], "big") >> _SHIFT
 
 
 def bucket_hash(entries: Iterable[Entry]) -> bytes:
@@ -139,7 +142,34 @@ class NoticeMap:
 
     def append(self, key: bytes, leaf: bytes) -> None:
         """Extend the chain of `key` by one entry's leaf hash (the notice's next version)."""
-        self.set(key, (self.get(key) or LeafChain()).extended(leaf))
+        self.extend(((key, leaf),))
+
+    def extend(self, items: Iterable[tuple[bytes, bytes]]) -> None:
+        """`append` each (key, leaf hash) in order: the chain of `LeafChain.extended`, kept as
+        records, in one loop (a log's growth passes every notice entry through here)."""
+        buckets, owned, dirty, sha256 = self._buckets, self._owned, self._dirty, hashlib.sha256
+        for key, leaf in items:
+            _check_key(key)
+            _check_key(leaf, "a leaf hash")
+            index = int.from_bytes(key[:2], "big") >> _SHIFT
+            if not owned[index]:
+                buckets[index] = dict(buckets[index])
+                owned[index] = 1
+            bucket = buckets[index]
+            record = bucket.get(key)
+            if record is None:
+                self._size += 1
+                count, chain = 0, _EMPTY_CHAIN
+            else:
+                count, chain = (
+                    int.from_bytes(record[HASH_BYTES:_COUNT_END], "big"),
+                    record[-HASH_BYTES:],
+                )
+            if count + 1 >= MAX_COUNT:
+                raise MapProofError(f"a map entry: count {count + 1} is not in [0, 2**63)")
+            chain = sha256(KEY_CHAIN_DOMAIN + chain + leaf).digest()
+            bucket[key] = key + (count + 1).to_bytes(8, "big") + chain
+            dirty.add(index)
 
     def root(self) -> bytes:
         self._rehash()
@@ -164,17 +194,20 @@ class NoticeMap:
         return clone
 
     def _rehash(self) -> None:
+        """Rehash the dirty buckets, then each level of nodes above them (the tree's hot loop:
+        a batch of a thousand notices dirties most of the 4096 buckets)."""
+        if not self._dirty:
+            return
+        nodes, buckets, sha256 = self._nodes, self._buckets, hashlib.sha256
         for index in self._dirty:
-            records = sorted(self._buckets[index].values())
-            self._nodes[BUCKETS + index] = hashlib.sha256(
-                BUCKET_DOMAIN + b"".join(records)
-            ).digest()
-        changed = {BUCKETS + index for index in self._dirty}
+            records = b"".join(sorted(buckets[index].values()))
+            nodes[BUCKETS + index] = sha256(BUCKET_DOMAIN + records).digest()
+        changed = {(BUCKETS + index) >> 1 for index in self._dirty}
         self._dirty = set()
-        for _ in range(BUCKET_BITS):
-            changed = {node >> 1 for node in changed}
+        while changed:
             for node in changed:
-                self._nodes[node] = _node(self._nodes[2 * node], self._nodes[2 * node + 1])
+                nodes[node] = sha256(NODE_DOMAIN + nodes[2 * node] + nodes[2 * node + 1]).digest()
+            changed = {node >> 1 for node in changed if node > 1}
 
 
 @dataclass(frozen=True)

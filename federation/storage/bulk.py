@@ -56,17 +56,26 @@ class DriverRows:
 
 def driver_rows(model: type[Base], rows: Sequence[dict[str, Any]], dialect: Dialect) -> DriverRows:
     """`rows` (every column given) as the driver's parameters for `model`'s table. Pure.
-    Only the columns with a bind processor are touched one by one (~3 of 14 for entries)."""
+    Only the columns with a bind processor are touched one by one (~3 of 14 for entries), and
+    a value that is the very object of the row before (the one time of a batch's entries)
+    reuses its conversion: processors are pure functions of their value."""
     table = cast(Table, model.__table__)
     _sql, columns, processors = _plan(table, dialect)
     take = itemgetter(*columns)
     convert = [(n, p) for n, p in enumerate(processors) if p is not None]
+    last: list[tuple[Any, Any]] = [(None, None)] * len(columns)
     values = []
     for row in rows:
         row_values = list(take(row)) if len(columns) > 1 else [row[columns[0]]]
         for n, process in convert:
-            if row_values[n] is not None:
-                row_values[n] = process(row_values[n])
+            value = row_values[n]
+            if value is None:
+                continue
+            seen, converted = last[n]
+            if value is not seen:
+                converted = process(value)
+                last[n] = (value, converted)
+            row_values[n] = converted
         values.append(tuple(row_values))
     return DriverRows(table.name, values)
 

@@ -140,8 +140,7 @@ async def _store(
     for entry in sealed:  # what the checkpoint commits to (decision 0032)
         if entry.type in KEY_TYPES:
             keys = keys.extended(entry.leaf_hash)
-        if entry.subject is not None:
-            heads.append(entry.subject, entry.leaf_hash)
+    heads.extend((e.subject, e.leaf_hash) for e in sealed if e.subject is not None)
     log.key_count, log.key_chain = keys.count, keys.chain
     noticeheads.keep(origin, log.size, root, heads)
     head = Checkpoint(origin_line(federation, origin), log.size, root, keys, heads.root())

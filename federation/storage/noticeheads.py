@@ -27,8 +27,7 @@ _maps: "OrderedDict[tuple[str, bytes], tuple[int, NoticeMap]]" = OrderedDict()
 def extended(base: NoticeMap, entries: Iterable[tuple[bytes, bytes]]) -> NoticeMap:
     """A copy of `base` (which stays as it is) with each (subject, leaf hash) appended."""
     copy = base.copy()
-    for subject, leaf in entries:
-        copy.append(subject, leaf)
+    copy.extend(entries)
     return copy
 
 

@@ -112,6 +112,32 @@ def test_incremental_updates_give_the_root_of_the_map_built_at_once() -> None:
     assert notice_map.get(in_bucket(rng, 5)) is None
 
 
+def test_extending_by_leaves_chains_each_notices_versions_in_order() -> None:
+    rng = random.Random(12)
+    keys = [in_bucket(rng, rng.choice([7, rng.randrange(4096)])) for _ in range(300)]
+    versions = [(rng.choice(keys), rng.randbytes(32)) for _ in range(1_500)]
+    notice_map, snapshot = NoticeMap(), None
+    for start in range(0, len(versions), 250):
+        notice_map.extend(versions[start : start + 250])
+        if start == 500:
+            snapshot, seen = notice_map.copy(), versions[: start + 250]
+    expected = {key: LeafChain.of(leaf for k, leaf in versions if k == key) for key, _ in versions}
+    assert notice_map.root() == reference_root(expected)
+    assert all(notice_map.get(key) == value for key, value in expected.items())
+    assert len(notice_map) == len(expected)
+    assert snapshot is not None  # the copy taken midway kept its own chains
+    assert snapshot.root() == reference_root(
+        {key: LeafChain.of(leaf for k, leaf in seen if k == key) for key, _ in seen}
+    )
+    one = NoticeMap()
+    one.append(*versions[0])
+    assert one.get(versions[0][0]) == LeafChain.of([versions[0][1]])
+    for bad, match in (((bytes(31), bytes(32)), "key is 31"), ((bytes(32), bytes(5)), "leaf")):
+        with pytest.raises(MapProofError, match=match):
+            one.extend([bad])
+    assert len(one) == 1
+
+
 def test_a_copy_is_a_snapshot_and_neither_side_writes_through() -> None:
     rng = random.Random(13)
     items = random_items(rng, 2_000)
