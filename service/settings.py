@@ -1,14 +1,25 @@
 """The node's one validated settings object (environment prefix DENEX_), passed in, never global."""
 
+import os
 import re
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from service.rules.profile import RuleProfile, RuleProfileError
+from service.rules.profile import load as load_rules
+
 DATABASE_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")  # the async drivers denex ships
+# per-regime settings before the rule profile (decision 0034): refused rather than ignored
+RETIRED = (
+    "DENEX_REPLY_DAYS",
+    "DENEX_DEFAULT_REPLY_DAYS",
+    "DENEX_APPROVAL_DEADLINE_DAYS",
+    "DENEX_APPROVAL_AUDIENCE",
+)
 SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,30}")  # safe to repeat in a message (no password)
 
 
@@ -81,35 +92,21 @@ class Settings(BaseSettings):
         "kind; never tokens, query strings or bodies), at INFO on the `denex.access` logger; "
         "0 turns it off.",
     )
-    # DESIGN §7, per regime (DOMAIN.md marks these figures as uncertain: configurable)
     screening_interval: float = Field(
         default=5.0,
         description="Seconds between re-evaluations of open screenings against the notices "
         "that arrived or changed since.",
     )
-    reply_days: dict[str, int] = Field(
-        default_factory=dict,
-        description="Consultation reply window in days per regime, a JSON object such as "
-        '`{"NSG": 14}`; a notice under several regimes takes the longest window, a regime '
-        "not listed `DENEX_DEFAULT_REPLY_DAYS`.",
+    rule_profile: Path | None = Field(
+        default=None,
+        description="The federation's rule profile, a JSON file (docs/rules.md): per regime, "
+        "whether denials lapse at their review date or stay in force until revoked, whether "
+        "a consultation is required and its reply window, and who is owed an approval "
+        "notification by when. Unset: the built-in profile. Every node of a federation "
+        "should run the same one: `GET /api/v1/rules` shows its hash, and peers on another "
+        "are flagged in `GET /api/v1/peers`.",
     )
-    default_reply_days: int = Field(
-        default=30,
-        description="Consultation reply window in days for regimes not in "
-        "`DENEX_REPLY_DAYS` (at least 1).",
-    )
-    approval_deadline_days: dict[str, int] = Field(
-        default_factory=lambda: {"WA": 60},
-        description="Days after a licence approved despite a denial (a `consult` match) "
-        "within which the `approval.notified` is due, per regime, a JSON object; a notice "
-        "under several regimes takes the shortest. Regimes not listed owe no notification.",
-    )
-    approval_audience: dict[str, str] = Field(
-        default_factory=lambda: {"WA": "members"},
-        description="Who receives an approval notification, per regime, a JSON object: "
-        "`denier` (the denying node) or `members` (every node in the notice's audience). "
-        "Regimes not listed: `denier`.",
-    )
+    _rules: RuleProfile | None = PrivateAttr(default=None)
 
     @field_validator("database_url")
     @classmethod
@@ -136,11 +133,22 @@ class Settings(BaseSettings):
             raise ValueError("DENEX_LOG_FORMAT must be json or console")
         if self.key_passphrase is not None and self.key_passphrase_file is not None:
             raise ValueError("set DENEX_KEY_PASSPHRASE or DENEX_KEY_PASSPHRASE_FILE, not both")
-        if any(rule not in {"denier", "members"} for rule in self.approval_audience.values()):
-            raise ValueError("DENEX_APPROVAL_AUDIENCE values must be denier or members")
-        if any(days < 1 for days in [*self.reply_days.values(), self.default_reply_days]):
-            raise ValueError("consultation reply windows must be at least one day")
+        retired = sorted(name for name in RETIRED if name in os.environ)
+        if retired:
+            raise ValueError(
+                f"{retired[0]} is no longer read: per-regime rules are in the rule profile "
+                "(DENEX_RULE_PROFILE, docs/rules.md); unset it"
+            )
+        try:
+            self._rules = load_rules(self.rule_profile)
+        except RuleProfileError as exc:
+            raise ValueError(f"DENEX_RULE_PROFILE: {exc}") from None
         return self
+
+    @property
+    def rules(self) -> RuleProfile:
+        """The rule profile, read and checked when the settings were."""
+        return self._rules if self._rules is not None else load_rules(self.rule_profile)
 
     @property
     def keys_dir(self) -> Path:

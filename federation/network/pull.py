@@ -13,7 +13,7 @@ failures and answers that are not the protocol's become `PeerError`.
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -38,6 +38,7 @@ from federation.storage import content, quarantine
 
 MAX_LOGS_BYTES = 1024 * 1024
 MAX_CHECKPOINT_BYTES = 16 * 1024
+MAX_KEPT_HEADER = 200  # characters of a header value a caller asked to keep
 RETRY_CAP_INTERVALS = 30  # back-off: at most this many sync intervals ...
 RETRY_CAP_SECONDS = 900.0  # ... and at most 15 minutes (never less than one interval)
 MIN_RETRY = 1.0  # seconds: the shortest back-off base, whatever the interval
@@ -90,12 +91,21 @@ class _TooLarge(PeerError):
         self.head = head
 
 
-async def _get_bytes(client: httpx.AsyncClient, url: str, *, limit: int) -> bytearray:
-    """The body of a 200 answer, read until `limit` bytes and no further."""
+async def _get_bytes(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    limit: int,
+    on_headers: Callable[[httpx.Headers], None] | None = None,
+) -> bytearray:
+    """The body of a 200 answer, read until `limit` bytes and no further; its headers go to
+    `on_headers` first."""
     try:
         async with client.stream("GET", url) as response:
             if response.status_code != 200:
                 raise PeerError(f"GET {url}: HTTP {response.status_code}")
+            if on_headers is not None:
+                on_headers(response.headers)
             data = bytearray()
             async for chunk in response.aiter_bytes():
                 data.extend(chunk)
@@ -118,10 +128,6 @@ def _parse_json(url: str, data: bytearray) -> Any:
         return json.loads(data)
     except ValueError as exc:
         raise PeerError(f"GET {url}: answer is not JSON") from exc
-
-
-async def _get_json(client: httpx.AsyncClient, url: str, *, limit: int) -> Any:
-    return _parse_json(url, await _get_bytes(client, url, limit=limit))
 
 
 async def _get_text(client: httpx.AsyncClient, url: str, *, limit: int) -> str:
@@ -194,15 +200,32 @@ class PeerReader:
     every request), at most `page_size` entries a page."""
 
     def __init__(
-        self, client: httpx.AsyncClient, url: str, *, page_size: int = MAX_PAGE_ENTRIES
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        *,
+        page_size: int = MAX_PAGE_ENTRIES,
+        keep_headers: Sequence[str] = (),
     ) -> None:
         self.client, self.page_size = client, page_size
         self.base = url.rstrip("/") + "/federation/v1"
+        self.keep_headers = tuple(keep_headers)
+        # the headers named in keep_headers of the last `GET /logs` answer, those present
+        # and at most MAX_KEPT_HEADER characters; what they mean is the caller's
+        self.kept: dict[str, str] = {}
 
     async def heads(self) -> list[AdvertisedHead]:
         """The peer's `GET /logs`. Raises PeerError."""
-        doc = await _get_json(self.client, f"{self.base}/logs", limit=MAX_LOGS_BYTES)
-        return parse_heads(doc)
+        url = f"{self.base}/logs"
+        data = await _get_bytes(self.client, url, limit=MAX_LOGS_BYTES, on_headers=self._keep)
+        return parse_heads(_parse_json(url, data))
+
+    def _keep(self, headers: httpx.Headers) -> None:
+        self.kept = {
+            name: value
+            for name in self.keep_headers
+            if (value := headers.get(name)) is not None and len(value) <= MAX_KEPT_HEADER
+        }
 
     async def checkpoint(self, origin: str) -> str:
         """The peer's newest checkpoint of `origin`, cosignatures included. Raises PeerError."""

@@ -185,6 +185,9 @@ class PeerSyncRow(Base):
     next_attempt: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # bad answers not kept in quarantine, over its rate limit (federation.storage.quarantine.quarantine)
     quarantine_dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # what the peer's last `GET /logs` answer said of the rules it runs (a header whose
+    # meaning is the service's: the hash of its rule profile); None if it said nothing
+    rule_profile: Mapped[str | None] = mapped_column(String(200))
 
 
 class CosignatureRow(Base):

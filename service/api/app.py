@@ -18,6 +18,7 @@ from service.api.routes import (
     notices,
     peers,
     reference,
+    rules,
     screenings,
 )
 from service.api.state import AppState
@@ -79,12 +80,14 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
         audit.router,
         federation.router,
         peers.router,
+        rules.router,
         health.router,
         reference.router,
     ):
         app.include_router(router)
 
     app.add_middleware(BodyLimit)  # inside Measure: its refusals are measured too
+    app.add_middleware(rules.ProfileHeader)  # every answer, refusals included
     app.add_middleware(Measure)
 
     openapi.install(app)

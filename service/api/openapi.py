@@ -12,7 +12,7 @@ from service.api import problems
 from service.api.routes import federation
 from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
 from service.notices.schema import NoticeInput, RevokeInput
-from service.screening.schema import ApplicationInput, CloseInput
+from service.screening.schema import ApplicationInput, CloseInput, DeterminationInput
 
 BODY_MODELS: list[type[BaseModel]] = [
     NoticeInput,
@@ -20,6 +20,7 @@ BODY_MODELS: list[type[BaseModel]] = [
     federation.Hint,
     ApplicationInput,
     CloseInput,
+    DeterminationInput,
     ConsultationInput,
     AnswerInput,
     ApprovalInput,

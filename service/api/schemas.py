@@ -32,7 +32,11 @@ class NoticeSummary(BaseModel):
     notice_id: str
     origin: str
     version: int
-    status: str = Field(description="active, expired, revoked or invalidated")
+    status: str = Field(
+        description="active; review_overdue (past valid_until, its review date, under a "
+        "regime whose denials stay in force until revoked: still matched); expired; "
+        "revoked; or invalidated"
+    )
     review_due: bool
     notice: dict[str, Any] = Field(description="the current version's signed body")
 
@@ -87,6 +91,11 @@ class PeerStatus(BaseModel):
         description="when the peer's own log was last seen current (fetched from it, or "
         "cosigned by another peer); older than DENEX_STALE_AFTER raises a stale alert",
     )
+    rule_profile: str | None = Field(
+        default=None,
+        description="the rule profile hash the peer's last answer named (Denex-Rule-Profile); "
+        "one other than this node's raises a `rule profile` alert",
+    )
     alerts: list[str] = Field(default_factory=list, description="open alerts about this peer")
 
 
@@ -108,6 +117,16 @@ class PeerList(BaseModel):
     next_cursor: str | None = Field(default=None, description="always null: one page")
 
 
+class Determination(BaseModel):
+    identical: bool = Field(description="an essentially identical transaction to the notice")
+    reasons: str
+    notice_version: int = Field(
+        description="the version determined on; a newer one needs a new determination"
+    )
+    decided_by: str
+    decided_at: str
+
+
 class ScreeningMatch(BaseModel):
     notice_id: str
     origin: str
@@ -120,6 +139,9 @@ class ScreeningMatch(BaseModel):
         description="set when a later notice change altered this match: new, changed, withdrawn"
     )
     changed_at: str | None
+    determination: Determination | None = Field(
+        default=None, description="the officer's finding on this match, if recorded"
+    )
 
 
 class Screening(BaseModel):
@@ -133,6 +155,14 @@ class Screening(BaseModel):
         description="{origin: {heard_at, stale, frozen}}: partner logs that may be behind"
     )
     algorithm: str
+    rule_profile: str | None = Field(
+        default=None, description="hash of the rule profile it ran under (GET /api/v1/rules)"
+    )
+    duties: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the determinations oblige before approving: {duties, undetermined, "
+        "approval_blocked_by}",
+    )
     outcome: str | None = None
     licence_ref: str | None = None
     decided_on: str | None = None

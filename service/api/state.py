@@ -29,4 +29,4 @@ class AppState:
     def __post_init__(self) -> None:
         self.publisher = PublishQueue(self.db, self.node, self.clock)
         self.idempotency = Keys(self.db, self.clock)
-        self.screening = LiveIndex(self.db)
+        self.screening = LiveIndex(self.db, rules=self.settings.rules)

@@ -145,7 +145,8 @@ def import_(
 def export(
     origin: Annotated[str | None, typer.Option("--origin")] = None,
     state: Annotated[
-        Literal["active", "expired", "revoked"] | None, typer.Option("--status")
+        Literal["active", "review_overdue", "expired", "revoked", "invalidated"] | None,
+        typer.Option("--status"),
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -161,7 +162,12 @@ def export(
             while True:
                 async with db.read() as session:
                     rows, cursor = await queries.list_notices(
-                        session, filters, today=now.date(), cursor=cursor, limit=500
+                        session,
+                        filters,
+                        today=now.date(),
+                        rules=settings.rules,
+                        cursor=cursor,
+                        limit=500,
                     )
                 for row in rows:
                     line = {
@@ -170,6 +176,8 @@ def export(
                             valid_until=row.valid_until,
                             revoked=row.revoked_seq is not None,
                             today=now.date(),
+                            invalidated=row.invalid_reason is not None,
+                            lasting=settings.rules.in_force_until_revoked(row.regimes),
                         ),
                         "notice": row.body,
                     }

@@ -23,7 +23,7 @@ def reproduce_command(
 
     async def _run() -> Reproduction:
         async with opened_database(settings) as db, db.write() as session:
-            result = await reproduce(session, screening_id)
+            result = await reproduce(session, screening_id, settings.rules)
             await audit.record(
                 session,
                 actor="cli:screening",

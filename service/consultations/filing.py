@@ -36,10 +36,7 @@ from service.storage.models import (
 
 def reply_window(settings: Settings, regimes: Sequence[str]) -> int:
     """Days the denier has to answer: the longest window of the notice's regimes."""
-    return max(
-        [settings.reply_days.get(r, settings.default_reply_days) for r in regimes]
-        or [settings.default_reply_days]
-    )
+    return settings.rules.reply_days(regimes)
 
 
 async def _file(
@@ -180,7 +177,7 @@ async def approve(
         if (consultation.denier, consultation.notice_id) != (notice.origin, notice.notice_id):
             raise Conflict(f"consultation {filed.consultation_id} is about another notice")
     audience = {me, notice.origin}
-    if any(settings.approval_audience.get(r, "denier") == "members" for r in notice.regimes):
+    if settings.rules.approval_to_members(notice.regimes):
         audience |= set(notice.audience)
     body = {
         "notice_id": notice.notice_id,

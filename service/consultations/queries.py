@@ -17,8 +17,8 @@ from service.settings import Settings
 from service.storage.models import (
     ApprovalRow,
     ConsultationRow,
+    DeterminationRow,
     NoticeRow,
-    ScreeningMatchRow,
     ScreeningRow,
 )
 
@@ -88,8 +88,9 @@ async def list_approvals(
 
 
 async def approvals_due(session: AsyncSession, settings: Settings, me: str) -> list[Due]:
-    """For each screening closed as approved: every partner notice it matched at consult
-    level whose regime sets a notification deadline, not yet notified by this node."""
+    """For each screening closed as approved: every partner notice the officer determined an
+    essentially identical transaction (decision 0034) whose regimes set a notification
+    deadline in the rule profile, not yet notified by this node."""
     notified = {
         (denier, notice_id)
         for denier, notice_id in await session.execute(
@@ -98,27 +99,23 @@ async def approvals_due(session: AsyncSession, settings: Settings, me: str) -> l
     }
     rows = await session.execute(
         select(ScreeningRow, NoticeRow)
-        .join(ScreeningMatchRow, ScreeningMatchRow.screening_id == ScreeningRow.screening_id)
+        .join(DeterminationRow, DeterminationRow.screening_id == ScreeningRow.screening_id)
         .join(
             NoticeRow,
-            (NoticeRow.origin == ScreeningMatchRow.origin)
-            & (NoticeRow.notice_id == ScreeningMatchRow.notice_id),
+            (NoticeRow.origin == DeterminationRow.origin)
+            & (NoticeRow.notice_id == DeterminationRow.notice_id),
         )
         .where(
             ScreeningRow.outcome == "approved",
-            ScreeningMatchRow.verdict == "consult",
-            ScreeningMatchRow.origin != me,
+            DeterminationRow.identical.is_(True),
+            DeterminationRow.origin != me,
         )
     )
     due: list[Due] = []
     for screening, notice in rows:
-        days = [
-            settings.approval_deadline_days[r]
-            for r in notice.regimes
-            if r in settings.approval_deadline_days
-        ]
+        days = settings.rules.approval_deadline_days(notice.regimes)
         notified_already = (notice.origin, notice.notice_id) in notified
-        if not days or notified_already or screening.decided_on is None:
+        if days is None or notified_already or screening.decided_on is None:
             continue
         due.append(
             Due(
@@ -127,7 +124,7 @@ async def approvals_due(session: AsyncSession, settings: Settings, me: str) -> l
                 decided_on=screening.decided_on,
                 notice_id=notice.notice_id,
                 denier=notice.origin,
-                due_by=screening.decided_on + timedelta(days=min(days)),
+                due_by=screening.decided_on + timedelta(days=days),
             )
         )
     return sorted(due, key=lambda d: (d.due_by, d.notice_id, d.denier))

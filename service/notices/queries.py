@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     false,
+    func,
     or_,
     select,
     tuple_,
@@ -27,6 +28,7 @@ from service.errors import InvalidInput, NotFound
 from service.notices import control, text
 from service.notices.lifecycle import REVIEW_WINDOW
 from service.notices.rows import SEP, term_pattern
+from service.rules.profile import RuleProfile
 from service.storage.models import NoticeRow, NoticeVersionRow
 
 
@@ -126,23 +128,43 @@ def after_pair(
     return first > one if two is None else tuple_(first, second) > tuple_(one, two)
 
 
-def _status_clause(status: str, today: date) -> ColumnElement[bool]:
+def _lasting(rules: RuleProfile) -> ColumnElement[bool]:
+    """Notices with a regime whose denials stay in force until revoked (the rule profile).
+    When unlisted regimes lapse (the profile's default): one listed as lasting is among the
+    notice's terms. When they last: taking out every regime listed as lapsing leaves a term."""
+    listed = rules.listed()
+    if rules.default.denials == "lapse":
+        codes = [code for code, r in listed.items() if r.denials == "in_force_until_revoked"]
+        return or_(
+            false(),
+            *(NoticeRow.regime_terms.contains(term_pattern(c), autoescape=True) for c in codes),
+        )
+    rest: ColumnElement[str] | InstrumentedAttribute[str] = NoticeRow.regime_terms
+    for code in sorted(c for c, r in listed.items() if r.denials == "lapse"):
+        rest = func.replace(rest, term_pattern(code), SEP)
+    return and_(rest != SEP, rest != "")
+
+
+def _status_clause(status: str, today: date, rules: RuleProfile) -> ColumnElement[bool]:
     valid = NoticeRow.invalid_reason.is_(None)
     if status == "invalidated":
         return NoticeRow.invalid_reason.is_not(None)
     if status == "revoked":
         return and_(valid, NoticeRow.revoked_seq.is_not(None))
+    unrevoked = and_(valid, NoticeRow.revoked_seq.is_(None))
     if status == "expired":
-        return and_(valid, NoticeRow.revoked_seq.is_(None), NoticeRow.valid_until < today)
-    return and_(valid, NoticeRow.revoked_seq.is_(None), NoticeRow.valid_until >= today)
+        return and_(unrevoked, NoticeRow.valid_until < today, ~_lasting(rules))
+    if status == "review_overdue":
+        return and_(unrevoked, NoticeRow.valid_until < today, _lasting(rules))
+    return and_(unrevoked, NoticeRow.valid_until >= today)
 
 
-def _filtered(f: NoticeFilter, today: date) -> Select[NoticeRow]:
+def _filtered(f: NoticeFilter, today: date, rules: RuleProfile) -> Select[NoticeRow]:
     query = select(NoticeRow)
     if f.origin:
         query = query.where(NoticeRow.origin == f.origin)
     if f.status:
-        query = query.where(_status_clause(f.status, today))
+        query = query.where(_status_clause(f.status, today, rules))
     if f.destination:
         query = query.where(NoticeRow.destination == f.destination)
     if f.control_entry:
@@ -174,16 +196,27 @@ def _filtered(f: NoticeFilter, today: date) -> Select[NoticeRow]:
     if f.decided_to:
         query = query.where(NoticeRow.decided_on <= f.decided_to)
     if f.review_due is not None:
-        due = and_(_status_clause("active", today), NoticeRow.valid_until <= today + REVIEW_WINDOW)
+        in_force = or_(
+            _status_clause("active", today, rules), _status_clause("review_overdue", today, rules)
+        )
+        due = and_(in_force, NoticeRow.valid_until <= today + REVIEW_WINDOW)
         query = query.where(due if f.review_due else ~due)
     return query
 
 
 async def list_notices(
-    session: AsyncSession, f: NoticeFilter, *, today: date, cursor: str | None, limit: int
+    session: AsyncSession,
+    f: NoticeFilter,
+    *,
+    today: date,
+    rules: RuleProfile,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[NoticeRow], str | None]:
     """Notices by (notice_id, origin): a total order, since two origins may use one id."""
-    query = _filtered(f, today).order_by(NoticeRow.notice_id, NoticeRow.origin).limit(limit + 1)
+    query = (
+        _filtered(f, today, rules).order_by(NoticeRow.notice_id, NoticeRow.origin).limit(limit + 1)
+    )
     after = after_pair(cursor, NoticeRow.notice_id, NoticeRow.origin)
     if after is not None:
         query = query.where(after)

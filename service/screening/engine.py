@@ -52,7 +52,7 @@ class Screener:
 
     def screen(self, app: Application, today: datetime.date) -> list[Match]:
         """The matches of an application, best first (then by origin and notice_id); notices
-        whose valid_until is before `today` are never matched."""
+        no longer in force on `today` (in_force_until before it) are never matched."""
         prep = prepare(app)
         matches = []
         for slot in self._index.candidates(query_of(prep), today.toordinal()):
@@ -69,6 +69,6 @@ class Screener:
         """Re-evaluate one indexed notice (when it changed under an open screening)."""
         slot = self._index.slot(origin, notice_id)
         record = None if slot is None else self._index.record(slot)
-        if slot is None or record is None or record.valid_until < today:
+        if slot is None or record is None or record.in_force_until < today:
             return None
         return score_prepared(prepare(app), record, self._thresholds, self._index.names(slot))

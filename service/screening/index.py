@@ -82,7 +82,7 @@ class NoticeIndex:
         self._records: list[NoticeRecord | None] = []
         self._names: list[NameKeys | None] = []  # per slot: its parties' name keys
         self._destination = array("H")
-        self._until = array("i")  # valid_until as a proleptic ordinal
+        self._until = array("i")  # in_force_until as a proleptic ordinal
         self._codes: dict[str, int] = {}
         self._postings: dict[str, Posting] = {}
 
@@ -124,7 +124,7 @@ class NoticeIndex:
         self._records.append(record)
         self._names.append(names)
         self._destination.append(self._code(record.destination))
-        self._until.append(record.valid_until.toordinal())
+        self._until.append(record.in_force_until.toordinal())
         self._slots[(sys.intern(record.origin), record.notice_id)] = slot
         for key in notice_keys(record, names):
             posting = self._postings.get(key)

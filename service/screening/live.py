@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.storage.tables import EntryRow, LogRow
 from keys.ed25519 import b64
+from service.rules.profile import RuleProfile, builtin
 from service.screening.engine import Screener
 from service.screening.model import notice_record
 from service.storage.database import Database
@@ -55,8 +56,11 @@ _COLUMNS = (
 class LiveIndex:
     """A Screener plus the per-origin log sizes (and roots) it reflects."""
 
-    def __init__(self, db: Database, *, batch: int = LOAD_BATCH) -> None:
+    def __init__(
+        self, db: Database, *, rules: RuleProfile | None = None, batch: int = LOAD_BATCH
+    ) -> None:
         self.db = db
+        self.rules = rules or builtin()  # whether a notice lapses at its review date
         self.batch = batch
         self.screener = Screener()
         self.sizes: dict[str, int] = {}
@@ -125,7 +129,7 @@ class LiveIndex:
         invalid_reason)."""
         for origin, notice_id, body, revoked_seq, invalid_reason in rows:
             if revoked_seq is None and invalid_reason is None:
-                self.screener.add(notice_record(origin, body))
+                self.screener.add(notice_record(origin, body, self.rules))
             else:
                 self.screener.remove(origin, notice_id)
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from service.rules.profile import RuleProfile, builtin
+
 ALGORITHM = "denex-screen/1"
 CONSULT = 0.80
 REVIEW = 0.60
@@ -39,6 +41,9 @@ class NoticeRecord:
     items: tuple[ItemRecord, ...]
     parties: tuple[PartyRecord, ...]
     end_use: str
+    # the last day it is matched: valid_until, or never ending (date.max) when one of its
+    # regimes keeps a denial in force until it is revoked (the rule profile)
+    in_force_until: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +91,25 @@ def _items(items: Any) -> tuple[ItemRecord, ...]:
     )
 
 
-def notice_record(origin: str, body: Mapping[str, Any]) -> NoticeRecord:
-    """The record of a notice from its signed §6 body (control entries already normalised)."""
+def notice_record(
+    origin: str, body: Mapping[str, Any], rules: RuleProfile | None = None
+) -> NoticeRecord:
+    """The record of a notice from its signed §6 body (control entries already normalised);
+    whether it lapses at valid_until is the rule profile's (the built-in one unless given)."""
+    valid_until = date.fromisoformat(body["valid_until"])
+    regimes = [str(r) for r in body.get("regimes") or ()]
+    lasting = (rules or builtin()).in_force_until_revoked(regimes)
     return NoticeRecord(
         origin=origin,
         notice_id=str(body["notice_id"]),
         version=int(body["version"]),
         decision=str(body["decision"]),
         destination=str(body["destination"]),
-        valid_until=date.fromisoformat(body["valid_until"]),
+        valid_until=valid_until,
         items=_items(body["items"]),
         parties=_parties(body["parties"]),
         end_use=str(body.get("end_use") or ""),
+        in_force_until=date.max if lasting else valid_until,
     )
 
 

@@ -19,6 +19,7 @@ from keys.ed25519 import b64
 from service.errors import Conflict, NotFound
 from service.notices.derived import NoticeEntry, NoticeReplay
 from service.notices.prepared import NOTICE_TYPES
+from service.rules.profile import RuleProfile
 from service.screening.engine import Screener
 from service.screening.model import ALGORITHM, application_record, notice_record
 from service.storage.models import ScreeningMatchRow, ScreeningRow
@@ -36,7 +37,9 @@ class Reproduction:
     changed: list[str] = field(default_factory=list)  # found again with another verdict or score
 
 
-async def _replay(session: AsyncSession, origin: str, size: int, screener: Screener) -> None:
+async def _replay(
+    session: AsyncSession, origin: str, size: int, screener: Screener, rules: RuleProfile
+) -> None:
     """Add to `screener` the notices of `origin` as derivation made them from its first
     `size` entries (`NoticeReplay`: the same rules as the notice tables, replayed)."""
     replay = NoticeReplay()
@@ -65,24 +68,30 @@ async def _replay(session: AsyncSession, origin: str, size: int, screener: Scree
             replay.add(NoticeEntry(origin, seq, kind, list(audience), body, invalid))
         after = rows[-1][0]
     for notice in replay.active():
-        screener.add(notice_record(origin, notice))
+        screener.add(notice_record(origin, notice, rules))
 
 
-async def reproduce(session: AsyncSession, screening_id: str) -> Reproduction:
-    """Screen a stored screening's application again against its snapshot; raises Conflict
-    if the algorithm changed or a log no longer has the snapshot's root."""
+async def reproduce(session: AsyncSession, screening_id: str, rules: RuleProfile) -> Reproduction:
+    """Screen a stored screening's application again against its snapshot under `rules`;
+    raises Conflict if the algorithm or the rule profile changed (which notices are in force
+    is the profile's) or a log no longer has the snapshot's root."""
     row = await session.get(ScreeningRow, screening_id)
     if row is None:
         raise NotFound(f"no screening {screening_id}")
     if row.algorithm != ALGORITHM:
         raise Conflict(f"screening {screening_id} ran {row.algorithm}; this node runs {ALGORITHM}")
+    if row.rule_profile is not None and row.rule_profile != rules.hash:
+        raise Conflict(
+            f"screening {screening_id} ran under rule profile {row.rule_profile}; this node "
+            f"runs {rules.hash}"
+        )
     screener = Screener()
     for origin, head in sorted(row.snapshot.items()):
         assert isinstance(head, dict)
         size, root = int(head["size"]), head.get("root")
         if size and b64(await root_at(session, origin, size)) != root:
             raise Conflict(f"the log of {origin} at size {size} no longer has the root {root}")
-        await _replay(session, origin, size, screener)
+        await _replay(session, origin, size, screener, rules)
     found = {
         f"{m.origin}/{m.notice_id}": m
         for m in screener.screen(application_record(row.application), row.created_at.date())

@@ -7,13 +7,15 @@ engine bounds what it reads of them.
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_validator
 
 from service.notices.schema import (
     PROSE,
     ControlEntry,
     Country,
     IsoDate,
+    LongText,
+    NodeId,
     Party,
     Reference,
     ShortText,
@@ -63,3 +65,14 @@ class CloseInput(Strict):
         if self.outcome == "approved" and (self.licence_ref is None or self.decided_on is None):
             raise ValueError("an approved licence needs licence_ref and decided_on")
         return self
+
+
+class DeterminationInput(Strict):
+    """The officer's finding on one current match (decision 0034): is the application an
+    essentially identical transaction to the notice? "Identical" creates the duties to
+    consult and to notify an approval that the notice's regimes set."""
+
+    origin: NodeId
+    notice_id: Annotated[str, Field(min_length=1, max_length=36)]
+    identical: StrictBool  # "yes" or 1 is not a finding
+    reasons: LongText

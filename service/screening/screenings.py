@@ -22,6 +22,8 @@ from federation.storage.bulk import insert_rows
 from federation.storage.tables import LogRow
 from service import audit
 from service.errors import Conflict, NotFound
+from service.rules.profile import RuleProfile
+from service.screening import duties
 from service.screening.live import Key, LiveIndex
 from service.screening.model import ALGORITHM, Application, Match, application_record
 from service.screening.schema import ApplicationInput, CloseInput
@@ -94,6 +96,7 @@ async def screen(
             snapshot=index.snapshot(),
             staleness=await staleness(session, me=me, now=now, stale_after=stale_after),
             algorithm=ALGORITHM,
+            rule_profile=index.rules.hash,  # the profile its records were built under
             created_at=now,
             created_by=actor,
             status="open",
@@ -134,13 +137,29 @@ async def get(
 
 
 async def close(
-    session: AsyncSession, screening_id: str, decision: CloseInput, *, now: datetime
+    session: AsyncSession,
+    screening_id: str,
+    decision: CloseInput,
+    *,
+    rules: RuleProfile,
+    now: datetime,
 ) -> ScreeningRow:
+    """Close with the licence decision; approving is refused while a duty stands in its way
+    (service.screening.duties): a consult match not determined, a consultation the rules
+    require not asked or not yet answered within its window."""
     row = await session.get(ScreeningRow, screening_id)
     if row is None:
         raise NotFound(f"no screening {screening_id}")
     if row.status != "open":
         raise Conflict(f"screening {screening_id} is already closed ({row.outcome})")
+    if decision.outcome == "approved":
+        obstacles = (
+            await duties.duties_of(session, screening_id, rules=rules, today=now.date())
+        ).obstacles()
+        if obstacles:
+            raise Conflict(
+                f"screening {screening_id} cannot be closed as approved: " + "; ".join(obstacles)
+            )
     row.status = "closed"
     row.closed_at = now
     row.outcome = decision.outcome

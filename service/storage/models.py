@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     Float,
     ForeignKeyConstraint,
@@ -149,6 +150,8 @@ class ScreeningRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))  # approved | refused | withdrawn
     licence_ref: Mapped[str | None] = mapped_column(String(100))
     decided_on: Mapped[date | None] = mapped_column(Date)
+    # the hash of the rule profile it ran under (None: screened before decision 0034)
+    rule_profile: Mapped[str | None] = mapped_column(String(71))
 
     __table_args__ = (Index("ix_screenings_status", "status"),)
 
@@ -168,6 +171,27 @@ class ScreeningMatchRow(Base):
     found_at: Mapped[datetime] = mapped_column(UtcDateTime)
     changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     change: Mapped[str | None] = mapped_column(String(16))  # new | changed | withdrawn
+
+    __table_args__ = (
+        ForeignKeyConstraint(["screening_id"], ["screenings.screening_id"], ondelete="CASCADE"),
+    )
+
+
+class DeterminationRow(Base):
+    """An officer's finding on one match of a screening: is the application an essentially
+    identical transaction to the notice (decision 0034)? The finding, not the score, creates
+    the duties to consult and to notify an approval. Local, like the screening."""
+
+    __tablename__ = "determinations"
+
+    screening_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    notice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    notice_version: Mapped[int] = mapped_column(Integer)  # the version the officer read
+    identical: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(140))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         ForeignKeyConstraint(["screening_id"], ["screenings.screening_id"], ondelete="CASCADE"),

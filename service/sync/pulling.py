@@ -38,6 +38,7 @@ from federation.network.pull import (
 from federation.storage import content, heads, quarantine, replica
 from federation.storage.log import log_size
 from federation.storage.tables import LogRow
+from service.rules.profile import PROFILE_HEADER
 from service.storage.database import Database
 from service.sync import ingest
 from service.sync.own_log import compare_own_checkpoint, restored_reason, stop_appends
@@ -84,7 +85,9 @@ class Puller:
     async def sync_peer(self, peer: str, url: str) -> PeerReport:
         """One round against `peer`; its status is recorded whatever happens."""
         report = PeerReport(peer)
-        reader = PeerReader(self.client, url, page_size=self.page_size)
+        reader = PeerReader(
+            self.client, url, page_size=self.page_size, keep_headers=(PROFILE_HEADER,)
+        )
         now = self.clock()
         try:
             heads = await reader.heads()
@@ -158,6 +161,7 @@ class Puller:
                 fresh=fresh,
                 errors=errors,
                 now=now,
+                rule_profile=reader.kept.get(PROFILE_HEADER),
             )
         )
         return report

@@ -23,6 +23,7 @@ class Status:
     lag: dict[str, int] = field(default_factory=dict)
     fresh_at: datetime | None = None  # the peer's own log, last seen current
     alerts: list[str] = field(default_factory=list)
+    rule_profile: str | None = None  # the hash the peer's last answer named
 
 
 async def peer_statuses(
@@ -32,9 +33,11 @@ async def peer_statuses(
     stale_after: float,
     me: str | None = None,
     content_deadline: float = 3600.0,
+    rule_profile: str | None = None,
 ) -> dict[str, Status]:
     """Per peer: last success and error, how far this node is behind each origin it serves,
-    freshness of the peer's own log, and alerts (equivocation, staleness, quarantine)."""
+    freshness of the peer's own log, the rule profile it runs, and alerts (equivocation,
+    staleness, quarantine, another rule profile than this node's `rule_profile`)."""
     logs = {row.origin: row for row in await session.scalars(select(LogRow))}
     statuses: dict[str, Status] = {}
     dropped: dict[str, int] = {}
@@ -42,8 +45,15 @@ async def peer_statuses(
         statuses[row.peer] = Status(
             last_success=row.last_success,
             last_error=row.last_error,
+            rule_profile=row.rule_profile,
         )
         dropped[row.peer] = row.quarantine_dropped
+        if rule_profile is not None and row.last_success is not None:
+            if row.rule_profile != rule_profile:
+                runs = row.rule_profile or "no rule profile it names"
+                statuses[row.peer].alerts.append(
+                    f"rule profile: the peer runs {runs}, this node {rule_profile}"
+                )
     for head in await session.scalars(select(PeerHeadRow)):
         ours = logs[head.origin].size if head.origin in logs else 0
         if head.size > ours:
@@ -109,12 +119,15 @@ async def record_round(
     fresh: list[str],
     errors: list[str],
     now: datetime,
+    rule_profile: str | None = None,
 ) -> None:
     """A round against `peer` reached it: the heads it listed (`sizes`; `known` as last
-    recorded), the origins it showed current (`fresh`), success or the origins' errors."""
+    recorded), the origins it showed current (`fresh`), success or the origins' errors, and
+    the rule profile its answer named."""
     await heads.record_heads(session, peer, sizes, known=dict(known), now=now)
     await heads.mark_fresh(session, fresh, now)
     status = await heads.peer_sync(session, peer)
+    status.rule_profile = rule_profile
     status.last_attempt, status.failures, status.next_attempt = now, 0, None
     if errors:
         status.last_error, status.last_error_at = "; ".join(errors)[:2000], now

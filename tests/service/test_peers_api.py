@@ -55,6 +55,7 @@ async def test_peers_are_listed_for_admins_and_auditors(live: LiveNode) -> None:
                     "last_error": None,
                     "lag": {},
                     "fresh_at": None,
+                    "rule_profile": None,
                     "alerts": [
                         "stale: the log of fr-sbdu was last seen current never",
                     ],

@@ -70,10 +70,15 @@ CASES = {
     "no-command-at-all": Case((), 2, None, "Usage: denex [OPTIONS] COMMAND", ("verify-log",)),
     "help": Case(("token", "--help"), 0, 0, "Usage: denex token", ("revoke",)),
     # failures: one line
-    "deadline-days-not-json": failure(
+    "rule-profile-unreadable": failure(
         "token", "list",
-        mentions=("DENEX_APPROVAL_DEADLINE_DAYS", "not valid JSON"),
-        env={"DENEX_APPROVAL_DEADLINE_DAYS": "notjson"}, on_data_dir=True,
+        mentions=("DENEX_RULE_PROFILE", "cannot read the rule profile"),
+        env={"DENEX_RULE_PROFILE": "/nonexistent/rules.json"}, on_data_dir=True,
+    ),
+    "retired-per-regime-variable": failure(
+        "token", "list",
+        mentions=("DENEX_REPLY_DAYS", "no longer read"),
+        env={"DENEX_REPLY_DAYS": '{"NSG": 14}'}, on_data_dir=True,
     ),
     "database-url-unknown-scheme": failure(
         "token", "list",

@@ -17,8 +17,9 @@ from service.api.problems import openapi_errors
 from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, NoticeVersion
 from service.api.state import AppState
 from service.notices import control, publishing, queries
-from service.notices.lifecycle import review_due, status
+from service.notices.lifecycle import due_for_review, status
 from service.notices.schema import NoticeInput, RevokeInput
+from service.rules.profile import RuleProfile
 from service.storage.models import NoticeRow
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"], route_class=Idempotent)
@@ -37,18 +38,20 @@ def named(row: NoticeRow) -> str:
     return f"{row.origin}/{row.notice_id}"
 
 
-def summary(row: NoticeRow, today: date) -> NoticeSummary:
-    revoked, invalidated = row.revoked_seq is not None, row.invalid_reason is not None
+def summary(row: NoticeRow, today: date, rules: RuleProfile) -> NoticeSummary:
+    state = status(
+        valid_until=row.valid_until,
+        revoked=row.revoked_seq is not None,
+        today=today,
+        invalidated=row.invalid_reason is not None,
+        lasting=rules.in_force_until_revoked(row.regimes),
+    )
     return NoticeSummary(
         notice_id=row.notice_id,
         origin=row.origin,
         version=row.version,
-        status=status(
-            valid_until=row.valid_until, revoked=revoked, today=today, invalidated=invalidated
-        ),
-        review_due=review_due(
-            valid_until=row.valid_until, revoked=revoked, today=today, invalidated=invalidated
-        ),
+        status=state,
+        review_due=due_for_review(state, valid_until=row.valid_until, today=today),
         notice=row.body,
     )
 
@@ -76,7 +79,7 @@ def version_view(
 
 async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice:
     versions = await queries.versions(session, row)
-    head = summary(row, state.clock().date())
+    head = summary(row, state.clock().date(), state.settings.rules)
     return Notice(
         **head.model_dump(),
         audience=row.audience,
@@ -117,7 +120,7 @@ async def publish_notice(state: StateDep, caller: Officer, request: Request) -> 
     notice = publishing.validate(await json_body(request), state.node)
     row, entry = await state.publisher.submit(notice, actor=caller.actor)
     state.metrics.notices_published.labels("published").inc()
-    head = summary(row, state.clock().date())
+    head = summary(row, state.clock().date(), state.settings.rules)
     return Notice(
         **head.model_dump(),
         audience=row.audience,
@@ -198,7 +201,7 @@ async def list_notices(
     state: StateDep,
     caller: Reader,
     origin: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")] = None,
-    status: Literal["active", "expired", "revoked", "invalidated"] | None = None,
+    status: Literal["active", "review_overdue", "expired", "revoked", "invalidated"] | None = None,
     destination: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
     control_entry: Annotated[
         str | None, Query(max_length=40, pattern=control.PATTERN, description=CONTROL_ENTRY)
@@ -227,7 +230,12 @@ async def list_notices(
     )
     async with state.db.write() as session:
         rows, next_cursor = await queries.list_notices(
-            session, filters, today=now.date(), cursor=cursor, limit=limit
+            session,
+            filters,
+            today=now.date(),
+            rules=state.settings.rules,
+            cursor=cursor,
+            limit=limit,
         )
         await audit.record(
             session,
@@ -237,7 +245,9 @@ async def list_notices(
             detail={"count": len(rows), "notices": [named(r) for r in rows]},
             now=now,
         )
-    return NoticeList(items=[summary(r, now.date()) for r in rows], next_cursor=next_cursor)
+    return NoticeList(
+        items=[summary(r, now.date(), state.settings.rules) for r in rows], next_cursor=next_cursor
+    )
 
 
 async def _read(state: AppState, actor: str, origin: str | None, notice_id: str) -> Notice:

@@ -25,6 +25,7 @@ async def peers(state: StateDep, _caller: AuditReader) -> PeerList:
             stale_after=state.settings.stale_after,
             me=state.node.identity.node_id,
             content_deadline=state.settings.content_deadline,
+            rule_profile=state.settings.rules.hash,
         )
     return PeerList(
         items=[
@@ -51,5 +52,6 @@ def _status(status: Status) -> PeerStatus:
         last_error=status.last_error,
         lag=status.lag,
         fresh_at=format_time(status.fresh_at) if status.fresh_at else None,
+        rule_profile=status.rule_profile,
         alerts=status.alerts,
     )

@@ -301,6 +301,7 @@ async def test_the_openapi_document_states_the_header_on_every_api_post(live: Li
         "/api/v1/notices/{notice_id}/revoke",
         "/api/v1/screenings",
         "/api/v1/screenings/{screening_id}/close",
+        "/api/v1/screenings/{screening_id}/determinations",
         "/api/v1/consultations",
         "/api/v1/consultations/{consultation_id}/answer",
         "/api/v1/approvals",

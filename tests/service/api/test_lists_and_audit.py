@@ -96,6 +96,7 @@ async def test_each_filter_narrows_the_list(live: LiveNode, clock: FakeClock) ->
         "d": await publish(
             live,
             reference="D",
+            regimes=["WA", "HRI"],  # denials that lapse at valid_until
             valid_until=soon,
             items=[item("5A001")],
             parties=[party("Due Soon Ltd")],
@@ -103,11 +104,21 @@ async def test_each_filter_narrows_the_list(live: LiveNode, clock: FakeClock) ->
         "e": await publish(
             live,
             reference="E",
+            regimes=["WA", "HRI"],
             decided_on="2020-03-01",
             valid_until="2023-03-01",
             parties=[party("Long Gone AG")],
         ),
         "f": await publish(live, reference="F", parties=[party("Withdrawn Holdings")]),
+        "g": await publish(  # an EU denial stays in force past its review date
+            live,
+            reference="G",
+            regimes=["EU"],
+            destination="KP",
+            decided_on="2020-03-01",
+            valid_until="2023-03-01",
+            parties=[party("Still Listed Ltd")],
+        ),
         "x": await insert_foreign_notice(
             live, clock, reference="SBDU-1", destination="CN", decided_on="2026-10-01"
         ),
@@ -126,10 +137,11 @@ async def test_each_filter_narrows_the_list(live: LiveNode, clock: FakeClock) ->
         ({"status": "active"}, {"a", "b", "c", "d", "x"}),
         ({"status": "revoked"}, {"f"}),
         ({"status": "expired"}, {"e"}),
+        ({"status": "review_overdue"}, {"g"}),
         ({"destination": "RU"}, {"b"}),
         ({"destination": "BY"}, {"a", "d", "e", "f"}),
-        ({"control_entry": "5A001"}, {"a", "c", "d", "e", "f", "x"}),
-        ({"control_entry": "5.A.1.j"}, {"a", "e", "f", "x"}),
+        ({"control_entry": "5A001"}, {"a", "c", "d", "e", "f", "g", "x"}),
+        ({"control_entry": "5.A.1.j"}, {"a", "e", "f", "g", "x"}),
         ({"control_entry": "5A001.c"}, {"c"}),
         ({"control_entry": "5A002"}, {"b"}),
         ({"control_entry": "5A00"}, set()),
@@ -143,15 +155,15 @@ async def test_each_filter_narrows_the_list(live: LiveNode, clock: FakeClock) ->
         ({"party": "100%"}, {"c"}),
         ({"party": "%"}, {"c"}),  # a literal percent sign, not a wildcard
         ({"party": "_"}, set()),
-        ({"regime": "EU"}, everything - {"b"}),
-        ({"regime": "WA"}, everything - {"c"}),
+        ({"regime": "EU"}, everything - {"b", "d", "e"}),
+        ({"regime": "WA"}, everything - {"c", "g"}),
         ({"regime": "NSG"}, set()),
-        ({"decided_from": "2025-01-01"}, everything - {"c", "e"}),
-        ({"decided_to": "2025-06-01"}, {"b", "c", "e"}),
+        ({"decided_from": "2025-01-01"}, everything - {"c", "e", "g"}),
+        ({"decided_to": "2025-06-01"}, {"b", "c", "e", "g"}),
         ({"decided_from": "2025-06-01", "decided_to": "2025-06-01"}, {"b"}),
         ({"decided_from": "2026-10-01", "decided_to": "2026-11-19"}, {"x"}),
-        ({"review_due": "true"}, {"d"}),
-        ({"review_due": "false"}, everything - {"d"}),
+        ({"review_due": "true"}, {"d", "g"}),  # g's review is overdue: still due
+        ({"review_due": "false"}, everything - {"d", "g"}),
         ({"destination": "BY", "status": "active"}, {"a", "d"}),
         ({"party": "severny", "origin": "de-bafa"}, {"a"}),
     ]
@@ -168,6 +180,7 @@ async def test_each_filter_narrows_the_list(live: LiveNode, clock: FakeClock) ->
     by_id = {i["notice_id"]: i for i in response.json()["items"]}
     assert by_id[ids["d"]]["review_due"] is True
     assert by_id[ids["e"]]["status"] == "expired"
+    assert (by_id[ids["g"]]["status"], by_id[ids["g"]]["review_due"]) == ("review_overdue", True)
     assert by_id[ids["f"]]["status"] == "revoked"
     assert by_id[ids["x"]]["origin"] == "fr-sbdu"
     assert by_id[ids["a"]]["notice"]["items"][0]["control_entry"] == "5A001.j"
@@ -175,10 +188,10 @@ async def test_each_filter_narrows_the_list(live: LiveNode, clock: FakeClock) ->
     # time passes: d is still active on its last day, expired the day after; a is not yet due
     clock.advance(days=60)
     assert await list_all(live, status="expired") == [ids["e"]]
-    assert await list_all(live, review_due="true") == [ids["d"]]
+    assert sorted(await list_all(live, review_due="true")) == sorted([ids["d"], ids["g"]])
     clock.advance(days=1)
     assert sorted(await list_all(live, status="expired")) == sorted([ids["d"], ids["e"]])
-    assert await list_all(live, review_due="true") == []
+    assert await list_all(live, review_due="true") == [ids["g"]]
 
 
 async def test_bad_filter_values_are_422_naming_the_parameter(live: LiveNode) -> None:

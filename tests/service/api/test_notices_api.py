@@ -432,8 +432,10 @@ async def test_officer_may_not_change_another_origins_notice(
 
 
 async def test_review_due_then_expired(live: LiveNode, clock: FakeClock) -> None:
+    """Under regimes whose denials lapse (Wassenaar, the human-rights initiative); an EU
+    denial stays in force past its review date (tests/service/screening/test_lifecycle.py)."""
     valid_until = START.date() + timedelta(days=60)
-    doc = await publish(live, valid_until=valid_until.isoformat())
+    doc = await publish(live, regimes=["WA", "HRI"], valid_until=valid_until.isoformat())
     notice_id = doc["notice_id"]
     assert doc["status"] == "active"
     assert doc["review_due"] is True

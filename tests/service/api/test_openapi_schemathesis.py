@@ -138,6 +138,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("POST", "/api/v1/screenings", "officer", "auditor", ()),
     ("GET", "/api/v1/screenings/{screening_id}", "officer", "auditor", ()),
     ("POST", "/api/v1/screenings/{screening_id}/close", "officer", "auditor", ()),
+    ("POST", "/api/v1/screenings/{screening_id}/determinations", "officer", "auditor", ()),
     ("POST", "/api/v1/consultations", "officer", "auditor", ()),
     ("GET", "/api/v1/consultations", "officer", "auditor", ()),
     ("POST", "/api/v1/consultations/{consultation_id}/answer", "officer", "auditor", ()),
@@ -147,6 +148,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("GET", "/api/v1/evidence/{origin}/{notice_id}", "auditor", "admin", ()),
     ("GET", "/api/v1/audit", "auditor", "officer", ()),
     ("GET", "/api/v1/peers", "admin", "officer", ()),
+    ("GET", "/api/v1/rules", "officer", "admin", ()),
     ("GET", "/federation/v1/logs", "peer", "admin", ()),
     ("GET", "/federation/v1/logs/{origin}/checkpoint", "peer", "admin", ()),
     ("GET", "/federation/v1/logs/{origin}/entries", "peer", "admin", ()),
@@ -297,6 +299,12 @@ def _valid_case(api: Api, method: str, path: str) -> Any:
     bodies: dict[str, Any] = {
         "/api/v1/screenings": application(),
         "/api/v1/screenings/{screening_id}/close": {"outcome": "withdrawn"},
+        "/api/v1/screenings/{screening_id}/determinations": {
+            "origin": "fr-sbdu",
+            "notice_id": ids["partner_notice_id"],
+            "identical": False,
+            "reasons": "A different end use.",
+        },
         "/api/v1/consultations": {
             "screening_id": ids["screening_id"],
             "notice_id": ids["partner_notice_id"],

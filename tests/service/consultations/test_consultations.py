@@ -20,6 +20,7 @@ from tests.service.notice_data import (
     insert_foreign_notice,
     notice,
 )
+from tests.service.rules.profiles import profile_where, settings_with
 from tests.sync_peers import sync_once, trio
 
 
@@ -99,6 +100,19 @@ async def test_consult_answer_and_approve_across_two_nodes(
     assert answered["position"] == "maintains_objection"
     assert answered["screening_id"] == screening["screening_id"]
 
+    r = await fr.client.post(
+        f"/api/v1/screenings/{screening['screening_id']}/determinations",
+        json={
+            "origin": "de-bafa",
+            "notice_id": notice_id,
+            "identical": True,
+            "reasons": "Same end user and item class; de-bafa's objection considered.",
+        },
+        headers=fr.auth("officer"),
+    )
+    assert r.status_code == 200, r.text
+    [duty] = r.json()["duties"]["duties"]  # the EU's consultation is asked and answered
+    assert duty["consultation"]["status"] == "answered" and not duty["blocks_approval"]
     r = await fr.client.post(
         f"/api/v1/screenings/{screening['screening_id']}/close",
         json={"outcome": "approved", "licence_ref": "SBDU-LIC-77", "decided_on": "2026-11-28"},
@@ -209,11 +223,13 @@ async def test_only_the_denier_answers_and_only_partners_notices_are_consulted(
 async def test_approval_reaches_the_regime_members_or_the_denier_only(
     make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock, rule: str, nl_sees_it: bool
 ) -> None:
-    """DENEX_APPROVAL_AUDIENCE: Wassenaar's default tells every member of the notice's
-    audience (nl-cdiu too); `denier` tells de-bafa alone (nl-cdiu gets the signed header
-    only, never the content)."""
+    """The rule profile's approval audience: Wassenaar's and the EU's (built in) tell every
+    member of the notice's audience (nl-cdiu too); `denier` under each of the notice's
+    regimes tells de-bafa alone (nl-cdiu gets the signed header only, never the content)."""
     de, fr, nl = await trio(make_node)
-    fr.state.settings = fr.state.settings.model_copy(update={"approval_audience": {"WA": rule}})
+    audience = {"approval_notification": {"audience": rule}}
+    profile = profile_where(WA=audience, EU=audience)
+    fr.state.settings = settings_with(fr.state.settings, profile)
     notice_id = await _denied(de, fr, clock)
     r = await fr.client.post(
         "/api/v1/approvals",

@@ -138,7 +138,7 @@ def test_adversarial_applications_are_bounded() -> None:
         s.add(notice_record("o", body(f"n{i}", f"Alias {i % 100} {i % 49} Trading")))
     s.add(NoticeRecord("o", "big", 1, "refusal", "RU", date(2029, 1, 1),
                        tuple(ItemRecord("5A001.j", "x" * 10_000) for _ in range(100)),
-                       _worst_application().parties, "y" * 10_000))  # fmt: skip
+                       _worst_application().parties, "y" * 10_000, date(2029, 1, 1)))  # fmt: skip
     app = _worst_application()
     s.screen(app, TODAY)  # warm the name caches once
     start = time.perf_counter()

@@ -21,10 +21,12 @@ def record(
     ids: tuple[tuple[str, str], ...] = (),
     until: date = date(2029, 1, 1),
     origin: str = "de-bafa",
+    lasting: bool = False,
 ) -> NoticeRecord:
     return NoticeRecord(
         origin, notice_id, 1, "refusal", destination, until,
         (ItemRecord(entry, "thing"),), (PartyRecord("end_user", (name,), None, ids),), "",
+        date.max if lasting else until,
     )  # fmt: skip
 
 
@@ -99,7 +101,9 @@ def test_expired_notices_are_not_candidates() -> None:
     idx = NoticeIndex()
     idx.add(record("old", "Severny Signal", until=date(2025, 12, 31)))
     idx.add(record("last-day", "Severny Signal", until=date(2026, 1, 1)))
-    assert ids_of(idx, idx.candidates(query("Severny Signal"), TODAY)) == {"last-day"}
+    # past its review date, but under a regime whose denials stay in force until revoked
+    idx.add(record("overdue", "Severny Signal", until=date(2025, 12, 31), lasting=True))
+    assert ids_of(idx, idx.candidates(query("Severny Signal"), TODAY)) == {"last-day", "overdue"}
 
 
 def test_common_words_are_not_expanded_alone(monkeypatch: object) -> None:

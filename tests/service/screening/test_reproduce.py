@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from service.errors import Conflict
+from service.rules.profile import builtin
 from service.screening.reproduce import reproduce
 from service.storage.models import ScreeningMatchRow, ScreeningRow
 from tests.nodes import DEV_KEYS, FakeClock, LiveNode
@@ -58,7 +59,7 @@ async def test_reproduced_despite_later_notices_and_revocations(
     assert r.status_code == 200
     await live.client.get(f"/api/v1/screenings/{screening_id}", headers=live.auth("officer"))
     async with live.db.read() as session:
-        result = await reproduce(session, screening_id)
+        result = await reproduce(session, screening_id, builtin())
     assert result.same, result
     assert result.notices == 2
 
@@ -88,4 +89,4 @@ async def test_a_tampered_result_or_a_rewritten_log_is_reported(
         row.snapshot = {**row.snapshot, "de-bafa": {**row.snapshot["de-bafa"], "root": "AAAA"}}
     async with live.db.read() as session:
         with pytest.raises(Conflict, match="no longer has the root"):
-            await reproduce(session, screening_id)
+            await reproduce(session, screening_id, builtin())

@@ -33,7 +33,7 @@ def notice(
 ) -> NoticeRecord:
     return NoticeRecord(
         "de-bafa", "n-1", 2, "refusal", destination, date(2029, 1, 1),
-        (ItemRecord(entry, description),), parties, end_use,
+        (ItemRecord(entry, description),), parties, end_use, date(2029, 1, 1),
     )  # fmt: skip
 
 

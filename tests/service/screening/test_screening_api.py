@@ -78,7 +78,9 @@ async def test_revoked_and_expired_notices_are_never_matched_but_stay_in_history
     live: LiveNode, clock: FakeClock
 ) -> None:
     revoked = await _publish(live)
-    expiring = await _publish(live, decided_on="2026-01-10", valid_until="2026-12-01")
+    expiring = await _publish(
+        live, regimes=["WA", "HRI"], decided_on="2026-01-10", valid_until="2026-12-01"
+    )
     r = await live.client.post(
         f"/api/v1/notices/{revoked}/revoke",
         json={"reason": "licence conditions changed", "revoked_on": "2026-11-28"},
@@ -86,7 +88,7 @@ async def test_revoked_and_expired_notices_are_never_matched_but_stay_in_history
     )
     assert r.status_code == 200, r.text
     assert set(_verdicts(await _screen(live))) == {expiring}
-    clock.advance(days=4)  # 2 December: the second notice has expired
+    clock.advance(days=4)  # 2 December: the second notice has expired (its regimes lapse)
     assert _verdicts(await _screen(live)) == {}
     r = await live.client.get(f"/api/v1/notices/{revoked}", headers=live.auth("auditor"))
     assert r.json()["status"] == "revoked" and len(r.json()["versions"]) == 2
