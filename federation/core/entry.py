@@ -36,6 +36,7 @@ ENTRY_TYPES = KEY_TYPES | {
     "notice.published",
     "notice.amended",
     "notice.revoked",
+    "notice.reviewed",
     "consultation.requested",
     "consultation.answered",
     "approval.notified",
@@ -45,7 +46,7 @@ PUBLIC_TYPES = KEY_TYPES | {"checkpoints.witnessed"}
 HEADER_FIELDS = frozenset(
     {"v", "federation", "origin", "seq", "type", "issued_at", "audience", "content_hash"}
 )
-SUBJECT_TYPES = frozenset({"notice.amended", "notice.revoked"})
+SUBJECT_TYPES = frozenset({"notice.amended", "notice.revoked", "notice.reviewed"})
 PUBLISHED = "notice.published"
 
 

@@ -10,19 +10,28 @@ from pydantic import BaseModel
 
 from service.api import problems
 from service.api.routes import federation
-from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
-from service.notices.schema import NoticeInput, RevokeInput
+from service.consultations.schema import (
+    AnswerInput,
+    ApprovalInput,
+    ConsultationInput,
+    ExtensionInput,
+    FollowUpInput,
+)
+from service.notices.schema import NoticeInput, ReviewInput, RevokeInput
 from service.screening.schema import ApplicationInput, CloseInput, DeterminationInput
 
 BODY_MODELS: list[type[BaseModel]] = [
     NoticeInput,
     RevokeInput,
+    ReviewInput,
     federation.Hint,
     ApplicationInput,
     CloseInput,
     DeterminationInput,
     ConsultationInput,
     AnswerInput,
+    ExtensionInput,
+    FollowUpInput,
     ApprovalInput,
 ]
 

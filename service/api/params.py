@@ -36,11 +36,11 @@ IsoDate = Annotated[
 
 class NoticeIdSegment(Convertor[str]):
     """`{notice_id:notice_id}` as the last segment of `/notices/{origin}/{notice_id}`: any
-    segment but the actions `amend` and `revoke`, so that `GET /notices/<id>/amend` does not
+    segment but the actions `amend`, `revoke` and `review`, so that `GET /notices/<id>/amend` does not
     reach that route (as a read of notice `amend`) but answers 405, as any method a path does
     not answer; the id's form is checked by the route, as before (422)."""
 
-    regex = "(?!(?:amend|revoke)$)[^/]+"
+    regex = "(?!(?:amend|revoke|review)$)[^/]+"
 
     def convert(self, value: str) -> str:
         return value

@@ -38,6 +38,11 @@ class NoticeSummary(BaseModel):
         "revoked; or invalidated"
     )
     review_due: bool
+    valid_until: str = Field(
+        description="its review date: the current version's, or the next_review of a later "
+        "notice.reviewed"
+    )
+    reviewed_on: str | None = Field(default=None, description="its last review, if any")
     notice: dict[str, Any] = Field(description="the current version's signed body")
 
 
@@ -48,6 +53,13 @@ class Notice(NoticeSummary):
     )
     revoked_on: str | None
     revoked_reason: str | None
+    revoked_code: str | None = Field(
+        default=None,
+        description="review_outcome, appeal_or_court_ruling, error, sanctions_lifted, "
+        "item_decontrolled or superseded (then superseded_by names the notice); null if "
+        "the revocation was not coded",
+    )
+    superseded_by: str | None = None
     versions: list[NoticeVersion]
 
 
@@ -186,6 +198,31 @@ class Consultation(BaseModel):
     answer: str | None
     answered_at: str | None
     screening_id: str | None = Field(description="the screening it came from (requester only)")
+    regime: str | None = Field(default=None, description="the regime it is under")
+    status: str = Field(
+        default="open",
+        description="open; information_requested (the denier asked a question); answered; "
+        "withdrawn",
+    )
+    conditions: str | None = Field(default=None, description="of a conditional no-objection")
+    thread: list["ConsultationStep"] = Field(
+        default_factory=list, description="every step after the request, in order"
+    )
+
+
+class ConsultationStep(BaseModel):
+    by: str = Field(description="the node that took the step")
+    seq: int
+    step: str = Field(
+        description="the denier's interim, more_information, extension or final; the "
+        "requester's information or withdrawn"
+    )
+    message: str
+    reply_due: str | None = Field(default=None, description="the new reply_due of an extension")
+    at: str
+
+
+Consultation.model_rebuild()  # its thread's steps are declared after it
 
 
 class ConsultationList(BaseModel):

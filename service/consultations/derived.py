@@ -20,10 +20,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.storage.tables import EntryRow
 from service.notices.derived import NoticeEntry
-from service.storage.models import ApprovalRow, ConsultationRow, NoticeRow
+from service.storage.models import (
+    ApprovalRow,
+    ConsultationMessageRow,
+    ConsultationRow,
+    NoticeRow,
+)
 
 EXCHANGE_TYPES = ("consultation.requested", "consultation.answered", "approval.notified")
-POSITIONS = ("maintains_objection", "no_objection", "revoking_notice")
+POSITIONS = (
+    "maintains_objection",
+    "no_objection",
+    "conditional_no_objection",
+    "revoking_notice",
+)
+DENIER_STEPS = ("final", "interim", "more_information", "extension")
+REQUESTER_STEPS = ("information", "withdrawn")
 
 
 class _Skip(Exception):
@@ -59,7 +71,59 @@ def _other(entry: NoticeEntry, what: str) -> str:
     return others[0]
 
 
+def _regime(body: dict[str, Any]) -> str | None:
+    regime = body.get("regime")
+    if regime is None:
+        return None
+    if not isinstance(regime, str) or not 2 <= len(regime) <= 10:
+        raise _Skip("regime must be a regime code")
+    return regime
+
+
+def _step(
+    entry: NoticeEntry, row: ConsultationRow, step: str, body: dict[str, Any]
+) -> ConsultationMessageRow:
+    """One step of a thread, as kept; the consultation takes it as its latest."""
+    if row.answered_seq is not None:
+        raise _Skip(f"consultation {row.consultation_id} is already answered")
+    if row.withdrawn_at is not None:
+        raise _Skip(f"consultation {row.consultation_id} was withdrawn")
+    if not (row.step == "more_information" and step in ("interim", "extension")):
+        row.step = step  # a question stays open until the requester's information
+    return ConsultationMessageRow(
+        origin=entry.origin,
+        seq=entry.seq,
+        consultation_id=row.consultation_id,
+        requester=row.requester,
+        step=step,
+        message=_text(body, "message", 20000),
+        reply_due=None,
+        at=_issued(entry),
+    )
+
+
+async def _follow_up(
+    session: AsyncSession, entry: NoticeEntry, body: dict[str, Any], step: Any
+) -> None:
+    """The requester's step in its own consultation: information, or withdrawal."""
+    consultation_id = _text(body, "consultation_id", 36)
+    row = await session.get(ConsultationRow, (consultation_id, entry.origin))
+    if row is None:
+        raise _Skip(f"follow-up of unknown consultation {consultation_id} of {entry.origin}")
+    if step not in REQUESTER_STEPS:
+        raise _Skip(f"a requester's step must be one of {', '.join(REQUESTER_STEPS)}")
+    if _other(entry, "a follow-up") != row.denier:
+        raise _Skip(f"a follow-up of consultation {consultation_id} goes to {row.denier}")
+    message = _step(entry, row, step, body)
+    if step == "withdrawn":
+        row.withdrawn_at = message.at
+    session.add(message)
+
+
 async def _requested(session: AsyncSession, entry: NoticeEntry, body: dict[str, Any]) -> None:
+    if "step" in body:
+        await _follow_up(session, entry, body, body["step"])
+        return
     consultation_id = _text(body, "consultation_id", 36)
     if await session.get(ConsultationRow, (consultation_id, entry.origin)) is not None:
         raise _Skip(f"consultation_id {consultation_id} is already used by {entry.origin}")
@@ -80,6 +144,7 @@ async def _requested(session: AsyncSession, entry: NoticeEntry, body: dict[str, 
             summary=_text(body, "summary", 2000),
             message=_text(body, "message", 20000),
             requested_at=_issued(entry),
+            regime=_regime(body),
         )
     )
 
@@ -92,13 +157,26 @@ async def _answered(session: AsyncSession, entry: NoticeEntry, body: dict[str, A
         raise _Skip(f"answer to unknown consultation {consultation_id} of {requester}")
     if row.denier != entry.origin:
         raise _Skip(f"only {row.denier} may answer consultation {consultation_id}")
-    position = body.get("position")
-    if position not in POSITIONS:
-        raise _Skip(f"position must be one of {', '.join(POSITIONS)}")
-    row.position = str(position)
-    row.answer = _text(body, "message", 20000)
-    row.answered_seq = entry.seq
-    row.answered_at = _issued(entry)
+    step = body.get("step", "final")
+    if step not in DENIER_STEPS:
+        raise _Skip(f"a denier's step must be one of {', '.join(DENIER_STEPS)}")
+    message = _step(entry, row, str(step), body)
+    if step == "extension":
+        due = _day(body, "reply_due")
+        if due <= row.reply_due:
+            raise _Skip(f"an extension must move reply_due past {row.reply_due.isoformat()}")
+        row.reply_due = message.reply_due = due
+    elif step == "final":
+        position = body.get("position")
+        if position not in POSITIONS:
+            raise _Skip(f"position must be one of {', '.join(POSITIONS)}")
+        conditional = position == "conditional_no_objection"
+        row.conditions = _text(body, "conditions", 2000) if conditional else None
+        row.position = str(position)
+        row.answer = message.message
+        row.answered_seq = entry.seq
+        row.answered_at = message.at
+    session.add(message)
 
 
 async def _denier(
@@ -213,6 +291,7 @@ async def clear_exchange(session: AsyncSession) -> None:
     """Drop consultations and approvals and the flags of their entries (a rebuild starts
     here: `service.derivation.rebuild_all`)."""
     await session.execute(delete(ConsultationRow))
+    await session.execute(delete(ConsultationMessageRow))
     await session.execute(delete(ApprovalRow))
     await session.execute(
         update(EntryRow)

@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.core.entry import Draft
 from keys.canonical import canonical_bytes
-from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
+from service.consultations.schema import (
+    AnswerInput,
+    ApprovalInput,
+    ConsultationInput,
+    ExtensionInput,
+    FollowUpInput,
+)
 from service.derivation import derive
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from service.node import Node
@@ -97,10 +103,11 @@ async def request(
         )
     if notice.revoked_seq is not None or notice.invalid_reason is not None:
         raise Conflict(f"notice {notice.origin}/{notice.notice_id} is no longer in force")
+    regime = _regime_of(settings, ask.regime, notice.regimes)
     due = (
         date.fromisoformat(ask.reply_due)
         if ask.reply_due
-        else now.date() + timedelta(days=reply_window(settings, notice.regimes))
+        else now.date() + timedelta(days=reply_window(settings, [regime]))
     )
     if due <= now.date():
         raise InvalidInput(
@@ -115,6 +122,7 @@ async def request(
         "reply_due": due.isoformat(),
         "summary": ask.summary,
         "message": ask.message,
+        "regime": regime,
     }
     await _file(
         session, node, "consultation.requested", body, {node.identity.node_id, notice.origin}, now
@@ -123,6 +131,76 @@ async def request(
     assert row is not None
     row.screening_id = screening.screening_id
     return row
+
+
+def _regime_of(settings: Settings, asked: str | None, regimes: Sequence[str]) -> str:
+    """The regime a consultation is under: the one asked for, which must be one of the
+    notice's; else the notice's regime requiring a consultation with the longest reply
+    window; else its regime with the longest window."""
+    if asked is not None:
+        if asked not in regimes:
+            raise InvalidInput(
+                "invalid regime",
+                [
+                    {
+                        "field": "regime",
+                        "message": f"not a regime of the notice ({', '.join(regimes)})",
+                    }
+                ],
+            )
+        return asked
+    rules = settings.rules
+    candidates = rules.consultation_required(regimes) or list(regimes)
+    return max(candidates, key=lambda r: (rules.regime(r).consultation.reply_days, r))
+
+
+async def follow_up(
+    session: AsyncSession, node: Node, consultation_id: str, step: FollowUpInput, *, now: datetime
+) -> ConsultationRow:
+    """The requester's information for the denier, or its withdrawal of the request."""
+    row = await session.get(ConsultationRow, (consultation_id, node.identity.node_id))
+    if row is None:
+        raise NotFound(f"no consultation {consultation_id} asked by this node")
+    _still_open(row)
+    body = {"consultation_id": consultation_id, "step": step.step, "message": step.message}
+    await _file(session, node, "consultation.requested", body, {row.denier, row.requester}, now)
+    await session.refresh(row)
+    return row
+
+
+async def extend(
+    session: AsyncSession,
+    node: Node,
+    consultation_id: str,
+    extension: ExtensionInput,
+    *,
+    now: datetime,
+) -> ConsultationRow:
+    """The denier moves the reply window to a later date (`consultation.answered`, step
+    `extension`)."""
+    row = await _to_answer(session, node.identity.node_id, consultation_id, extension.requester)
+    _still_open(row)
+    if date.fromisoformat(extension.reply_due) <= row.reply_due:
+        raise InvalidInput(
+            "invalid extension",
+            [{"field": "reply_due", "message": f"must be after {row.reply_due.isoformat()}"}],
+        )
+    body = {
+        "consultation_id": consultation_id,
+        "step": "extension",
+        "reply_due": extension.reply_due,
+        "message": extension.message,
+    }
+    await _file(session, node, "consultation.answered", body, {row.denier, row.requester}, now)
+    await session.refresh(row)
+    return row
+
+
+def _still_open(row: ConsultationRow) -> None:
+    if row.answered_seq is not None:
+        raise Conflict(f"consultation {row.consultation_id} is already answered ({row.position})")
+    if row.withdrawn_at is not None:
+        raise Conflict(f"consultation {row.consultation_id} was withdrawn")
 
 
 async def _to_answer(
@@ -151,13 +229,14 @@ async def answer(
 ) -> ConsultationRow:
     """`consultation.answered` by this node, the denier, to the requester."""
     row = await _to_answer(session, node.identity.node_id, consultation_id, reply.requester)
-    if row.answered_seq is not None:
-        raise Conflict(f"consultation {consultation_id} is already answered ({row.position})")
-    body = {
-        "consultation_id": consultation_id,
-        "position": reply.position,
-        "message": reply.message,
-    }
+    _still_open(row)
+    body: dict[str, Any] = {"consultation_id": consultation_id, "message": reply.message}
+    if reply.step == "final":  # as before threads: no `step`, a position
+        body["position"] = reply.position
+        if reply.conditions is not None:
+            body["conditions"] = reply.conditions
+    else:
+        body["step"] = reply.step
     await _file(session, node, "consultation.answered", body, {row.denier, row.requester}, now)
     await session.refresh(row)
     return row

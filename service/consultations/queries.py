@@ -1,5 +1,6 @@
 """Reading consultations (by direction, overdue) and approval notifications, filed and due."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,6 +17,7 @@ from service.notices.queries import (
 from service.settings import Settings
 from service.storage.models import (
     ApprovalRow,
+    ConsultationMessageRow,
     ConsultationRow,
     DeterminationRow,
     NoticeRow,
@@ -24,7 +26,42 @@ from service.storage.models import (
 
 
 def overdue(row: ConsultationRow, today: date) -> bool:
-    return row.answered_seq is None and today > row.reply_due
+    return row.answered_seq is None and row.withdrawn_at is None and today > row.reply_due
+
+
+def status(row: ConsultationRow) -> str:
+    """open, information_requested (the denier's last step asked a question), answered or
+    withdrawn."""
+    if row.withdrawn_at is not None:
+        return "withdrawn"
+    if row.answered_seq is not None:
+        return "answered"
+    return "information_requested" if row.step == "more_information" else "open"
+
+
+Key = tuple[str, str]  # (consultation_id, requester)
+
+
+async def threads(
+    session: AsyncSession, rows: Sequence[ConsultationRow]
+) -> dict[Key, list[ConsultationMessageRow]]:
+    """The steps of each consultation's thread, in the order they were taken."""
+    keys = {(row.consultation_id, row.requester) for row in rows}
+    found: dict[Key, list[ConsultationMessageRow]] = {key: [] for key in keys}
+    if not keys:
+        return found
+    steps = await session.scalars(
+        select(ConsultationMessageRow)
+        .where(ConsultationMessageRow.consultation_id.in_({c for c, _ in keys}))
+        .order_by(
+            ConsultationMessageRow.at, ConsultationMessageRow.origin, ConsultationMessageRow.seq
+        )
+    )
+    for step in steps:
+        key = (step.consultation_id, step.requester)
+        if key in found:
+            found[key].append(step)
+    return found
 
 
 async def list_consultations(

@@ -77,6 +77,7 @@ class Nodes:
         self.in_flight: list[subprocess.Popen[str]] = []
         self.published: dict[str, int] = {}
         self.first_notice: dict[str, str] = {}  # node id -> its first notice's id
+        self.overdue = ""  # the id of the third node's EU denial past its review date
 
     # -- keeping it running, and stopping
 

@@ -91,3 +91,23 @@ def synthetic_notice(authority: int, number: int, today: date) -> dict[str, Any]
         "end_use": f"{case.end_use} (invented for the denex demo)",
         "grounds": [{"code": case.ground, "text": "synthetic demo data: no real decision"}],
     }
+
+
+def overdue_notice(today: date) -> dict[str, Any]:
+    """An invented EU-only denial decided three and a half years ago whose review date passed
+    half a year ago without a revocation: under the EU's rules it is still in force
+    (`review_overdue`) and still matched (docs/rules.md)."""
+    case = CASES[5]
+    decided = today - timedelta(days=3 * 365 + 180)
+    return {
+        "reference": f"CDIU-DEMO-{decided.year}-OLD",
+        "decision": case.decision,
+        "decided_on": decided.isoformat(),
+        "valid_until": (today - timedelta(days=180)).isoformat(),
+        "regimes": ["EU"],
+        "destination": case.destination,
+        "items": [{"control_entry": case.control_entry, "description": case.item, "quantity": "2"}],
+        "parties": [{"role": "end_user", "name": case.end_user, "country": case.destination}],
+        "end_use": f"{case.end_use} (invented for the denex demo)",
+        "grounds": [{"code": case.ground, "text": "synthetic demo data: no real decision"}],
+    }

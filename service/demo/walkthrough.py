@@ -11,6 +11,7 @@ import httpx
 
 from keys.card import verify_card
 from service import harness
+from service.demo import consultations
 from service.demo.nodes import HOST, Command, DemoFailed, Nodes, _last_line, show
 from service.demo.script import (
     CASES,
@@ -18,6 +19,7 @@ from service.demo.script import (
     FEDERATION,
     REGIMES,
     SYNC_INTERVAL,
+    overdue_notice,
     synthetic_notice,
 )
 
@@ -137,6 +139,20 @@ class Demo(Nodes):
                         f"to {party['name']}, {body['destination']}"
                     )
                 self.published[member.node_id] = self.notices
+        third = self.members[2]
+        body = overdue_notice(today)
+        with httpx.Client(timeout=30.0) as client:
+            response = client.post(
+                f"{third.url}/api/v1/notices", json=body, headers=self.auth(third)
+            )
+        if response.status_code != 201:
+            raise DemoFailed(f"{third.node_id} refused {body['reference']}: {response.text[:300]}")
+        self.overdue = response.json()["notice_id"]
+        self.published[third.node_id] += 1
+        show(
+            f"  {third.node_id}: {body['reference']}, an EU denial of {body['decided_on']} whose "
+            f"review date {body['valid_until']} has passed unrevoked: still in force"
+        )
 
     def sync(self) -> None:
         self.step(5, "Sync: every node pulls, verifies and stores its peers' logs")
@@ -228,12 +244,13 @@ class Demo(Nodes):
                 f"item {match['features']['items'].get('relation')}, destination "
                 f"{'same' if match['features']['destination']['match'] else 'different'}"
             )
-        if not any(m["origin"] == second.node_id and m["verdict"] == "consult" for m in matches):
+        found = [m for m in matches if m["origin"] == second.node_id and m["verdict"] == "consult"]
+        if not found:
             raise DemoFailed(f"the screening did not find {second.node_id}'s denial")
-        show(
-            f"  {first.node_id} must consult {second.node_id} before approving: "
-            "POST /api/v1/consultations (origin and notice_id of the match)"
+        consultations.approve_after_consulting(
+            self, answer.json()["screening_id"], found[0]["notice_id"]
         )
+        consultations.screen_overdue(self, CASES[5])
 
     def audit(self) -> None:
         first, second, third = self.members

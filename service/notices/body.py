@@ -59,6 +59,34 @@ def notice_body(
     }
 
 
-def revocation_body(*, notice_id: str, reason: str, revoked_on: str) -> dict[str, Any]:
-    """The `notice.revoked` body."""
-    return {"notice_id": notice_id, "reason": reason, "revoked_on": revoked_on}
+def review_body(
+    *, notice_id: str, version: int, reviewed_on: str, next_review: str, note: str | None
+) -> dict[str, Any]:
+    """The `notice.reviewed` body: the notice's current version was reviewed and maintained;
+    its next review is due on `next_review` (decision 0034)."""
+    return {
+        "notice_id": notice_id,
+        "version": version,
+        "outcome": "maintained",
+        "reviewed_on": reviewed_on,
+        "next_review": next_review,
+        "note": note,
+    }
+
+
+def revocation_body(
+    *,
+    notice_id: str,
+    reason: str,
+    revoked_on: str,
+    code: str | None = None,
+    superseded_by: str | None = None,
+) -> dict[str, Any]:
+    """The `notice.revoked` body (DESIGN §6); `code` and `superseded_by` only when given, so
+    that an uncoded revocation reads as before."""
+    body: dict[str, Any] = {"notice_id": notice_id, "reason": reason, "revoked_on": revoked_on}
+    if code is not None:
+        body["code"] = code
+    if superseded_by is not None:
+        body["superseded_by"] = superseded_by
+    return body

@@ -65,6 +65,25 @@ class NoticeEntry:
         )
 
 
+def _reviewed(body: dict[str, Any], version: int, notice_id: str, seq: int) -> dict[str, Any]:
+    """What a `notice.reviewed` entry changes: the review restarts the clock (valid_until
+    becomes `next_review`). Raises _Skip for a review of another version, or dates out of
+    order."""
+    if body.get("version") != version or body.get("outcome") != "maintained":
+        raise _Skip(f"review of {notice_id}: not a maintained review of version {version}")
+    reviewed_on = date.fromisoformat(body["reviewed_on"])
+    next_review = date.fromisoformat(body["next_review"])
+    if next_review <= reviewed_on:
+        raise _Skip(f"review of {notice_id}: next_review is not after reviewed_on")
+    return {"valid_until": next_review, "reviewed_on": reviewed_on, "last_seq": seq}
+
+
+def _text(value: Any, most: int) -> str | None:
+    """A partner's optional short field as stored: text of at most `most` characters, or
+    None (anything else is not ours to keep)."""
+    return value if isinstance(value, str) and 0 < len(value) <= most else None
+
+
 class _Skip(Exception):
     """This entry is flagged with the given reason and otherwise ignored."""
 
@@ -128,11 +147,16 @@ class _Batch:
                     raise _Skip(f"amendment of {notice_id} out of order")
                 current.update(notice_values(body, entry.audience, entry.seq))
                 kind, version = "amended", body["version"]
+            elif entry.type == "notice.reviewed":
+                current.update(_reviewed(body, current["version"], notice_id, entry.seq))
+                kind, version = "reviewed", current["version"]
             else:
                 current.update(
                     {
                         "revoked_on": date.fromisoformat(body["revoked_on"]),
                         "revoked_reason": str(body["reason"]),
+                        "revoked_code": _text(body.get("code"), 40),
+                        "superseded_by": _text(body.get("superseded_by"), 36),
                         "revoked_seq": entry.seq,
                         "last_seq": entry.seq,
                     }
@@ -202,10 +226,11 @@ class NoticeReplay:
             pass  # flagged by derivation: it changes no notice
         self._batch.versions.clear()  # the history is not replayed, only the notices
 
-    def active(self) -> list[dict[str, Any]]:
-        """The body of every notice that stands (neither revoked nor invalid)."""
+    def active(self) -> list[tuple[dict[str, Any], date]]:
+        """The body and valid_until (a review's next_review, or the body's) of every notice
+        that stands (neither revoked nor invalid)."""
         return [
-            row["body"]
+            (row["body"], row["valid_until"])
             for row in self._batch.new.values()
             if row["revoked_seq"] is None and row["invalid_reason"] is None
         ]

@@ -11,11 +11,15 @@ IN_FORCE = ("active", "review_overdue")  # matched by screening
 
 def default_valid_until(decided_on: date) -> date:
     """`decided_on` plus three years (29 February falls back to 28 February)."""
-    year = decided_on.year + DEFAULT_VALIDITY_YEARS
+    return add_years(decided_on, DEFAULT_VALIDITY_YEARS)
+
+
+def add_years(day: date, years: int) -> date:
+    """`day` plus `years` years (29 February falls back to 28 February)."""
     try:
-        return decided_on.replace(year=year)
+        return day.replace(year=day.year + years)
     except ValueError:
-        return decided_on.replace(year=year, day=28)
+        return day.replace(year=day.year + years, day=28)
 
 
 def status(

@@ -18,7 +18,7 @@ from service.notices.rows import FreshRows, new_notice, version_row
 from service.storage.dialect import sqlite_dialect
 from service.storage.models import NoticeRow, NoticeVersionRow
 
-NOTICE_TYPES = ("notice.published", "notice.amended", "notice.revoked")
+NOTICE_TYPES = ("notice.published", "notice.amended", "notice.revoked", "notice.reviewed")
 
 # (seq, type, audience, body) of a verified notice entry: what a preparing worker is sent
 Pending = tuple[int, str, tuple[str, ...], bytes]

@@ -7,7 +7,8 @@ appends (decision 0025), so two concurrent publishers of one reference cannot bo
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -29,17 +30,21 @@ from service.errors import (
 )
 from service.node import Node
 from service.notices import queries
-from service.notices.body import notice_body, revocation_body
+from service.notices.body import notice_body, review_body, revocation_body
 from service.notices.drafting import audience, check_regimes, published_draft, signed_body
+from service.notices.lifecycle import DEFAULT_VALIDITY_YEARS as DEFAULT_YEARS
+from service.notices.lifecycle import add_years
 from service.notices.prepared import DriverFresh
 from service.notices.rows import FreshRows
 from service.notices.schema import (
     ROSTER_CONFLICT,
     NoticeContext,
     NoticeInput,
+    ReviewInput,
     RevokeInput,
     field_errors,
 )
+from service.rules.profile import RuleProfile
 from service.storage.models import NoticeRow
 
 
@@ -286,14 +291,76 @@ async def amend(
     return row
 
 
+async def review(
+    session: AsyncSession,
+    node: Node,
+    notice_id: str,
+    outcome: ReviewInput,
+    *,
+    rules: RuleProfile,
+    now: datetime,
+) -> NoticeRow:
+    """`notice.reviewed`: the current version was reviewed and maintained, and the clock
+    restarts: its next review (valid_until) is `next_review`, by default the review date plus
+    the shortest review period of its regimes (the rule profile)."""
+    row = await own_notice(session, node, notice_id)
+    reviewed_on = date.fromisoformat(outcome.reviewed_on or now.date().isoformat())
+    years = min((rules.regime(r).review_years for r in row.regimes), default=DEFAULT_YEARS)
+    next_review = (
+        date.fromisoformat(outcome.next_review)
+        if outcome.next_review
+        else add_years(reviewed_on, years)
+    )
+    if next_review <= reviewed_on:
+        raise InvalidInput(
+            "invalid review",
+            [{"field": "next_review", "message": "must be after reviewed_on"}],
+        )
+    body = review_body(
+        notice_id=notice_id,
+        version=row.version,
+        reviewed_on=reviewed_on.isoformat(),
+        next_review=next_review.isoformat(),
+        note=outcome.note,
+    )
+    return await _follow(session, node, row, "notice.reviewed", body, now=now)
+
+
 async def revoke(
     session: AsyncSession, node: Node, notice_id: str, revocation: RevokeInput, *, now: datetime
 ) -> NoticeRow:
     row = await own_notice(session, node, notice_id)
+    if revocation.superseded_by is not None:
+        if revocation.superseded_by == notice_id:
+            raise InvalidInput(
+                "invalid revocation",
+                [{"field": "superseded_by", "message": "a notice cannot supersede itself"}],
+            )
+        await own_notice(session, node, revocation.superseded_by)  # 404 if not this node's
     revoked_on = revocation.revoked_on or now.date().isoformat()
-    body = revocation_body(notice_id=notice_id, reason=revocation.reason, revoked_on=revoked_on)
+    body = revocation_body(
+        notice_id=notice_id,
+        reason=revocation.reason,
+        revoked_on=revoked_on,
+        code=revocation.code,
+        superseded_by=revocation.superseded_by,
+    )
+    return await _follow(session, node, row, "notice.revoked", body, now=now)
+
+
+async def _follow(
+    session: AsyncSession,
+    node: Node,
+    row: NoticeRow,
+    kind: str,
+    body: dict[str, Any],
+    *,
+    now: datetime,
+) -> NoticeRow:
+    """Append an entry that follows a notice's publication (a review, a revocation): the
+    notice's audience, its publication named as `subject`."""
     draft = Draft(
-        "notice.revoked",
+        kind,
         canonical_bytes(body),
         tuple(row.audience),
         now,

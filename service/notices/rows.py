@@ -65,6 +65,9 @@ def notice_values(body: dict[str, Any], audience: Sequence[str], seq: int) -> di
 NEW_ROW = {
     "revoked_on": None,
     "revoked_reason": None,
+    "revoked_code": None,
+    "superseded_by": None,
+    "reviewed_on": None,
     "revoked_seq": None,
     "invalid_reason": None,
 }

@@ -18,6 +18,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
@@ -28,6 +29,7 @@ from service.notices.text import text_problem
 from service.notices.vocabulary import COUNTRIES, CURRENCIES
 
 ROSTER_CONFLICT = "roster_conflict"  # a check against the roster, not the schema
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$")
 
 
@@ -213,7 +215,14 @@ class NoticeInput(Strict):
 
     reference: Reference
     decision: Literal[
-        "refusal", "annulment", "suspension", "revocation_of_licence", "catch_all_requirement"
+        "refusal",
+        "annulment",
+        "suspension",
+        "revocation_of_licence",
+        "catch_all_requirement",
+        "substantial_limitation",  # a licence modified to substantially limit it
+        "transit_prohibition",
+        "brokering_prohibition",
     ]
     decided_on: IsoDate
     valid_until: IsoDate | None = None
@@ -266,9 +275,56 @@ class NoticeInput(Strict):
         return value
 
 
+class ReviewInput(Strict):
+    """A review that maintains the denial as it is. A review that changes it is an amendment
+    (with its new valid_until); one that ends it is a revocation coded `review_outcome`."""
+
+    outcome: Literal["maintained"]
+    reviewed_on: IsoDate | None = None  # today unless given
+    next_review: IsoDate | None = None  # reviewed_on + the regimes' review period unless given
+    note: LongText | None = None
+
+    @model_validator(mode="after")
+    def _next_after_reviewed(self) -> "ReviewInput":
+        if self.reviewed_on and self.next_review and self.next_review <= self.reviewed_on:
+            raise ValueError("next_review must be after reviewed_on")
+        return self
+
+
+REVOCATION_CODES = (
+    "review_outcome",
+    "appeal_or_court_ruling",
+    "error",
+    "sanctions_lifted",
+    "item_decontrolled",
+    "superseded",
+)
+
+
 class RevokeInput(Strict):
+    """Why a denial is revoked: in words, and coded (`code`) so that partners and reports can
+    count revocations by cause; `superseded` names the notice that replaces it."""
+
     reason: LongText
     revoked_on: IsoDate | None = None
+    code: (
+        Literal[
+            "review_outcome",
+            "appeal_or_court_ruling",
+            "error",
+            "sanctions_lifted",
+            "item_decontrolled",
+            "superseded",
+        ]
+        | None
+    ) = None
+    superseded_by: Annotated[str, Field(pattern=UUID_PATTERN)] | None = None
+
+    @model_validator(mode="after")
+    def _superseded_names_its_successor(self) -> "RevokeInput":
+        if (self.code == "superseded") != (self.superseded_by is not None):
+            raise ValueError("superseded_by is given exactly when code is superseded")
+        return self
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:

@@ -193,6 +193,7 @@ async def _duty(
             .order_by(ConsultationRow.requested_seq)
         )
     )
+    asked = [c for c in asked if c.withdrawn_at is None]  # a withdrawn request was not asked
     answered = [c for c in asked if c.answered_at is not None]
     latest = answered[-1] if answered else (asked[-1] if asked else None)
     if not required:

@@ -50,6 +50,7 @@ _COLUMNS = (
     NoticeRow.body,
     NoticeRow.revoked_seq,
     NoticeRow.invalid_reason,
+    NoticeRow.valid_until,  # the body's, or a later review's next_review
 )
 
 
@@ -126,10 +127,10 @@ class LiveIndex:
 
     def _put(self, rows: Iterable[Any]) -> None:
         """Add or remove notices given as rows of (origin, notice_id, body, revoked_seq,
-        invalid_reason)."""
-        for origin, notice_id, body, revoked_seq, invalid_reason in rows:
+        invalid_reason, valid_until)."""
+        for origin, notice_id, body, revoked_seq, invalid_reason, valid_until in rows:
             if revoked_seq is None and invalid_reason is None:
-                self.screener.add(notice_record(origin, body, self.rules))
+                self.screener.add(notice_record(origin, body, self.rules, valid_until))
             else:
                 self.screener.remove(origin, notice_id)
 

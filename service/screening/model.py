@@ -92,11 +92,15 @@ def _items(items: Any) -> tuple[ItemRecord, ...]:
 
 
 def notice_record(
-    origin: str, body: Mapping[str, Any], rules: RuleProfile | None = None
+    origin: str,
+    body: Mapping[str, Any],
+    rules: RuleProfile | None = None,
+    valid_until: date | None = None,
 ) -> NoticeRecord:
     """The record of a notice from its signed §6 body (control entries already normalised);
-    whether it lapses at valid_until is the rule profile's (the built-in one unless given)."""
-    valid_until = date.fromisoformat(body["valid_until"])
+    whether it lapses at valid_until is the rule profile's (the built-in one unless given).
+    `valid_until` replaces the body's when a later review moved it."""
+    valid_until = valid_until or date.fromisoformat(body["valid_until"])
     regimes = [str(r) for r in body.get("regimes") or ()]
     lasting = (rules or builtin()).in_force_until_revoked(regimes)
     return NoticeRecord(

@@ -67,8 +67,8 @@ async def _replay(
         for seq, kind, audience, body, invalid in rows:
             replay.add(NoticeEntry(origin, seq, kind, list(audience), body, invalid))
         after = rows[-1][0]
-    for notice in replay.active():
-        screener.add(notice_record(origin, notice, rules))
+    for notice, valid_until in replay.active():
+        screener.add(notice_record(origin, notice, rules, valid_until))
 
 
 async def reproduce(session: AsyncSession, screening_id: str, rules: RuleProfile) -> Reproduction:

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_valida
 
 from service.notices.schema import (
     PROSE,
+    UUID_PATTERN,
     ControlEntry,
     Country,
     IsoDate,
@@ -73,6 +74,6 @@ class DeterminationInput(Strict):
     consult and to notify an approval that the notice's regimes set."""
 
     origin: NodeId
-    notice_id: Annotated[str, Field(min_length=1, max_length=36)]
+    notice_id: Annotated[str, Field(pattern=UUID_PATTERN)]
     identical: StrictBool  # "yes" or 1 is not a finding
     reasons: LongText

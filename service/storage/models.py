@@ -92,6 +92,10 @@ class NoticeRow(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger)
     revoked_on: Mapped[date | None] = mapped_column(Date)
     revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_code: Mapped[str | None] = mapped_column(String(40))  # the revocation's `code`
+    superseded_by: Mapped[str | None] = mapped_column(String(36))  # when code is superseded
+    # the last `notice.reviewed` (valid_until is then its next_review, not the body's)
+    reviewed_on: Mapped[date | None] = mapped_column(Date)
     revoked_seq: Mapped[int | None] = mapped_column(BigInteger)
     invalid_reason: Mapped[str | None] = mapped_column(Text)  # its publishing entry was invalidated
     # search terms of the current version, each between two \x1f (service.notices.rows)
@@ -177,6 +181,27 @@ class ScreeningMatchRow(Base):
     )
 
 
+class ConsultationMessageRow(Base):
+    """One step of a consultation's thread after its request: the denier's interim reply,
+    question, extension or final answer, the requester's information or withdrawal. Derived
+    from the entry that carried it, which is its key."""
+
+    __tablename__ = "consultation_messages"
+
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)  # who wrote it
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    consultation_id: Mapped[str] = mapped_column(String(36))
+    requester: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    reply_due: Mapped[date | None] = mapped_column(Date)  # of an extension
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_consultation_messages_consultation", "consultation_id", "requester", "seq"),
+    )
+
+
 class DeterminationRow(Base):
     """An officer's finding on one match of a screening: is the application an essentially
     identical transaction to the notice (decision 0034)? The finding, not the score, creates
@@ -220,6 +245,12 @@ class ConsultationRow(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_seq: Mapped[int | None] = mapped_column(BigInteger)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # the thread (decision 0035): the regime it is under, a conditional no-objection's
+    # conditions, the last step either side took, and when the requester withdrew it
+    regime: Mapped[str | None] = mapped_column(String(10))
+    conditions: Mapped[str | None] = mapped_column(Text)
+    step: Mapped[str | None] = mapped_column(String(32))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_consultations_requester", "requester", "reply_due"),

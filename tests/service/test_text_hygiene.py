@@ -17,10 +17,16 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 
 from federation.storage.tables import EntryRow
-from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
-from service.notices.schema import NoticeInput, RevokeInput, field_errors
+from service.consultations.schema import (
+    AnswerInput,
+    ApprovalInput,
+    ConsultationInput,
+    ExtensionInput,
+    FollowUpInput,
+)
+from service.notices.schema import NoticeInput, ReviewInput, RevokeInput, field_errors
 from service.notices.text import text_problem
-from service.screening.schema import ApplicationInput, CloseInput
+from service.screening.schema import ApplicationInput, CloseInput, DeterminationInput
 from service.storage.models import AuditRow, NoticeRow
 from tests.nodes import LiveNode
 from tests.service.notice_data import application, notice
@@ -121,8 +127,28 @@ INPUTS: dict[str, tuple[type[BaseModel], dict[str, Any], set[str]]] = {
     ),
     "revocation": (
         RevokeInput,
-        {"reason": "annulled by court", "revoked_on": "2026-12-01"},
+        {
+            "reason": "annulled by court",
+            "revoked_on": "2026-12-01",
+            "code": "superseded",
+            "superseded_by": UUID,
+        },
         {"reason"},
+    ),
+    "review": (
+        ReviewInput,
+        {
+            "outcome": "maintained",
+            "reviewed_on": "2026-12-01",
+            "next_review": "2029-12-01",
+            "note": "n",
+        },
+        {"note"},
+    ),
+    "determination": (
+        DeterminationInput,
+        {"origin": "de-bafa", "notice_id": UUID, "identical": True, "reasons": "r"},
+        {"reasons"},
     ),
     "application": (ApplicationInput, full_application(), {"items.0.description", "end_use"}),
     "close": (
@@ -139,14 +165,27 @@ INPUTS: dict[str, tuple[type[BaseModel], dict[str, Any], set[str]]] = {
             "summary": "s",
             "message": "m",
             "reply_due": "2026-12-31",
+            "regime": "EU",
         },
         {"summary", "message"},
     ),
     "answer": (
         AnswerInput,
-        {"position": "no_objection", "message": "m", "requester": "fr-sbdu"},
+        {
+            "step": "final",
+            "position": "conditional_no_objection",
+            "conditions": "c",
+            "message": "m",
+            "requester": "fr-sbdu",
+        },
+        {"message", "conditions"},
+    ),
+    "extension": (
+        ExtensionInput,
+        {"reply_due": "2027-01-31", "message": "m", "requester": "fr-sbdu"},
         {"message"},
     ),
+    "follow_up": (FollowUpInput, {"step": "information", "message": "m"}, {"message"}),
     "approval": (
         ApprovalInput,
         {
@@ -167,7 +206,7 @@ FORMATTED = {
     "items.0.value.currency", "parties.0.role", "parties.0.country",
     "parties.0.identifiers.0.scheme", "grounds.0.code", "revoked_on", "outcome",
     "screening_id", "notice_id", "consultation_id", "reply_due", "position", "origin",
-    "requester",
+    "requester", "code", "superseded_by", "reviewed_on", "next_review", "regime", "step",
 }  # fmt: skip
 
 
@@ -263,6 +302,10 @@ ROUTES = {
     "close": f"/api/v1/screenings/{UUID}/close",
     "consultation": "/api/v1/consultations",
     "answer": f"/api/v1/consultations/{UUID}/answer",
+    "extension": f"/api/v1/consultations/{UUID}/extend",
+    "follow_up": f"/api/v1/consultations/{UUID}/follow-up",
+    "review": f"/api/v1/notices/{UUID}/review",
+    "determination": f"/api/v1/screenings/{UUID}/determinations",
     "approval": "/api/v1/approvals",
 }
 API_SAMPLES = ["Severny\x00Signal", "Severny\u202eSignal", "\u200b\u3164"]

@@ -50,9 +50,18 @@ def test_the_demo_syncs_and_verifies_every_log_at_every_node_then_stops(tmp_path
 
     verified = set(re.findall(r"^  (\S+) verified the log of (\S+): \d+ entries", out, re.M))
     assert verified == {(node, origin) for node in NODES for origin in NODES if node != origin}
-    for node in NODES:  # two notices of every origin visible at every node
-        assert re.search(rf"^    {node} +2 +2 +2 *$", out, re.MULTILINE), out
+    for node in NODES:  # two notices of every origin, and nl-cdiu's old EU denial, everywhere
+        assert re.search(rf"^    {node} +2 +2 +3 *$", out, re.MULTILINE), out
     assert re.search(r"^  consult +0\.\d\d  fr-sbdu notice", out, re.MULTILINE), out
+    # step 7: approving waits for the determination and the consultation the EU requires
+    assert re.search(r"^  approving at once: HTTP 409: .*no determination", out, re.M), out
+    assert re.search(r"^  approving without consulting: HTTP 409: .*EU require consult", out, re.M)
+    assert re.search(r"^  approving before the reply: HTTP 409: .*awaits its reply", out, re.M)
+    assert re.search(r"^  approving once answered: closed; approval notification due", out, re.M)
+    # an EU denial past its review date is still matched
+    assert re.search(
+        r"^  a second application matches nl-cdiu's EU denial .*review_overdue", out, re.M
+    )
     # step 8: fr-sbdu's auditor proves de-bafa's denial with nl-cdiu's cosignature
     assert re.search(
         r"^    checkpoint cosigned by witness nl-cdiu .*matches a --witness card", out, re.M

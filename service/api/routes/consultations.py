@@ -1,9 +1,11 @@
 """Consultation and approval-notification routes (DESIGN §7)."""
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.api.body import json_body, parse_model, request_body
@@ -17,11 +19,18 @@ from service.api.schemas import (
     ApprovalList,
     Consultation,
     ConsultationList,
+    ConsultationStep,
     iso,
 )
 from service.consultations import filing, queries
-from service.consultations.schema import AnswerInput, ApprovalInput, ConsultationInput
-from service.storage.models import ApprovalRow, ConsultationRow
+from service.consultations.schema import (
+    AnswerInput,
+    ApprovalInput,
+    ConsultationInput,
+    ExtensionInput,
+    FollowUpInput,
+)
+from service.storage.models import ApprovalRow, ConsultationMessageRow, ConsultationRow
 
 router = APIRouter(tags=["consultations"], route_class=Idempotent)
 
@@ -31,7 +40,12 @@ Uuid = Annotated[
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-def consultation_view(row: ConsultationRow, me: str, today: date) -> Consultation:
+def consultation_view(
+    row: ConsultationRow,
+    me: str,
+    today: date,
+    thread: Sequence[ConsultationMessageRow] = (),
+) -> Consultation:
     return Consultation(
         consultation_id=row.consultation_id,
         direction="out" if row.requester == me else "in",
@@ -49,7 +63,26 @@ def consultation_view(row: ConsultationRow, me: str, today: date) -> Consultatio
         answer=row.answer,
         answered_at=iso(row.answered_at),
         screening_id=row.screening_id,
+        regime=row.regime,
+        status=queries.status(row),
+        conditions=row.conditions,
+        thread=[
+            ConsultationStep(
+                by=step.origin,
+                seq=step.seq,
+                step=step.step,
+                message=step.message,
+                reply_due=step.reply_due.isoformat() if step.reply_due else None,
+                at=iso(step.at) or "",
+            )
+            for step in thread
+        ],
     )
+
+
+async def _view(session: AsyncSession, row: ConsultationRow, me: str, today: date) -> Consultation:
+    found = await queries.threads(session, [row])
+    return consultation_view(row, me, today, found[(row.consultation_id, row.requester)])
 
 
 def approval_view(row: ApprovalRow) -> Approval:
@@ -89,7 +122,7 @@ async def request_consultation(state: StateDep, caller: Officer, request: Reques
             detail={"notice": f"{row.denier}/{row.notice_id}", "seq": row.requested_seq},
             now=now,
         )
-        return consultation_view(row, me, now.date())
+        return await _view(session, row, me, now.date())
 
 
 @router.post(
@@ -114,12 +147,65 @@ async def answer_consultation(
             target=consultation_id,
             detail={
                 "requester": row.requester,
+                "step": reply.step,
                 "position": reply.position,
-                "seq": row.answered_seq,
             },
             now=now,
         )
-        return consultation_view(row, me, now.date())
+        return await _view(session, row, me, now.date())
+
+
+@router.post(
+    "/api/v1/consultations/{consultation_id}/extend",
+    response_model=Consultation,
+    responses=openapi_errors(401, 403, 404, 409, 422, 503),
+    openapi_extra=request_body(ExtensionInput),
+)
+async def extend_consultation(
+    state: StateDep, caller: Officer, consultation_id: Uuid, request: Request
+) -> Consultation:
+    """As the denier, move a consultation's reply window to a later `reply_due`."""
+    extension = parse_model(ExtensionInput, await json_body(request), "the extension")
+    now = state.clock()
+    me = state.node.identity.node_id
+    async with state.db.write() as session:
+        row = await filing.extend(session, state.node, consultation_id, extension, now=now)
+        await audit.record(
+            session,
+            actor=caller.actor,
+            action="consultation.extend",
+            target=consultation_id,
+            detail={"requester": row.requester, "reply_due": extension.reply_due},
+            now=now,
+        )
+        return await _view(session, row, me, now.date())
+
+
+@router.post(
+    "/api/v1/consultations/{consultation_id}/follow-up",
+    response_model=Consultation,
+    responses=openapi_errors(401, 403, 404, 409, 422, 503),
+    openapi_extra=request_body(FollowUpInput),
+)
+async def follow_up_consultation(
+    state: StateDep, caller: Officer, consultation_id: Uuid, request: Request
+) -> Consultation:
+    """The requester's step in its consultation's thread: `information` for the denier's
+    questions, or `withdrawn` (the request no longer counts as asked)."""
+    step = parse_model(FollowUpInput, await json_body(request), "the follow-up")
+    now = state.clock()
+    me = state.node.identity.node_id
+    async with state.db.write() as session:
+        row = await filing.follow_up(session, state.node, consultation_id, step, now=now)
+        await audit.record(
+            session,
+            actor=caller.actor,
+            action="consultation.follow_up",
+            target=consultation_id,
+            detail={"step": step.step},
+            now=now,
+        )
+        return await _view(session, row, me, now.date())
 
 
 @router.get(
@@ -157,8 +243,13 @@ async def list_consultations(
             detail={"count": len(rows)},
             now=now,
         )
+        found = await queries.threads(session, rows)
     return ConsultationList(
-        items=[consultation_view(r, me, now.date()) for r in rows], next_cursor=next_cursor
+        items=[
+            consultation_view(r, me, now.date(), found[(r.consultation_id, r.requester)])
+            for r in rows
+        ],
+        next_cursor=next_cursor,
     )
 
 

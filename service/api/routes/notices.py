@@ -18,7 +18,7 @@ from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, Noti
 from service.api.state import AppState
 from service.notices import control, publishing, queries
 from service.notices.lifecycle import due_for_review, status
-from service.notices.schema import NoticeInput, RevokeInput
+from service.notices.schema import NoticeInput, ReviewInput, RevokeInput
 from service.rules.profile import RuleProfile
 from service.storage.models import NoticeRow
 
@@ -52,6 +52,8 @@ def summary(row: NoticeRow, today: date, rules: RuleProfile) -> NoticeSummary:
         version=row.version,
         status=state,
         review_due=due_for_review(state, valid_until=row.valid_until, today=today),
+        valid_until=row.valid_until.isoformat(),
+        reviewed_on=row.reviewed_on.isoformat() if row.reviewed_on else None,
         notice=row.body,
     )
 
@@ -85,6 +87,8 @@ async def full(state: AppState, row: NoticeRow, session: AsyncSession) -> Notice
         audience=row.audience,
         revoked_on=row.revoked_on.isoformat() if row.revoked_on else None,
         revoked_reason=row.revoked_reason,
+        revoked_code=row.revoked_code,
+        superseded_by=row.superseded_by,
         invalid_reason=row.invalid_reason,
         versions=[
             version_view(
@@ -166,6 +170,38 @@ async def amend_notice(
         )
         result = await full(state, row, session)
     state.metrics.notices_published.labels("amended").inc()
+    return result
+
+
+@router.post(
+    "/{notice_id}/review",
+    response_model=Notice,
+    responses=openapi_errors(401, 403, 404, 409, 422, 503),
+    openapi_extra=request_body(ReviewInput),
+)
+async def review_notice(
+    state: StateDep, caller: Officer, notice_id: NoticeId, request: Request
+) -> Notice:
+    """Record that one of this node's notices was reviewed and is maintained as it is: a
+    signed `notice.reviewed` that restarts its clock (valid_until becomes `next_review`,
+    by default the review date plus its regimes' review period). A review that changes the
+    denial is an amendment; one that ends it, a revocation coded `review_outcome`."""
+    outcome = parse_model(ReviewInput, await json_body(request), "the review")
+    now = state.clock()
+    async with state.db.write() as session:
+        row = await publishing.review(
+            session, state.node, notice_id, outcome, rules=state.settings.rules, now=now
+        )
+        await audit.record(
+            session,
+            actor=caller.actor,
+            action="notice.review",
+            target=named(row),
+            detail={"seq": row.last_seq, "valid_until": row.valid_until.isoformat()},
+            now=now,
+        )
+        result = await full(state, row, session)
+    state.metrics.notices_published.labels("reviewed").inc()
     return result
 
 

@@ -738,7 +738,7 @@ def test_an_amendment_names_its_publication_in_a_version_2_header() -> None:
         ({"v": 2, "subject": 7}, "subject must be the base64 of a 32-byte hash"),
         ({"v": 1, "subject": b64(PUBLICATION_LEAF)}, "unknown fields subject"),
         ({"v": 2, "type": "approval.notified", "subject": b64(PUBLICATION_LEAF)},
-         "a header of version 2 is for notice.amended, notice.revoked"),
+         "a header of version 2 is for notice.amended, notice.reviewed, notice.revoked"),
     ],
 )  # fmt: skip
 def test_a_malformed_subject_is_refused(fields: dict[str, object], reason: str) -> None:

@@ -299,11 +299,14 @@ async def test_the_openapi_document_states_the_header_on_every_api_post(live: Li
         "/api/v1/notices",
         "/api/v1/notices/{notice_id}/amend",
         "/api/v1/notices/{notice_id}/revoke",
+        "/api/v1/notices/{notice_id}/review",
         "/api/v1/screenings",
         "/api/v1/screenings/{screening_id}/close",
         "/api/v1/screenings/{screening_id}/determinations",
         "/api/v1/consultations",
         "/api/v1/consultations/{consultation_id}/answer",
+        "/api/v1/consultations/{consultation_id}/extend",
+        "/api/v1/consultations/{consultation_id}/follow-up",
         "/api/v1/approvals",
     }
     for path, operation in posts.items():

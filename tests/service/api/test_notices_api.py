@@ -474,3 +474,73 @@ async def test_renewal_by_amendment_clears_review_due(live: LiveNode) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["review_due"] is False
     assert response.json()["status"] == "active"
+
+
+async def test_a_revocation_is_coded_and_a_superseded_one_names_its_successor(
+    live: LiveNode,
+) -> None:
+    old = (await publish(live))["notice_id"]
+    new = (await publish(live, end_use="the same, restated"))["notice_id"]
+    revoke = f"{NOTICES}/{old}/revoke"
+    bad = [
+        ({"reason": "r", "code": "mistake"}, "code"),
+        ({"reason": "r", "code": "superseded"}, "body"),  # without superseded_by
+        ({"reason": "r", "code": "error", "superseded_by": new}, "body"),
+        ({"reason": "r", "code": "superseded", "superseded_by": "not-a-uuid"}, "superseded_by"),
+        ({"reason": "r", "code": "superseded", "superseded_by": old}, "superseded_by"),
+    ]
+    for body, field in bad:
+        r = await live.client.post(revoke, json=body, headers=live.auth("officer"))
+        assert r.status_code == 422, (body, r.text)
+        assert field in {e["field"] for e in r.json()["errors"]}, (body, r.text)
+    unknown = "0193b7c4-0000-7000-8000-000000000000"
+    r = await live.client.post(
+        revoke,
+        json={"reason": "r", "code": "superseded", "superseded_by": unknown},
+        headers=live.auth("officer"),
+    )
+    assert r.status_code == 404, r.text
+    r = await live.client.post(
+        revoke,
+        json={"reason": "Replaced after review.", "code": "superseded", "superseded_by": new},
+        headers=live.auth("officer"),
+    )
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert (doc["status"], doc["revoked_code"], doc["superseded_by"]) == (
+        "revoked",
+        "superseded",
+        new,
+    )
+    revoked = [v for v in doc["versions"] if v["kind"] == "revoked"]
+    assert len(revoked) == 1
+    uncoded = (await publish(live))["notice_id"]
+    r = await live.client.post(
+        f"{NOTICES}/{uncoded}/revoke", json={"reason": "appeal"}, headers=live.auth("officer")
+    )
+    assert (r.json()["revoked_code"], r.json()["superseded_by"]) == (None, None)
+
+
+async def test_the_decision_types_of_the_regimes(live: LiveNode) -> None:
+    for decision in ("substantial_limitation", "transit_prohibition", "brokering_prohibition"):
+        assert (await publish(live, decision=decision))["notice"]["decision"] == decision
+    r = await live.client.post(
+        NOTICES, json=notice(decision="embargo"), headers=live.auth("officer")
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "decision"
+
+
+async def test_a_partners_coded_revocation_is_kept_and_a_malformed_code_is_not(
+    live: LiveNode, clock: FakeClock
+) -> None:
+    from tests.service.notice_data import insert_foreign_entry
+
+    coded = await insert_foreign_notice(live, clock)
+    odd = await insert_foreign_notice(live, clock, reference="SBDU-2026-0043")
+    for notice_id, code in ((coded, "sanctions_lifted"), (odd, "x" * 41)):
+        body = {"notice_id": notice_id, "reason": "r", "revoked_on": "2026-11-28", "code": code}
+        await insert_foreign_entry(live, clock, "notice.revoked", body, "fr-sbdu")
+    r = await live.client.get(f"{NOTICES}/fr-sbdu/{coded}", headers=live.auth("officer"))
+    assert (r.json()["status"], r.json()["revoked_code"]) == ("revoked", "sanctions_lifted")
+    r = await live.client.get(f"{NOTICES}/fr-sbdu/{odd}", headers=live.auth("officer"))
+    assert (r.json()["status"], r.json()["revoked_code"]) == ("revoked", None)

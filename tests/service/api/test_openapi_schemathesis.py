@@ -82,6 +82,14 @@ UNSTATABLE = {
     ("reply_due", "is not after"),
     ("body", "the signed notice would be"),
     ("audience", "not a member of the notice's regimes"),
+    # field combinations (decision 0034): a superseded revocation names its successor, a
+    # final answer its position, a conditional one its conditions; reviews and extensions
+    # move dates forward from the one they follow
+    ("body", "is given exactly when"),
+    ("body", "are given exactly with"),
+    ("body", "next_review must be after reviewed_on"),
+    ("next_review", "must be after reviewed_on"),
+    ("reply_due", "must be after"),
 }
 STATEFUL = {"/problems/bad-request", "/problems/idempotency-key-reused"}
 
@@ -135,6 +143,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("GET", NOTICE_OF, "officer", "admin", ()),
     ("POST", NOTICE + "/amend", "officer", "auditor", ()),
     ("POST", NOTICE + "/revoke", "officer", "auditor", ()),
+    ("POST", NOTICE + "/review", "officer", "auditor", ()),
     ("POST", "/api/v1/screenings", "officer", "auditor", ()),
     ("GET", "/api/v1/screenings/{screening_id}", "officer", "auditor", ()),
     ("POST", "/api/v1/screenings/{screening_id}/close", "officer", "auditor", ()),
@@ -142,6 +151,8 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("POST", "/api/v1/consultations", "officer", "auditor", ()),
     ("GET", "/api/v1/consultations", "officer", "auditor", ()),
     ("POST", "/api/v1/consultations/{consultation_id}/answer", "officer", "auditor", ()),
+    ("POST", "/api/v1/consultations/{consultation_id}/extend", "officer", "auditor", ()),
+    ("POST", "/api/v1/consultations/{consultation_id}/follow-up", "officer", "auditor", ()),
     ("POST", "/api/v1/approvals", "officer", "auditor", ()),
     ("GET", "/api/v1/approvals", "officer", "auditor", ()),
     ("GET", "/api/v1/evidence/{notice_id}", "auditor", "admin", ()),
@@ -267,6 +278,18 @@ async def api(make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock) -
             "message": "m",
         },
     )
+    asked = await live.client.post(
+        "/api/v1/consultations",
+        json={
+            "screening_id": screened.json()["screening_id"],
+            "origin": "fr-sbdu",
+            "notice_id": partner_notice,
+            "summary": "s",
+            "message": "m",
+        },
+        headers=live.auth("officer"),
+    )
+    assert asked.status_code == 201, asked.text
     app = create_app(live.state)  # the node's real app, on the same state as `live.client`
     config = schemathesis.Config()
     # Tokens are ours to send (valid ones, per operation); schemathesis must not generate or drop
@@ -278,6 +301,7 @@ async def api(make_node: Callable[..., Awaitable[LiveNode]], clock: FakeClock) -
         "partner_notice_id": partner_notice,
         "screening_id": screened.json()["screening_id"],
         "consultation_id": consultation_id,
+        "own_consultation_id": asked.json()["consultation_id"],
     }
     return Api(live, schema, ids, SignAsPeer(partner.signing, live))
 
@@ -315,6 +339,14 @@ def _valid_case(api: Api, method: str, path: str) -> Any:
             "position": "maintains_objection",
             "message": "The end user is unchanged.",
         },
+        "/api/v1/consultations/{consultation_id}/extend": {
+            "reply_due": "2027-06-30",
+            "message": "We need more time to check the end user.",
+        },
+        "/api/v1/consultations/{consultation_id}/follow-up": {
+            "step": "information",
+            "message": "The end use is civil air traffic control.",
+        },
         "/api/v1/approvals": {
             "notice_id": ids["partner_notice_id"],
             "licence_ref": "BAFA-LIC-1",
@@ -322,8 +354,10 @@ def _valid_case(api: Api, method: str, path: str) -> Any:
             "explanation": "Different end use.",
         },
     }
-    if path.endswith("/revoke"):
-        body: Any = {"reason": "licence refusal withdrawn after review", "revoked_on": "2026-11-28"}
+    if path.endswith("/review"):
+        body: Any = {"outcome": "maintained", "note": "Reviewed: the risk is unchanged."}
+    elif path.endswith("/revoke"):
+        body = {"reason": "licence refusal withdrawn after review", "revoked_on": "2026-11-28"}
     elif method == "POST" and path in bodies:
         body = bodies[path]
     elif method == "POST":
@@ -339,6 +373,8 @@ def _real_path_parameters(api: Api, path: str) -> dict[str, str] | None:
         for name in ("notice_id", "screening_id", "consultation_id")
         if "{" + name + "}" in path
     }
+    if path.endswith("/follow-up"):  # the requester's step: a consultation this node asked
+        found["consultation_id"] = api.ids["own_consultation_id"]
     if "{origin}" in path:
         found["origin"] = "de-bafa"  # this node: the notice_id above is its own
     if "{kind}" in path:

@@ -168,7 +168,7 @@ async def _replayed(live: LiveNode) -> dict[tuple[str, str], dict[str, object]]:
     return {
         (origin, str(body["notice_id"])): body
         for origin, replay in replays.items()
-        for body in replay.active()
+        for body, _valid_until in replay.active()
     }
 
 
