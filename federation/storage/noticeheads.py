@@ -38,6 +38,31 @@ def release(origin: str, root: bytes) -> None:
     _maps.pop((origin, root), None)
 
 
+def advance(
+    origin: str,
+    *,
+    size: int,
+    root: bytes,
+    new_size: int,
+    new_root: bytes,
+    entries: Iterable[tuple[bytes, bytes]],
+) -> None:
+    """A copy of `origin`'s log grew from (size, root) to (new_size, new_root) by `entries`
+    (subject, leaf hash): extend the map kept under `root` in place, or start one for a log
+    that was empty. A map not kept is left to `map_at`, built once when it is needed: never
+    here, page after page."""
+    kept = _maps.get((origin, root))
+    if kept is not None and kept[0] == size:
+        notice_map = kept[1]
+        release(origin, root)
+    elif size == 0:
+        notice_map = NoticeMap()
+    else:
+        return
+    notice_map.extend(entries)
+    keep(origin, new_size, new_root, notice_map)
+
+
 def keep(origin: str, size: int, root: bytes, notice_map: NoticeMap) -> None:
     _maps[(origin, root)] = (size, notice_map)
     _maps.move_to_end((origin, root))

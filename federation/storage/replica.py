@@ -13,7 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.core import checkpoint as cp
-from federation.core import keystate, note
+from federation.core import keystate, merkle, note
 from federation.core.entry import KEY_TYPES, map_key
 from federation.core.errors import FederationError, LogError
 from federation.core.follow import Accepted, Follower
@@ -110,18 +110,34 @@ async def store_accepted(
                 "flag_reason": a.flag,
                 "invalid_reason": None,
                 "stored_at": now,
-                "subject": None if a.flag else map_key(a.type, a.wire.leaf_hash, a.subject),
+                "subject": _subject(a),
             }
             for a in accepted
         ],
     )
+    before, size = log.root or merkle.EMPTY_ROOT, log.size
     log.root = await tree.extend(session, origin, log.size, [a.wire.leaf_hash for a in accepted])
     log.size += len(accepted)
+    noticeheads.advance(  # so that checking the origin's `notices` line finds its map kept
+        origin,
+        size=size,
+        root=before,
+        new_size=log.size,
+        new_root=log.root,
+        entries=((s, a.wire.leaf_hash) for a in accepted if (s := _subject(a)) is not None),
+    )
     if any(a.type in KEY_TYPES for a in accepted):
         log.key_count = log.key_chain = None  # computed again when next needed (decision 0032)
     log.updated_at = now
     await session.flush()
     return log.size
+
+
+def _subject(accepted: Accepted) -> bytes | None:
+    """The entry's key in the map of notice heads (none for a flagged entry)."""
+    if accepted.flag:
+        return None
+    return map_key(accepted.type, accepted.wire.leaf_hash, accepted.subject)
 
 
 async def accept_checkpoint(

@@ -18,6 +18,7 @@ from service.api.routes import (
     notices,
     peers,
     reference,
+    reports,
     rules,
     screenings,
 )
@@ -81,6 +82,7 @@ def create_app(state: AppState | None, *, lifespan: Lifespan | None = None) -> F
         federation.router,
         peers.router,
         rules.router,
+        reports.router,
         health.router,
         reference.router,
     ):

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {  # name -> (module, the typer app or fu
     "evidence": ("service.cli.evidence", "evidence"),
     "verify": ("service.cli.evidence", "verify"),
     "verify-log": ("service.cli.evidence", "verify_log"),
+    "report": ("service.cli.reports", "report"),
     "demo": ("service.cli.demo", "demo"),
 }
 # Plain click help: it reads the same in a terminal, a pipe and a log, and the help that a

@@ -90,6 +90,8 @@ UNSTATABLE = {
     ("body", "next_review must be after reviewed_on"),
     ("next_review", "must be after reviewed_on"),
     ("reply_due", "must be after"),
+    ("to", "the period ends before it starts"),
+    ("to", "a report spans"),
 }
 STATEFUL = {"/problems/bad-request", "/problems/idempotency-key-reused"}
 
@@ -160,6 +162,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, tuple[pytest.MarkDecorator, ..
     ("GET", "/api/v1/audit", "auditor", "officer", ()),
     ("GET", "/api/v1/peers", "admin", "officer", ()),
     ("GET", "/api/v1/rules", "officer", "admin", ()),
+    ("GET", "/api/v1/reports/returns", "auditor", "admin", ()),
     ("GET", "/federation/v1/logs", "peer", "admin", ()),
     ("GET", "/federation/v1/logs/{origin}/checkpoint", "peer", "admin", ()),
     ("GET", "/federation/v1/logs/{origin}/entries", "peer", "admin", ()),
@@ -362,6 +365,8 @@ def _valid_case(api: Api, method: str, path: str) -> Any:
         body = bodies[path]
     elif method == "POST":
         body = notice(reference="BAFA-2026-0200", destination="IR")
+    elif path == "/api/v1/reports/returns":
+        return operation.Case(query={"from": "2026-01-01", "to": "2026-12-31"})
     else:
         return operation.Case(path_parameters=path_parameters)
     return operation.Case(path_parameters=path_parameters, body=body, media_type="application/json")
