@@ -123,14 +123,6 @@ class EntryRow(Base):
 
     __table_args__ = (
         Index("ix_entries_type", "origin", "type"),
-        # the entries of the map of notice heads, in seq order, without walking the log
-        Index(
-            "ix_entries_subject",
-            "origin",
-            "seq",
-            sqlite_where=text("subject IS NOT NULL"),
-            postgresql_where=text("subject IS NOT NULL"),
-        ),
         # entries this node holds without content: few, found without walking the log
         Index(
             "ix_entries_no_content",
