@@ -12,7 +12,7 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -120,17 +120,22 @@ async def returns(session: AsyncSession, *, origin: str, start: date, end: date)
 async def _consultations(session: AsyncSession, report: Report) -> None:
     rows = await session.scalars(
         select(ConsultationRow).where(
-            (ConsultationRow.requester == report.origin) | (ConsultationRow.denier == report.origin)
+            (ConsultationRow.requester == report.origin)
+            | (ConsultationRow.denier == report.origin),
+            ConsultationRow.requested_at >= _midnight(report.start),
+            ConsultationRow.requested_at < _midnight(report.end + timedelta(days=1)),
         )
     )
     for row in rows:
-        if not report.start <= row.requested_at.date() <= report.end:
-            continue
         side = "asked" if row.requester == report.origin else "received"
         report.add(f"consultations {side}", "total")
         report.add(f"consultations {side} by regime", row.regime or "not named")
         outcome = row.position or ("withdrawn" if row.withdrawn_at else "unanswered")
         report.add(f"consultations {side} by outcome", outcome)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 async def _approvals(session: AsyncSession, report: Report) -> None:

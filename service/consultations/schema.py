@@ -6,6 +6,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from service.notices.schema import (
     PROSE,
+    UUID_PATTERN,
     IsoDate,
     NodeId,
     RegimeCode,
@@ -14,9 +15,7 @@ from service.notices.schema import (
     prose,
 )
 
-Uuid = Annotated[
-    str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-]
+Uuid = Annotated[str, Field(pattern=UUID_PATTERN)]
 Message = Annotated[str, Field(min_length=1, max_length=20000), PROSE, AfterValidator(prose)]
 Summary = Annotated[str, Field(min_length=1, max_length=2000), PROSE, AfterValidator(prose)]
 

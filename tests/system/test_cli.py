@@ -372,3 +372,22 @@ def test_notice_import_missing_file(fresh_node: NodeDir, tmp_path: Path) -> None
     line = assert_one_line_error(result, prefix="denex: error:")
     assert str(missing) in line
     assert entry_count(fresh_node) == 1
+
+
+def test_export_names_the_status_the_rule_profile_gives(
+    fresh_node: NodeDir, tmp_path: Path
+) -> None:
+    """An EU denial past its review date is exported as `review_overdue` (still in force), a
+    Wassenaar one as `expired`; `--status` selects each (decision 0034)."""
+    file = tmp_path / "old.jsonl"
+    old = {"decided_on": "2020-03-01", "valid_until": "2023-03-01"}
+    lines = [
+        notice(reference="OLD-EU", regimes=["EU"], **old),
+        notice(reference="OLD-WA", regimes=["WA"], **old),
+    ]
+    file.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    ok(fresh_node.run("notice", "import", str(file)))
+    by_reference = {n["notice"]["reference"]: n["status"] for n in export(fresh_node)}
+    assert by_reference == {"OLD-EU": "review_overdue", "OLD-WA": "expired"}
+    overdue = ok(fresh_node.run("notice", "export", "--status", "review_overdue")).stdout
+    assert [json.loads(line)["notice"]["reference"] for line in overdue.splitlines()] == ["OLD-EU"]

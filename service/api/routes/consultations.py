@@ -30,13 +30,12 @@ from service.consultations.schema import (
     ExtensionInput,
     FollowUpInput,
 )
+from service.notices.schema import UUID_PATTERN
 from service.storage.models import ApprovalRow, ConsultationMessageRow, ConsultationRow
 
 router = APIRouter(tags=["consultations"], route_class=Idempotent)
 
-Uuid = Annotated[
-    str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-]
+Uuid = Annotated[str, Path(pattern=UUID_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 

@@ -18,15 +18,13 @@ from service.api.schemas import Content, Notice, NoticeList, NoticeSummary, Noti
 from service.api.state import AppState
 from service.notices import control, publishing, queries
 from service.notices.lifecycle import due_for_review, status
-from service.notices.schema import NoticeInput, ReviewInput, RevokeInput
+from service.notices.schema import UUID_PATTERN, NoticeInput, ReviewInput, RevokeInput
 from service.rules.profile import RuleProfile
 from service.storage.models import NoticeRow
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"], route_class=Idempotent)
 
-NoticeId = Annotated[
-    str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-]
+NoticeId = Annotated[str, Path(pattern=UUID_PATTERN)]
 CONTROL_ENTRY = "notices with an item under this control-list entry, e.g. 5A001.j or ML21"
 Origin = Annotated[
     str, Path(pattern=NODE_ID_PATTERN, description="the notice's origin (a node id)")

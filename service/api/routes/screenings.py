@@ -13,15 +13,14 @@ from service.api.idempotency import Idempotent
 from service.api.problems import openapi_errors
 from service.api.schemas import Determination, Screening, ScreeningMatch, iso
 from service.api.state import AppState
+from service.notices.schema import UUID_PATTERN
 from service.screening import duties, screenings
 from service.screening.schema import ApplicationInput, CloseInput, DeterminationInput
 from service.storage.models import DeterminationRow, ScreeningMatchRow, ScreeningRow
 
 router = APIRouter(prefix="/api/v1/screenings", tags=["screenings"], route_class=Idempotent)
 
-ScreeningId = Annotated[
-    str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-]
+ScreeningId = Annotated[str, Path(pattern=UUID_PATTERN)]
 
 
 def view(
